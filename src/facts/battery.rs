@@ -1,0 +1,155 @@
+use serde::Serialize;
+
+use super::read::{FactError, Values};
+
+/// Charge state from `com.apple.mobile.battery`, health from diagnostics_relay's AppleSmartBattery.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Battery {
+    /// Charge level, 0–100 %.
+    pub level_percent: Option<u8>,
+    pub charging: Option<bool>,
+    /// A charger or computer supplies power.
+    pub external_power: Option<bool>,
+    pub fully_charged: Option<bool>,
+    pub health: BatteryHealth,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct BatteryHealth {
+    pub cycle_count: Option<u32>,
+    pub design_capacity_mah: Option<u32>,
+    pub full_charge_capacity_mah: Option<u32>,
+    /// Which IORegistry key gave the full-charge capacity.
+    pub full_charge_key: Option<&'static str>,
+    /// Full-charge capacity against design, as a percentage. An estimate: Apple's Settings figure
+    /// uses a formula Apple does not publish.
+    pub estimated_health_percent: Option<f64>,
+    pub temperature_c: Option<f64>,
+}
+
+/// Ranges no real iPhone battery leaves; values beyond them are corrupt input.
+const MAX_MAH: u64 = 20_000;
+const MAX_CYCLES: u64 = 100_000;
+const CENTI_CELSIUS: std::ops::RangeInclusive<i128> = -4_000..=10_000;
+
+impl Battery {
+    pub(super) fn read(domain: &Values, smart: &Values) -> Result<Self, FactError> {
+        // The lockdown domain answers without diagnostics_relay; IORegistry fills what it lacks.
+        let level = match domain.unsigned("BatteryCurrentCapacity", 100)? {
+            Some(l) => Some(l),
+            None => smart.unsigned("CurrentCapacity", 100)?,
+        };
+        let either = |a: Option<bool>, key: &str| -> Result<Option<bool>, FactError> {
+            Ok(match a {
+                Some(v) => Some(v),
+                None => smart.boolean(key)?,
+            })
+        };
+        Ok(Battery {
+            level_percent: level.map(|l| l as u8),
+            charging: either(domain.boolean("BatteryIsCharging")?, "IsCharging")?,
+            external_power: either(domain.boolean("ExternalConnected")?, "ExternalConnected")?,
+            fully_charged: either(domain.boolean("FullyCharged")?, "FullyCharged")?,
+            health: BatteryHealth::read(smart)?,
+        })
+    }
+}
+
+impl BatteryHealth {
+    fn read(smart: &Values) -> Result<Self, FactError> {
+        // Newer iOS moves some values into a nested BatteryData dictionary: fall back to it.
+        let nested = smart.nested("BatteryData", "IORegistry/AppleSmartBattery/BatteryData")?;
+        let first = |keys: &[(&Values, &'static str)], max: u64| -> Result<Option<(u32, &'static str)>, FactError> {
+            for (values, key) in keys {
+                if let Some(v) = values.unsigned(key, max)? {
+                    return Ok(Some((v as u32, *key)));
+                }
+            }
+            Ok(None)
+        };
+        let cycle_count = first(&[(smart, "CycleCount"), (&nested, "CycleCount")], MAX_CYCLES)?.map(|(v, _)| v);
+        let design = first(&[(smart, "DesignCapacity"), (&nested, "DesignCapacity")], MAX_MAH)?.map(|(v, _)| v);
+        // AppleRawMaxCapacity is the mAh the battery holds today; MaxCapacity is a percentage on
+        // modern iOS and is never used as mAh.
+        let full = first(
+            &[
+                (smart, "AppleRawMaxCapacity"),
+                (smart, "NominalChargeCapacity"),
+                (&nested, "FullChargeCapacity"),
+                (&nested, "NominalChargeCapacity"),
+            ],
+            MAX_MAH,
+        )?;
+        let estimated_health_percent = match (full, design) {
+            (Some((f, _)), Some(d)) if d > 0 => Some((f as f64 * 1000.0 / d as f64).round() / 10.0),
+            _ => None,
+        };
+        Ok(BatteryHealth {
+            cycle_count,
+            design_capacity_mah: design,
+            full_charge_capacity_mah: full.map(|(v, _)| v),
+            full_charge_key: full.map(|(_, k)| k),
+            estimated_health_percent,
+            temperature_c: smart
+                .integer("Temperature", CENTI_CELSIUS)?
+                .map(|c| c as f64 / 100.0),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dict(pairs: &[(&str, plist::Value)]) -> plist::Dictionary {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    }
+
+    #[test]
+    fn health_from_raw_max_and_centi_celsius() {
+        let smart = dict(&[
+            ("AppleRawMaxCapacity", 2_600.into()),
+            ("DesignCapacity", 3_227.into()),
+            ("CycleCount", 512.into()),
+            ("Temperature", 2_879.into()),
+            ("MaxCapacity", 100.into()),
+        ]);
+        let b = Battery::read(&Values::new("d", None), &Values::new("s", Some(&smart))).unwrap();
+        assert_eq!(b.health.estimated_health_percent, Some(80.6));
+        assert_eq!(b.health.full_charge_key, Some("AppleRawMaxCapacity"));
+        assert_eq!(b.health.temperature_c, Some(28.79));
+        assert_eq!(b.health.cycle_count, Some(512));
+    }
+
+    #[test]
+    fn falls_back_to_battery_data_and_to_iokit_charge_state() {
+        let inner = dict(&[("FullChargeCapacity", 3_000.into()), ("DesignCapacity", 4_000.into())]);
+        let smart = dict(&[
+            ("BatteryData", plist::Value::Dictionary(inner)),
+            ("CurrentCapacity", 44.into()),
+            ("IsCharging", true.into()),
+        ]);
+        let b = Battery::read(&Values::new("d", None), &Values::new("s", Some(&smart))).unwrap();
+        assert_eq!(b.health.estimated_health_percent, Some(75.0));
+        assert_eq!(b.level_percent, Some(44));
+        assert_eq!(b.charging, Some(true));
+        assert_eq!(b.external_power, None);
+    }
+
+    #[test]
+    fn domain_wins_over_iokit() {
+        let domain = dict(&[("BatteryCurrentCapacity", 12.into()), ("ExternalConnected", false.into())]);
+        let smart = dict(&[("CurrentCapacity", 13.into()), ("ExternalConnected", true.into())]);
+        let b = Battery::read(&Values::new("d", Some(&domain)), &Values::new("s", Some(&smart))).unwrap();
+        assert_eq!(b.level_percent, Some(12));
+        assert_eq!(b.external_power, Some(false));
+    }
+
+    #[test]
+    fn absurd_values_are_errors() {
+        let domain = dict(&[("BatteryCurrentCapacity", 250.into())]);
+        assert!(Battery::read(&Values::new("d", Some(&domain)), &Values::new("s", None)).is_err());
+        let smart = dict(&[("Temperature", 20_000.into())]);
+        assert!(Battery::read(&Values::new("d", None), &Values::new("s", Some(&smart))).is_err());
+    }
+}

@@ -1,0 +1,9 @@
+//! synccheck reads an iPhone and tells a repair technician why iCloud Photos is not syncing.
+//!
+//! The data flows one way, one module per arrow:
+//! device → [`snapshot`] → [`facts`] → [`checklist`] → [`report`].
+//! A snapshot holds the phone's raw values; facts give them types and units; the checklist
+//! turns facts (and the technician's answers) into findings; reports print findings.
+
+pub mod snapshot;
+pub mod facts;

@@ -1,0 +1,29 @@
+use std::path::PathBuf;
+
+/// Why a snapshot file could not be read. Every variant names the file; shape errors also name
+/// the key, so the technician can open the file and see what is wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("{path}: cannot read the file: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: the file is larger than {limit} bytes, which no snapshot is")]
+    TooLarge { path: PathBuf, limit: u64 },
+    #[error("{path}: the file is empty")]
+    Empty { path: PathBuf },
+    #[error("{path}: not a valid plist: {detail}")]
+    BadPlist { path: PathBuf, detail: String },
+    #[error("{path}: not valid JSON: {detail}")]
+    BadJson { path: PathBuf, detail: String },
+    #[error("{path}: {key}: {problem}")]
+    Shape {
+        path: PathBuf,
+        key: String,
+        problem: String,
+    },
+    #[error("{path}: does not look like a snapshot, `ideviceinfo -x` output or `pymobiledevice3 lockdown info` JSON ({why})")]
+    Unrecognised { path: PathBuf, why: String },
+}

@@ -1,0 +1,151 @@
+//! The snapshot: everything a scan read from one phone, as plain plist values.
+//!
+//! One format serves three uses: what a live scan captured (`--save-snapshot`), what
+//! `scan --from` evaluates offline, and what `sim` serves. It keeps the device's own values
+//! untouched (no interpretation happens here) so that the simulator can hand them back byte for
+//! byte and a later synccheck can read facts an earlier one did not know about.
+
+mod error;
+mod import;
+mod load;
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+pub use error::SnapshotError;
+pub use load::{describe as describe_value, load_file, parse_bytes, MAX_SNAPSHOT_BYTES};
+
+/// The snapshot format version this build writes and reads.
+pub const SNAPSHOT_VERSION: u64 = 1;
+
+/// The IORegistry entry that carries battery health (iPhone 8 and newer).
+pub const SMART_BATTERY: &str = "AppleSmartBattery";
+
+/// Lockdown domains the checklist reads; a live scan captures these.
+pub const DISK_USAGE_DOMAIN: &str = "com.apple.disk_usage";
+pub const BATTERY_DOMAIN: &str = "com.apple.mobile.battery";
+pub const BACKUP_DOMAIN: &str = "com.apple.mobile.backup";
+
+/// Where a snapshot came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// Captured from a phone over usbmuxd.
+    Usb,
+    /// Converted from another tool's output (`ideviceinfo -x`, `pymobiledevice3 lockdown info`).
+    Import(String),
+    /// Anything else a snapshot file names (kept verbatim).
+    Other(String),
+}
+
+impl Source {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Source::Usb => "usb",
+            Source::Import(_) => "import",
+            Source::Other(s) => s,
+        }
+    }
+
+    pub fn from_name(name: &str) -> Self {
+        match name {
+            "usb" => Source::Usb,
+            "import" => Source::Import(String::new()),
+            other => Source::Other(other.to_string()),
+        }
+    }
+}
+
+/// How the phone was reached, as usbmuxd reports it (`ConnectionType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Connection {
+    Usb,
+    Network,
+}
+
+impl Connection {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Connection::Usb => "USB",
+            Connection::Network => "Network",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "usb" => Some(Connection::Usb),
+            "network" | "wifi" => Some(Connection::Network),
+            _ => None,
+        }
+    }
+}
+
+/// One phone's captured values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    pub captured_at: Option<SystemTime>,
+    pub source: Source,
+    pub connection: Option<Connection>,
+    /// Root lockdown values (what `ideviceinfo -x` prints).
+    pub lockdown: plist::Dictionary,
+    /// Lockdown domain name → that domain's values.
+    pub domains: BTreeMap<String, plist::Dictionary>,
+    /// IORegistry entry name → the dictionary diagnostics_relay returned for it.
+    pub io_registry: BTreeMap<String, plist::Dictionary>,
+}
+
+impl Snapshot {
+    pub fn new(source: Source) -> Self {
+        Snapshot {
+            captured_at: None,
+            source,
+            connection: None,
+            lockdown: plist::Dictionary::new(),
+            domains: BTreeMap::new(),
+            io_registry: BTreeMap::new(),
+        }
+    }
+
+    pub fn domain(&self, name: &str) -> Option<&plist::Dictionary> {
+        self.domains.get(name)
+    }
+
+    pub fn smart_battery(&self) -> Option<&plist::Dictionary> {
+        self.io_registry.get(SMART_BATTERY)
+    }
+
+    /// The snapshot as the plist dictionary that is written to disk.
+    pub fn to_plist(&self) -> plist::Value {
+        let mut root = plist::Dictionary::new();
+        root.insert("SnapshotVersion".into(), plist::Value::Integer(SNAPSHOT_VERSION.into()));
+        if let Some(at) = self.captured_at {
+            root.insert("CapturedAt".into(), plist::Value::Date(at.into()));
+        }
+        root.insert("Source".into(), plist::Value::String(self.source.as_str().into()));
+        if let Source::Import(from) = &self.source {
+            if !from.is_empty() {
+                root.insert("ImportedFrom".into(), plist::Value::String(from.clone()));
+            }
+        }
+        if let Some(c) = self.connection {
+            root.insert("Connection".into(), plist::Value::String(c.as_str().into()));
+        }
+        root.insert("Lockdown".into(), plist::Value::Dictionary(self.lockdown.clone()));
+        root.insert("Domains".into(), dict_of_dicts(&self.domains));
+        root.insert("IORegistry".into(), dict_of_dicts(&self.io_registry));
+        plist::Value::Dictionary(root)
+    }
+
+    /// Writes the snapshot as an XML plist (readable in a diff, served as is by `sim`).
+    pub fn write_xml(&self, writer: impl std::io::Write) -> Result<(), plist::Error> {
+        self.to_plist().to_writer_xml(writer)
+    }
+}
+
+fn dict_of_dicts(map: &BTreeMap<String, plist::Dictionary>) -> plist::Value {
+    let mut out = plist::Dictionary::new();
+    for (name, values) in map {
+        out.insert(name.clone(), plist::Value::Dictionary(values.clone()));
+    }
+    plist::Value::Dictionary(out)
+}
