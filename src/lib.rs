@@ -5,5 +5,7 @@
 //! A snapshot holds the phone's raw values; facts give them types and units; the checklist
 //! turns facts (and the technician's answers) into findings; reports print findings.
 
-pub mod snapshot;
+pub mod checklist;
 pub mod facts;
+pub mod snapshot;
+pub mod units;

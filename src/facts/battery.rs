@@ -59,7 +59,9 @@ impl BatteryHealth {
     fn read(smart: &Values) -> Result<Self, FactError> {
         // Newer iOS moves some values into a nested BatteryData dictionary: fall back to it.
         let nested = smart.nested("BatteryData", "IORegistry/AppleSmartBattery/BatteryData")?;
-        let first = |keys: &[(&Values, &'static str)], max: u64| -> Result<Option<(u32, &'static str)>, FactError> {
+        let first = |keys: &[(&Values, &'static str)],
+                     max: u64|
+         -> Result<Option<(u32, &'static str)>, FactError> {
             for (values, key) in keys {
                 if let Some(v) = values.unsigned(key, max)? {
                     return Ok(Some((v as u32, *key)));
@@ -67,8 +69,16 @@ impl BatteryHealth {
             }
             Ok(None)
         };
-        let cycle_count = first(&[(smart, "CycleCount"), (&nested, "CycleCount")], MAX_CYCLES)?.map(|(v, _)| v);
-        let design = first(&[(smart, "DesignCapacity"), (&nested, "DesignCapacity")], MAX_MAH)?.map(|(v, _)| v);
+        let cycle_count = first(
+            &[(smart, "CycleCount"), (&nested, "CycleCount")],
+            MAX_CYCLES,
+        )?
+        .map(|(v, _)| v);
+        let design = first(
+            &[(smart, "DesignCapacity"), (&nested, "DesignCapacity")],
+            MAX_MAH,
+        )?
+        .map(|(v, _)| v);
         // AppleRawMaxCapacity is the mAh the battery holds today; MaxCapacity is a percentage on
         // modern iOS and is never used as mAh.
         let full = first(
@@ -102,7 +112,10 @@ mod tests {
     use super::*;
 
     fn dict(pairs: &[(&str, plist::Value)]) -> plist::Dictionary {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
     }
 
     #[test]
@@ -123,7 +136,10 @@ mod tests {
 
     #[test]
     fn falls_back_to_battery_data_and_to_iokit_charge_state() {
-        let inner = dict(&[("FullChargeCapacity", 3_000.into()), ("DesignCapacity", 4_000.into())]);
+        let inner = dict(&[
+            ("FullChargeCapacity", 3_000.into()),
+            ("DesignCapacity", 4_000.into()),
+        ]);
         let smart = dict(&[
             ("BatteryData", plist::Value::Dictionary(inner)),
             ("CurrentCapacity", 44.into()),
@@ -138,9 +154,19 @@ mod tests {
 
     #[test]
     fn domain_wins_over_iokit() {
-        let domain = dict(&[("BatteryCurrentCapacity", 12.into()), ("ExternalConnected", false.into())]);
-        let smart = dict(&[("CurrentCapacity", 13.into()), ("ExternalConnected", true.into())]);
-        let b = Battery::read(&Values::new("d", Some(&domain)), &Values::new("s", Some(&smart))).unwrap();
+        let domain = dict(&[
+            ("BatteryCurrentCapacity", 12.into()),
+            ("ExternalConnected", false.into()),
+        ]);
+        let smart = dict(&[
+            ("CurrentCapacity", 13.into()),
+            ("ExternalConnected", true.into()),
+        ]);
+        let b = Battery::read(
+            &Values::new("d", Some(&domain)),
+            &Values::new("s", Some(&smart)),
+        )
+        .unwrap();
         assert_eq!(b.level_percent, Some(12));
         assert_eq!(b.external_power, Some(false));
     }

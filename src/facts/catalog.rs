@@ -61,7 +61,9 @@ impl Catalog {
 
     /// The newest iOS release a model can install.
     pub fn latest_for(&self, model: &Model) -> Option<&IosRelease> {
-        self.releases.iter().find(|r| r.major == model.max_ios_major)
+        self.releases
+            .iter()
+            .find(|r| r.major == model.max_ios_major)
     }
 
     pub fn is_stale(&self, today: NaiveDate) -> bool {
@@ -80,10 +82,19 @@ mod tests {
         assert_eq!(c.model("iPhone14,5").unwrap().name, "iPhone 13");
         // Every model's newest major has a release row, or ios-update could not decide.
         for m in &c.models {
-            assert!(c.latest_for(m).is_some(), "{} has no iOS {} row", m.name, m.max_ios_major);
+            assert!(
+                c.latest_for(m).is_some(),
+                "{} has no iOS {} row",
+                m.name,
+                m.max_ios_major
+            );
         }
         // Every identifier appears once.
-        let mut all: Vec<_> = c.models.iter().flat_map(|m| m.product_types.iter()).collect();
+        let mut all: Vec<_> = c
+            .models
+            .iter()
+            .flat_map(|m| m.product_types.iter())
+            .collect();
         let n = all.len();
         all.sort();
         all.dedup();

@@ -22,7 +22,9 @@ pub use read::FactError;
 pub use software::{IosVersion, Software};
 pub use storage::Storage;
 
-use crate::snapshot::{Connection, Snapshot, BACKUP_DOMAIN, BATTERY_DOMAIN, DISK_USAGE_DOMAIN, SMART_BATTERY};
+use crate::snapshot::{
+    Connection, Snapshot, BACKUP_DOMAIN, BATTERY_DOMAIN, DISK_USAGE_DOMAIN, SMART_BATTERY,
+};
 use read::Values;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -72,7 +74,10 @@ impl DeviceFacts {
             &Values::new(&battery_path, snap.domain(BATTERY_DOMAIN)),
             &Values::new(&smart_path, snap.smart_battery()),
         )?;
-        let account = Account::read(&root, &Values::new(&backup_path, snap.domain(BACKUP_DOMAIN)))?;
+        let account = Account::read(
+            &root,
+            &Values::new(&backup_path, snap.domain(BACKUP_DOMAIN)),
+        )?;
         let network = Network {
             connection: snap.connection,
             wifi_address: root.string("WiFiAddress")?.map(str::to_owned),

@@ -66,7 +66,11 @@ impl<'a> Values<'a> {
     }
 
     /// An integer within `range`; outside it is an error ("absurd" values never reach a verdict).
-    pub fn integer(&self, key: &str, range: RangeInclusive<i128>) -> Result<Option<i128>, FactError> {
+    pub fn integer(
+        &self,
+        key: &str,
+        range: RangeInclusive<i128>,
+    ) -> Result<Option<i128>, FactError> {
         let value = match self.raw(key) {
             None => return Ok(None),
             Some(plist::Value::Integer(i)) => i
@@ -111,7 +115,9 @@ impl<'a> Values<'a> {
             None => Ok(None),
             Some(plist::Value::String(s)) => Ok(Some(s.clone())),
             Some(plist::Value::Data(d)) => Ok(Some(
-                String::from_utf8_lossy(d).trim_end_matches('\0').to_string(),
+                String::from_utf8_lossy(d)
+                    .trim_end_matches('\0')
+                    .to_string(),
             )),
             Some(other) => Err(self.wrong(key, "data or a string", other)),
         }

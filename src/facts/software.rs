@@ -23,7 +23,9 @@ impl FromStr for IosVersion {
         let mut parts = s.trim().split('.');
         let mut next = |required: bool| -> Result<u32, String> {
             match parts.next() {
-                Some(p) => p.parse().map_err(|_| format!("\"{s}\" is not an iOS version")),
+                Some(p) => p
+                    .parse()
+                    .map_err(|_| format!("\"{s}\" is not an iOS version")),
                 None if required => Err(format!("\"{s}\" is not an iOS version")),
                 None => Ok(0),
             }
@@ -91,7 +93,12 @@ pub struct Software {
 }
 
 impl Software {
-    pub fn derive(ios_version: Option<IosVersion>, build: Option<String>, product_type: Option<&str>, catalog: &Catalog) -> Self {
+    pub fn derive(
+        ios_version: Option<IosVersion>,
+        build: Option<String>,
+        product_type: Option<&str>,
+        catalog: &Catalog,
+    ) -> Self {
         let latest = product_type
             .and_then(|p| catalog.model(p))
             .and_then(|m| catalog.latest_for(m));
@@ -123,7 +130,14 @@ mod tests {
 
     #[test]
     fn versions_parse_and_order() {
-        assert_eq!(v("17.4.1"), IosVersion { major: 17, minor: 4, patch: 1 });
+        assert_eq!(
+            v("17.4.1"),
+            IosVersion {
+                major: 17,
+                minor: 4,
+                patch: 1
+            }
+        );
         assert_eq!(v("18"), v("18.0.0"));
         assert!(v("17.10") > v("17.9.9"));
         assert_eq!(v("26.0").to_string(), "26.0");

@@ -39,7 +39,9 @@ impl Storage {
             if free > cap {
                 return Err(FactError {
                     key: disk.key_path(key),
-                    problem: format!("{free} bytes free is more than the {cap} bytes of TotalDataCapacity"),
+                    problem: format!(
+                        "{free} bytes free is more than the {cap} bytes of TotalDataCapacity"
+                    ),
                 });
             }
         }

@@ -8,7 +8,12 @@ use std::path::Path;
 use super::{Snapshot, SnapshotError, Source};
 
 /// Keys every lockdownd answers at the root; one of them marks a flat dump of root values.
-const ROOT_MARKERS: [&str; 4] = ["ProductType", "UniqueDeviceID", "ProductVersion", "DeviceClass"];
+const ROOT_MARKERS: [&str; 4] = [
+    "ProductType",
+    "UniqueDeviceID",
+    "ProductVersion",
+    "DeviceClass",
+];
 
 pub(super) fn looks_like_lockdown_root(dict: &plist::Dictionary) -> bool {
     ROOT_MARKERS.iter().any(|k| dict.contains_key(k))
@@ -70,7 +75,9 @@ fn json_to_plist(value: serde_json::Value) -> Option<plist::Value> {
             }
         }
         J::String(s) => plist::Value::String(s),
-        J::Array(items) => plist::Value::Array(items.into_iter().filter_map(json_to_plist).collect()),
+        J::Array(items) => {
+            plist::Value::Array(items.into_iter().filter_map(json_to_plist).collect())
+        }
         J::Object(map) => plist::Value::Dictionary(json_object_to_dict(map)),
     })
 }
@@ -102,7 +109,8 @@ mod tests {
 
     #[test]
     fn json_without_lockdown_keys_is_refused() {
-        let err = from_pymobiledevice3_json(Path::new("x.json"), serde_json::json!({"a": 1})).unwrap_err();
+        let err = from_pymobiledevice3_json(Path::new("x.json"), serde_json::json!({"a": 1}))
+            .unwrap_err();
         assert!(matches!(err, SnapshotError::Unrecognised { .. }));
     }
 }

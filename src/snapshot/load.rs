@@ -103,7 +103,12 @@ fn from_snapshot_dict(path: &Path, mut root: plist::Dictionary) -> Result<Snapsh
     let captured_at = match root.remove("CapturedAt") {
         None => None,
         Some(plist::Value::Date(d)) => Some(d.into()),
-        Some(other) => return Err(shape("CapturedAt", format!("expected a date, found {}", describe(&other)))),
+        Some(other) => {
+            return Err(shape(
+                "CapturedAt",
+                format!("expected a date, found {}", describe(&other)),
+            ))
+        }
     };
     let source = match root.remove("Source") {
         None => Source::Other("unknown".into()),
@@ -116,22 +121,42 @@ fn from_snapshot_dict(path: &Path, mut root: plist::Dictionary) -> Result<Snapsh
             ),
             other => other,
         },
-        Some(other) => return Err(shape("Source", format!("expected a string, found {}", describe(&other)))),
+        Some(other) => {
+            return Err(shape(
+                "Source",
+                format!("expected a string, found {}", describe(&other)),
+            ))
+        }
     };
     let connection = match root.remove("Connection") {
         None => None,
         Some(plist::Value::String(s)) => Some(Connection::parse(&s).ok_or_else(|| {
-            shape("Connection", format!("expected \"USB\" or \"Network\", found \"{s}\""))
+            shape(
+                "Connection",
+                format!("expected \"USB\" or \"Network\", found \"{s}\""),
+            )
         })?),
-        Some(other) => return Err(shape("Connection", format!("expected a string, found {}", describe(&other)))),
+        Some(other) => {
+            return Err(shape(
+                "Connection",
+                format!("expected a string, found {}", describe(&other)),
+            ))
+        }
     };
     let lockdown = match root.remove("Lockdown") {
         None => plist::Dictionary::new(),
         Some(plist::Value::Dictionary(d)) => d,
-        Some(other) => return Err(shape("Lockdown", format!("expected a dictionary, found {}", describe(&other)))),
+        Some(other) => {
+            return Err(shape(
+                "Lockdown",
+                format!("expected a dictionary, found {}", describe(&other)),
+            ))
+        }
     };
-    let domains = dict_of_dicts(root.remove("Domains"), "Domains").map_err(|(k, p)| shape(&k, p))?;
-    let io_registry = dict_of_dicts(root.remove("IORegistry"), "IORegistry").map_err(|(k, p)| shape(&k, p))?;
+    let domains =
+        dict_of_dicts(root.remove("Domains"), "Domains").map_err(|(k, p)| shape(&k, p))?;
+    let io_registry =
+        dict_of_dicts(root.remove("IORegistry"), "IORegistry").map_err(|(k, p)| shape(&k, p))?;
 
     Ok(Snapshot {
         captured_at,
@@ -149,7 +174,10 @@ fn dict_of_dicts(value: Option<plist::Value>, key: &str) -> Result<DictMap, (Str
     let mut out = DictMap::new();
     let Some(value) = value else { return Ok(out) };
     let plist::Value::Dictionary(outer) = value else {
-        return Err((key.into(), format!("expected a dictionary, found {}", describe(&value))));
+        return Err((
+            key.into(),
+            format!("expected a dictionary, found {}", describe(&value)),
+        ));
     };
     for (name, inner) in outer {
         match inner {
@@ -211,11 +239,14 @@ mod tests {
     fn native_snapshot_round_trips() {
         let mut snap = Snapshot::new(Source::Usb);
         snap.connection = Some(Connection::Usb);
-        snap.captured_at = Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000));
-        snap.lockdown.insert("ProductType".into(), "iPhone14,5".into());
+        snap.captured_at =
+            Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000));
+        snap.lockdown
+            .insert("ProductType".into(), "iPhone14,5".into());
         let mut battery = plist::Dictionary::new();
         battery.insert("BatteryCurrentCapacity".into(), 57.into());
-        snap.domains.insert("com.apple.mobile.battery".into(), battery);
+        snap.domains
+            .insert("com.apple.mobile.battery".into(), battery);
         let mut xml = Vec::new();
         snap.write_xml(&mut xml).unwrap();
         let back = parse_bytes(Path::new("x"), &xml).unwrap();
@@ -235,7 +266,10 @@ mod tests {
     fn flat_lockdown_dict_is_an_ideviceinfo_import() {
         let snap = parse(&xml("<key>ProductType</key><string>iPhone8,1</string>")).unwrap();
         assert_eq!(snap.source, Source::Import("ideviceinfo".into()));
-        assert_eq!(snap.lockdown.get("ProductType").unwrap().as_string(), Some("iPhone8,1"));
+        assert_eq!(
+            snap.lockdown.get("ProductType").unwrap().as_string(),
+            Some("iPhone8,1")
+        );
         assert!(snap.domains.is_empty());
     }
 
@@ -247,7 +281,10 @@ mod tests {
             "<key>SnapshotVersion</key><integer>1</integer><key>Domains</key><dict><key>com.apple.disk_usage</key><integer>3</integer></dict>",
         ))
         .unwrap_err();
-        assert!(err.to_string().contains("Domains/com.apple.disk_usage"), "{err}");
+        assert!(
+            err.to_string().contains("Domains/com.apple.disk_usage"),
+            "{err}"
+        );
         let err = parse(&xml("<key>SnapshotVersion</key><integer>7</integer>")).unwrap_err();
         assert!(err.to_string().contains("newer"), "{err}");
     }
@@ -255,13 +292,22 @@ mod tests {
     #[test]
     fn garbage_is_refused() {
         assert!(matches!(parse("   "), Err(SnapshotError::Empty { .. })));
-        assert!(matches!(parse("hello"), Err(SnapshotError::BadPlist { .. })));
-        assert!(matches!(parse("{not json"), Err(SnapshotError::BadJson { .. })));
+        assert!(matches!(
+            parse("hello"),
+            Err(SnapshotError::BadPlist { .. })
+        ));
+        assert!(matches!(
+            parse("{not json"),
+            Err(SnapshotError::BadJson { .. })
+        ));
         assert!(matches!(
             parse(&xml("<key>Foo</key><string>bar</string>")),
             Err(SnapshotError::Unrecognised { .. })
         ));
         let array = r#"<?xml version="1.0"?><plist version="1.0"><array/></plist>"#;
-        assert!(matches!(parse(array), Err(SnapshotError::Unrecognised { .. })));
+        assert!(matches!(
+            parse(array),
+            Err(SnapshotError::Unrecognised { .. })
+        ));
     }
 }

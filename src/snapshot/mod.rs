@@ -117,11 +117,17 @@ impl Snapshot {
     /// The snapshot as the plist dictionary that is written to disk.
     pub fn to_plist(&self) -> plist::Value {
         let mut root = plist::Dictionary::new();
-        root.insert("SnapshotVersion".into(), plist::Value::Integer(SNAPSHOT_VERSION.into()));
+        root.insert(
+            "SnapshotVersion".into(),
+            plist::Value::Integer(SNAPSHOT_VERSION.into()),
+        );
         if let Some(at) = self.captured_at {
             root.insert("CapturedAt".into(), plist::Value::Date(at.into()));
         }
-        root.insert("Source".into(), plist::Value::String(self.source.as_str().into()));
+        root.insert(
+            "Source".into(),
+            plist::Value::String(self.source.as_str().into()),
+        );
         if let Source::Import(from) = &self.source {
             if !from.is_empty() {
                 root.insert("ImportedFrom".into(), plist::Value::String(from.clone()));
@@ -130,7 +136,10 @@ impl Snapshot {
         if let Some(c) = self.connection {
             root.insert("Connection".into(), plist::Value::String(c.as_str().into()));
         }
-        root.insert("Lockdown".into(), plist::Value::Dictionary(self.lockdown.clone()));
+        root.insert(
+            "Lockdown".into(),
+            plist::Value::Dictionary(self.lockdown.clone()),
+        );
         root.insert("Domains".into(), dict_of_dicts(&self.domains));
         root.insert("IORegistry".into(), dict_of_dicts(&self.io_registry));
         plist::Value::Dictionary(root)

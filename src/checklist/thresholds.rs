@@ -1,0 +1,163 @@
+//! The numbers that turn facts into pass, warn or fail; overridable with `--thresholds FILE`.
+
+use serde::{Deserialize, Serialize};
+
+/// All limits; a TOML file may set any subset, the rest keep their defaults.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Thresholds {
+    pub device_storage: DeviceStorageLimits,
+    pub power: PowerLimits,
+    pub battery_health: BatteryHealthLimits,
+    pub ios_update: IosUpdateLimits,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeviceStorageLimits {
+    /// Fail below this many free bytes, whatever the capacity...
+    pub fail_below_bytes: u64,
+    /// ...or below this share of the data capacity, whichever is larger.
+    pub fail_below_percent: f64,
+    /// Warn below this share of the data capacity.
+    pub warn_below_percent: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PowerLimits {
+    /// Fail when the battery is below this level and no charger is connected.
+    pub fail_below_percent: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BatteryHealthLimits {
+    pub warn_below_percent: f64,
+    pub fail_below_percent: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IosUpdateLimits {
+    /// Fail when the installed major version is this many or more behind the newest for the model.
+    pub fail_majors_behind: u32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            device_storage: DeviceStorageLimits::default(),
+            power: PowerLimits::default(),
+            battery_health: BatteryHealthLimits::default(),
+            ios_update: IosUpdateLimits::default(),
+        }
+    }
+}
+
+impl Default for DeviceStorageLimits {
+    fn default() -> Self {
+        DeviceStorageLimits {
+            fail_below_bytes: 1_000_000_000,
+            fail_below_percent: 5.0,
+            warn_below_percent: 10.0,
+        }
+    }
+}
+
+impl Default for PowerLimits {
+    fn default() -> Self {
+        // Apple documents that a low battery pauses uploads; iOS offers Low Power Mode at 20 %.
+        PowerLimits {
+            fail_below_percent: 20,
+        }
+    }
+}
+
+impl Default for BatteryHealthLimits {
+    fn default() -> Self {
+        // 80 % is where Apple calls a battery "consumed" and offers service.
+        BatteryHealthLimits {
+            warn_below_percent: 80.0,
+            fail_below_percent: 60.0,
+        }
+    }
+}
+
+impl Default for IosUpdateLimits {
+    fn default() -> Self {
+        IosUpdateLimits {
+            fail_majors_behind: 2,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ThresholdsError(String);
+
+impl Thresholds {
+    pub fn from_toml(text: &str) -> Result<Self, ThresholdsError> {
+        let t: Thresholds =
+            toml::from_str(text).map_err(|e| ThresholdsError(e.message().to_string()))?;
+        t.validate()?;
+        Ok(t)
+    }
+
+    fn validate(&self) -> Result<(), ThresholdsError> {
+        let pct = |name: &str, v: f64| {
+            if (0.0..=100.0).contains(&v) {
+                Ok(())
+            } else {
+                Err(ThresholdsError(format!(
+                    "{name} must be between 0 and 100, not {v}"
+                )))
+            }
+        };
+        pct(
+            "device-storage.fail_below_percent",
+            self.device_storage.fail_below_percent,
+        )?;
+        pct(
+            "device-storage.warn_below_percent",
+            self.device_storage.warn_below_percent,
+        )?;
+        pct(
+            "power.fail_below_percent",
+            self.power.fail_below_percent.into(),
+        )?;
+        pct(
+            "battery-health.warn_below_percent",
+            self.battery_health.warn_below_percent,
+        )?;
+        pct(
+            "battery-health.fail_below_percent",
+            self.battery_health.fail_below_percent,
+        )?;
+        if self.ios_update.fail_majors_behind == 0 {
+            return Err(ThresholdsError(
+                "ios-update.fail_majors_behind must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_file_keeps_other_defaults() {
+        let t = Thresholds::from_toml("[power]\nfail_below_percent = 30\n").unwrap();
+        assert_eq!(t.power.fail_below_percent, 30);
+        assert_eq!(t.device_storage, DeviceStorageLimits::default());
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        assert!(Thresholds::from_toml("[power]\nfail_below = 30\n").is_err());
+        assert!(Thresholds::from_toml("[battery-health]\nwarn_below_percent = 180\n").is_err());
+        assert!(Thresholds::from_toml("[power]\nfail_below_percent = \"x\"\n").is_err());
+    }
+}
