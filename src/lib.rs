@@ -7,5 +7,7 @@
 
 pub mod checklist;
 pub mod facts;
+pub mod pipeline;
+pub mod report;
 pub mod snapshot;
 pub mod units;

@@ -117,7 +117,11 @@ pub(super) fn apply(mut finding: Finding, answer: Option<&Answer>) -> Finding {
         } else {
             Status::Fail
         };
-        finding.summary = format!("Technician answered {said}");
+        let verdict = if answer.passes { "yes" } else { "no" };
+        finding.summary = format!(
+            "{}: {verdict}, as the technician answered ({said})",
+            finding.title
+        );
         finding
             .evidence
             .push(super::Evidence::new("technician", said));

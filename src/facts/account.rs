@@ -1,3 +1,4 @@
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::read::{FactError, Values};
@@ -10,9 +11,17 @@ pub struct Account {
     pub find_my_enabled: Option<bool>,
     /// The masked Apple ID that Find My holds (NonVolatileRAM `fm-account-masked`). Private.
     pub apple_id_masked: Option<String>,
-    /// iCloud Backup on (`com.apple.mobile.backup` CloudBackupEnabled).
+    /// iCloud Backup on (`com.apple.mobile.backup` CloudBackupEnabled). iCloud Backup needs a
+    /// signed-in Apple ID, so `true` also proves one.
     pub icloud_backup_enabled: Option<bool>,
+    /// Last successful iCloud backup (`LastCloudBackupDate`): the phone reached iCloud then.
+    pub last_icloud_backup: Option<DateTime<Utc>>,
 }
+
+/// Apple's epoch (2001-01-01 UTC) in Unix seconds.
+const APPLE_EPOCH: i64 = 978_307_200;
+/// From 2001 to 2100: any other backup date is corrupt input.
+const BACKUP_SECONDS: std::ops::RangeInclusive<i128> = 0..=3_155_760_000;
 
 impl Account {
     pub(super) fn read(root: &Values, backup: &Values) -> Result<Self, FactError> {
@@ -38,6 +47,9 @@ impl Account {
             find_my_enabled,
             apple_id_masked,
             icloud_backup_enabled: backup.boolean("CloudBackupEnabled")?,
+            last_icloud_backup: backup
+                .integer("LastCloudBackupDate", BACKUP_SECONDS)?
+                .and_then(|s| DateTime::from_timestamp(s as i64 + APPLE_EPOCH, 0)),
         })
     }
 }

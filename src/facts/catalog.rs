@@ -66,6 +66,15 @@ impl Catalog {
             .find(|r| r.major == model.max_ios_major)
     }
 
+    /// How many major releases in the table are newer than `installed` and not newer than
+    /// `newest`: the numbering jumped from 18 to 26, so subtraction would overcount.
+    pub fn majors_between(&self, installed: u32, newest: u32) -> u32 {
+        self.releases
+            .iter()
+            .filter(|r| r.major > installed && r.major <= newest)
+            .count() as u32
+    }
+
     pub fn is_stale(&self, today: NaiveDate) -> bool {
         (today - self.updated).num_days() > STALE_AFTER_DAYS
     }
@@ -99,6 +108,14 @@ mod tests {
         all.sort();
         all.dedup();
         assert_eq!(all.len(), n);
+    }
+
+    #[test]
+    fn majors_count_releases_not_numbers() {
+        let c = Catalog::builtin();
+        assert_eq!(c.majors_between(18, 26), 1);
+        assert_eq!(c.majors_between(26, 26), 0);
+        assert_eq!(c.majors_between(15, 17), 2);
     }
 
     #[test]

@@ -88,7 +88,8 @@ pub struct Software {
     pub latest_build: Option<String>,
     /// Whether a newer iOS than the installed one exists for this model.
     pub update_available: Option<bool>,
-    /// How many major versions the installed iOS is behind the newest for this model.
+    /// How many iOS major releases came out after the installed one, up to the newest for this
+    /// model (iOS 18 → 26 is one release, not eight).
     pub majors_behind: Option<u32>,
 }
 
@@ -105,7 +106,7 @@ impl Software {
         let (update_available, majors_behind) = match (ios_version, latest) {
             (Some(have), Some(l)) => (
                 Some(have < l.latest),
-                Some(l.latest.major.saturating_sub(have.major)),
+                Some(catalog.majors_between(have.major, l.major)),
             ),
             _ => (None, None),
         };

@@ -74,12 +74,41 @@ fn json_to_plist(value: serde_json::Value) -> Option<plist::Value> {
                 plist::Value::Real(n.as_f64().unwrap_or(f64::NAN))
             }
         }
-        J::String(s) => plist::Value::String(s),
+        J::String(s) => match old_hex_bytes(&s) {
+            Some(bytes) => plist::Value::Data(bytes),
+            None => plist::Value::String(s),
+        },
         J::Array(items) => {
             plist::Value::Array(items.into_iter().filter_map(json_to_plist).collect())
         }
-        J::Object(map) => plist::Value::Dictionary(json_object_to_dict(map)),
+        J::Object(map) => match new_hex_bytes(&map) {
+            Some(bytes) => plist::Value::Data(bytes),
+            None => plist::Value::Dictionary(json_object_to_dict(map)),
+        },
     })
+}
+
+/// pymobiledevice3 10.5 and later print data values as `{"$hex": "594553"}`.
+fn new_hex_bytes(map: &serde_json::Map<String, serde_json::Value>) -> Option<Vec<u8>> {
+    match (map.len(), map.get("$hex")) {
+        (1, Some(serde_json::Value::String(hex))) => decode_hex(hex),
+        _ => None,
+    }
+}
+
+/// Older pymobiledevice3 (2021 to 10.4.2) printed them as the string `"<594553>"`.
+fn old_hex_bytes(s: &str) -> Option<Vec<u8>> {
+    decode_hex(s.strip_prefix('<')?.strip_suffix('>')?)
+}
+
+fn decode_hex(hex: &str) -> Option<Vec<u8>> {
+    if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
+        .collect()
 }
 
 #[cfg(test)]
@@ -94,7 +123,7 @@ mod tests {
             "TimeIntervalSince1970": 1732500000.25,
             "BoardId": 12,
             "SupportedDeviceFamilies": [1],
-            "NonVolatileRAM": {"auto-boot": "true"},
+            "NonVolatileRAM": {"auto-boot": "true", "fm-activation-locked": {"$hex": "594553"}, "old": "<4e4f>"},
             "Gone": null
         });
         let snap = from_pymobiledevice3_json(Path::new("x.json"), json).unwrap();
@@ -103,7 +132,10 @@ mod tests {
         assert_eq!(l["PasswordProtected"].as_boolean(), Some(false));
         assert_eq!(l["BoardId"].as_unsigned_integer(), Some(12));
         assert_eq!(l["TimeIntervalSince1970"].as_real(), Some(1732500000.25));
-        assert!(l["NonVolatileRAM"].as_dictionary().is_some());
+        let nvram = l["NonVolatileRAM"].as_dictionary().unwrap();
+        assert_eq!(nvram["fm-activation-locked"].as_data(), Some(&b"YES"[..]));
+        assert_eq!(nvram["old"].as_data(), Some(&b"NO"[..]));
+        assert_eq!(nvram["auto-boot"].as_string(), Some("true"));
         assert!(!l.contains_key("Gone"));
     }
 

@@ -9,22 +9,36 @@ const SIGN_IN: &str = "Tap \"Sign in to your iPhone\" at the top of Settings and
 
 pub(super) fn apple_id(facts: &DeviceFacts) -> Finding {
     let id = CheckId::AppleId;
-    // Find My cannot be on without an Apple ID, so an active Find My proves a signed-in account.
-    // Find My off proves nothing: plenty of signed-in phones have it off.
-    if facts.account.find_my_enabled == Some(true) || facts.account.apple_id_masked.is_some() {
+    let a = &facts.account;
+    // iCloud Backup and Find My cannot be on without an Apple ID, so either proves a signed-in
+    // account. Either off proves nothing: plenty of signed-in phones have them off.
+    if a.icloud_backup_enabled == Some(true) {
+        let mut f = Finding::new(
+            id,
+            Status::Pass,
+            "An Apple ID is signed in (iCloud Backup is on)",
+            "",
+        )
+        .with("com.apple.mobile.backup CloudBackupEnabled", "true");
+        if let Some(at) = a.last_icloud_backup {
+            f = f.with(
+                "com.apple.mobile.backup LastCloudBackupDate",
+                at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            );
+        }
+        return f;
+    }
+    if a.find_my_enabled == Some(true) || a.apple_id_masked.is_some() {
         let mut f = Finding::new(
             id,
             Status::Pass,
             "An Apple ID is signed in (Find My is on)",
             "",
         );
-        if let Some(on) = facts.account.find_my_enabled {
-            f = f.with(
-                "Lockdown NonVolatileRAM fm-activation-locked",
-                if on { "YES" } else { "NO" },
-            );
+        if let Some(on) = a.find_my_enabled {
+            f = f.with(NVRAM_FIND_MY, if on { "YES" } else { "NO" });
         }
-        if facts.account.apple_id_masked.is_some() {
+        if a.apple_id_masked.is_some() {
             f = f.with(
                 "Lockdown NonVolatileRAM fm-account-masked",
                 "present (masked Apple ID)",
@@ -37,14 +51,22 @@ pub(super) fn apple_id(facts: &DeviceFacts) -> Finding {
         "the top of Settings shows the customer's name when an Apple ID is signed in, \"Sign in to your iPhone\" when none is",
         SIGN_IN,
     );
-    if facts.account.find_my_enabled == Some(false) {
+    if a.find_my_enabled == Some(false) {
         f = f.with(
-            "Lockdown NonVolatileRAM fm-activation-locked",
+            NVRAM_FIND_MY,
             "NO (Find My off: says nothing about the Apple ID)",
+        );
+    }
+    if a.icloud_backup_enabled == Some(false) {
+        f = f.with(
+            "com.apple.mobile.backup CloudBackupEnabled",
+            "false (says nothing about the Apple ID)",
         );
     }
     f
 }
+
+const NVRAM_FIND_MY: &str = "Lockdown NonVolatileRAM fm-activation-locked";
 
 pub(super) fn icloud_photos(_facts: &DeviceFacts) -> Finding {
     manual(
@@ -77,6 +99,11 @@ mod tests {
         assert_eq!(f.evidence.len(), 1);
         facts.account.find_my_enabled = Some(true);
         assert_eq!(apple_id(&facts).status, Status::Pass);
+        facts.account.find_my_enabled = None;
+        facts.account.icloud_backup_enabled = Some(true);
+        let f = apple_id(&facts);
+        assert_eq!(f.status, Status::Pass);
+        assert!(f.summary.contains("iCloud Backup"));
     }
 
     #[test]

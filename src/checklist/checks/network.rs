@@ -13,6 +13,16 @@ pub(super) fn network(facts: &DeviceFacts) -> Finding {
     if let Some(c) = facts.network.connection {
         f = f.with("usbmuxd ConnectionType", c.as_str());
     }
+    // A past backup shows the phone could reach iCloud then, not that it can now.
+    if let Some(at) = facts.account.last_icloud_backup {
+        f = f.with(
+            "com.apple.mobile.backup LastCloudBackupDate",
+            format!(
+                "{} (last time the phone reached iCloud for a backup)",
+                at.format("%Y-%m-%d %H:%M UTC")
+            ),
+        );
+    }
     f
 }
 

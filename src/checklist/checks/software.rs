@@ -102,9 +102,17 @@ mod tests {
         if top.minor > 0 {
             assert_eq!(run("iPhone14,5", &same_major).status, Status::Warn);
         }
-        let one_behind = format!("{}.9", top.major - 1);
+        // The table's majors, newest last: 18 then 26 is one release apart.
+        let mut majors: Vec<u32> = Catalog::builtin()
+            .releases
+            .iter()
+            .map(|r| r.major)
+            .collect();
+        majors.sort();
+        let older = |n: usize| majors[majors.iter().position(|&m| m == top.major).unwrap() - n];
+        let one_behind = format!("{}.9", older(1));
         assert_eq!(run("iPhone14,5", &one_behind).status, Status::Warn);
-        let two_behind = format!("{}.9", top.major - 2);
+        let two_behind = format!("{}.9", older(2));
         let f = run("iPhone14,5", &two_behind);
         assert_eq!(f.status, Status::Fail);
         assert!(

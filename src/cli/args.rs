@@ -1,0 +1,57 @@
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Reads an iPhone and tells you why iCloud Photos is not syncing.
+#[derive(Debug, Parser)]
+#[command(name = "synccheck", version, about, propagate_version = true)]
+pub struct Cli {
+    /// More logging on stderr (-v debug, -vv trace); SYNCCHECK_LOG=filter for finer control.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Evaluate the iCloud Photos checklist for a phone.
+    Scan(ScanArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ScanArgs {
+    /// Evaluate a saved snapshot, `ideviceinfo -x` output or `pymobiledevice3 lockdown info`
+    /// JSON instead of a connected phone. Repeat for several phones.
+    #[arg(long = "from", value_name = "FILE", required = true)]
+    pub from: Vec<PathBuf>,
+
+    /// Print the versioned JSON report (schema synccheck.report/1) instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Answer a step the phone cannot report, e.g. icloud-photos=on or icloud-storage=full.
+    #[arg(long = "answer", value_name = "CHECK=VALUE")]
+    pub answers: Vec<String>,
+
+    /// A TOML file overriding the pass/warn/fail limits (see the README).
+    #[arg(long, value_name = "FILE")]
+    pub thresholds: Option<PathBuf>,
+
+    /// Hide the serial number, UDID, device name and Wi-Fi address (for reports that leave the shop).
+    #[arg(long)]
+    pub redact: bool,
+
+    /// When to colour the text report.
+    #[arg(long, value_enum, default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    Always,
+    Never,
+}

@@ -1,0 +1,17 @@
+//! The command line: parse arguments, call the library, turn its errors into one sentence and a
+//! hint, and choose the exit code (0 all pass or manual, 1 a warn or fail, 2 usage or input).
+
+mod args;
+mod error;
+mod scan;
+
+pub use args::Cli;
+pub use error::CliError;
+
+use args::Command;
+
+pub fn run(cli: Cli) -> Result<i32, CliError> {
+    match cli.command {
+        Command::Scan(scan) => scan::run(scan),
+    }
+}
