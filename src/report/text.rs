@@ -87,7 +87,8 @@ fn device(out: &mut impl Write, r: &DeviceReport, style: Style) -> io::Result<()
     for f in &r.evaluation.findings {
         finding(out, f, width, style)?;
     }
-    let (word, code) = mark(r.evaluation.verdict.status);
+    let status = r.evaluation.verdict.status;
+    let (_, code) = mark(status);
     writeln!(
         out,
         "\n{} — {}",
