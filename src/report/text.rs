@@ -94,7 +94,7 @@ fn device(out: &mut impl Write, r: &DeviceReport, style: Style) -> io::Result<()
         "\n{} — {}",
         style.paint(
             code,
-            &format!("Verdict: {}", word[4..].trim().to_uppercase())
+            &format!("Verdict: {}", status.as_str().to_uppercase())
         ),
         r.evaluation.verdict.summary
     )
