@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// All limits; a TOML file may set any subset, the rest keep their defaults.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Thresholds {
     pub device_storage: DeviceStorageLimits,
@@ -42,17 +42,6 @@ pub struct BatteryHealthLimits {
 pub struct IosUpdateLimits {
     /// Fail when the installed major version is this many or more behind the newest for the model.
     pub fail_majors_behind: u32,
-}
-
-impl Default for Thresholds {
-    fn default() -> Self {
-        Thresholds {
-            device_storage: DeviceStorageLimits::default(),
-            power: PowerLimits::default(),
-            battery_health: BatteryHealthLimits::default(),
-            ios_update: IosUpdateLimits::default(),
-        }
-    }
 }
 
 impl Default for DeviceStorageLimits {

@@ -34,7 +34,11 @@ pub fn run(args: ScanArgs) -> Result<i32, CliError> {
         report::json::write(&mut out, &reports, &report_ctx)
     } else {
         let style = Style {
-            color: use_color(args.color, stdout.is_terminal()),
+            color: use_color(
+                args.color,
+                stdout.is_terminal(),
+                std::env::var_os("NO_COLOR"),
+            ),
         };
         report::text::write(&mut out, &reports, &report_ctx, style)
     }
@@ -57,10 +61,25 @@ fn load_thresholds(path: Option<&std::path::Path>) -> Result<Thresholds, CliErro
 }
 
 /// https://no-color.org: a non-empty NO_COLOR turns colour off, whatever the terminal.
-fn use_color(when: ColorWhen, is_terminal: bool) -> bool {
+fn use_color(when: ColorWhen, is_terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
     match when {
         ColorWhen::Always => true,
         ColorWhen::Never => false,
-        ColorWhen::Auto => is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        ColorWhen::Auto => is_terminal && no_color.is_none_or(|v| v.is_empty()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(use_color(ColorWhen::Auto, true, None));
+        assert!(use_color(ColorWhen::Auto, true, Some("".into())));
+        assert!(!use_color(ColorWhen::Auto, true, Some("1".into())));
+        assert!(!use_color(ColorWhen::Auto, false, None));
+        assert!(use_color(ColorWhen::Always, false, Some("1".into())));
+        assert!(!use_color(ColorWhen::Never, true, None));
     }
 }
