@@ -80,3 +80,25 @@ pub fn exit_code(reports: &[DeviceReport]) -> i32 {
         Status::Warn | Status::Fail => 1,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_model_table_is_said_in_one_sentence() {
+        let mut ctx = ReportContext::now();
+        assert_eq!(
+            ctx.stale_note(),
+            None,
+            "the table shipped with this build is fresh"
+        );
+        ctx.model_table_stale = true;
+        let note = ctx.stale_note().unwrap();
+        assert!(
+            note.contains(&ctx.model_table_updated.to_string()),
+            "{note}"
+        );
+        assert!(note.contains("over a year ago"));
+    }
+}
