@@ -11,3 +11,4 @@ pub mod pipeline;
 pub mod report;
 pub mod snapshot;
 pub mod units;
+pub mod wire;

@@ -1,0 +1,35 @@
+//! Wire formats shared by both ends: the device layer (a client of usbmuxd and lockdownd) and the
+//! simulator (a server of both). One codec for both sides means the simulator cannot drift from
+//! the client, and every length read from the wire is bounded in one place.
+//!
+//! Written here rather than taken from idevice because idevice allocates whatever length a peer
+//! announces (`vec![0; len]` straight from the 4-byte prefix), so a device that sends a 4 GB
+//! length prefix would make it allocate 4 GB; we must refuse such a frame instead.
+
+pub mod plist_frame;
+pub mod usbmux;
+
+/// Why a frame could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    #[error("the connection closed")]
+    Closed,
+    #[error("the peer announced a {len}-byte message, over the {max}-byte limit")]
+    TooLarge { len: u64, max: u64 },
+    #[error("the peer sent a message that is not a plist ({0})")]
+    NotPlist(String),
+    #[error("the peer sent a malformed header ({0})")]
+    BadHeader(String),
+    #[error(transparent)]
+    Io(std::io::Error),
+}
+
+impl From<std::io::Error> for FrameError {
+    fn from(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            FrameError::Closed
+        } else {
+            FrameError::Io(e)
+        }
+    }
+}
