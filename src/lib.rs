@@ -9,6 +9,7 @@ pub mod checklist;
 pub mod facts;
 pub mod pipeline;
 pub mod report;
+pub mod sim;
 pub mod snapshot;
 pub mod units;
 pub mod wire;

@@ -18,6 +18,25 @@ pub struct Cli {
 pub enum Command {
     /// Evaluate the iCloud Photos checklist for a phone.
     Scan(ScanArgs),
+    /// Serve simulated iPhones behind a usbmuxd-compatible socket until Ctrl-C.
+    Sim(SimArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SimArgs {
+    /// A snapshot to serve as one phone; repeat for several. Default: the built-in demo phone.
+    #[arg(long = "snapshot", value_name = "FILE")]
+    pub snapshots: Vec<PathBuf>,
+
+    /// The Unix socket to listen on. Default: synccheck-sim-<pid>.sock in the temp directory.
+    #[arg(long, value_name = "PATH", conflicts_with = "listen")]
+    pub socket: Option<PathBuf>,
+
+    /// Listen on TCP instead, e.g. 127.0.0.1:27015 (loopback only: the simulator hands out
+    /// pair records with private keys to whoever connects).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+    // `--fault` (issue 3, fault modes) goes here and fills `synccheck::sim::Faults` per device.
 }
 
 #[derive(Debug, clap::Args)]

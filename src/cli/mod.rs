@@ -4,6 +4,7 @@
 mod args;
 mod error;
 mod scan;
+mod sim;
 
 pub use args::Cli;
 pub use error::CliError;
@@ -13,5 +14,6 @@ use args::Command;
 pub fn run(cli: Cli) -> Result<i32, CliError> {
     match cli.command {
         Command::Scan(scan) => scan::run(scan),
+        Command::Sim(args) => sim::run(args),
     }
 }

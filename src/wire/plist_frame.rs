@@ -8,13 +8,8 @@ use super::FrameError;
 /// Lockdown replies are a few kilobytes; a full IORegistry dump is under a megabyte.
 pub const MAX_FRAME: u32 = 16 * 1024 * 1024;
 
-/// Reads one framed plist, refusing lengths over `max` before allocating anything.
-pub async fn read<R: AsyncRead + Unpin>(
-    reader: &mut R,
-    max: u32,
-) -> Result<plist::Value, FrameError> {
-    let mut prefix = [0u8; 4];
-    reader.read_exact(&mut prefix).await?;
+/// The body length a prefix announces, refused when over `max` (before anything is allocated).
+pub fn body_len(prefix: [u8; 4], max: u32) -> Result<usize, FrameError> {
     let len = u32::from_be_bytes(prefix);
     if len > max {
         return Err(FrameError::TooLarge {
@@ -22,26 +17,50 @@ pub async fn read<R: AsyncRead + Unpin>(
             max: max.into(),
         });
     }
-    let mut body = vec![0u8; len as usize];
-    reader.read_exact(&mut body).await?;
-    plist::from_bytes(&body).map_err(|e| FrameError::NotPlist(e.to_string()))
+    Ok(len as usize)
 }
 
-/// Reads one framed plist that must be a dictionary (every lockdown message is).
-pub async fn read_dict<R: AsyncRead + Unpin>(
-    reader: &mut R,
-    max: u32,
-) -> Result<plist::Dictionary, FrameError> {
-    match read(reader, max).await? {
-        plist::Value::Dictionary(d) => Ok(d),
-        _ => Err(FrameError::NotPlist("not a dictionary".into())),
+/// Decodes a body that must be a plist dictionary (every lockdown message is); XML or binary.
+pub fn decode_dict(body: &[u8]) -> Result<plist::Dictionary, FrameError> {
+    match plist::from_bytes(body) {
+        Ok(plist::Value::Dictionary(d)) => Ok(d),
+        Ok(other) => Err(FrameError::NotPlist(format!(
+            "{} where a dictionary belongs",
+            crate::snapshot::describe_value(&other)
+        ))),
+        Err(e) => Err(FrameError::NotPlist(e.to_string())),
     }
 }
 
-/// Encodes a message as the XML plist that Apple's hosts send.
+/// Reads the rest of a frame whose 4-byte prefix has been read.
+pub async fn read_body<R: AsyncRead + Unpin + ?Sized>(
+    reader: &mut R,
+    prefix: [u8; 4],
+    max: u32,
+) -> Result<plist::Dictionary, FrameError> {
+    let mut body = vec![0u8; body_len(prefix, max)?];
+    reader.read_exact(&mut body).await?;
+    decode_dict(&body)
+}
+
+/// Reads one framed plist dictionary.
+pub async fn read_dict<R: AsyncRead + Unpin + ?Sized>(
+    reader: &mut R,
+    max: u32,
+) -> Result<plist::Dictionary, FrameError> {
+    let mut prefix = [0u8; 4];
+    reader.read_exact(&mut prefix).await?;
+    read_body(reader, prefix, max).await
+}
+
+/// Encodes a message as the XML plist that Apple's hosts and lockdownd send.
 pub fn encode(message: &plist::Dictionary) -> Vec<u8> {
+    encode_value(&plist::Value::Dictionary(message.clone()))
+}
+
+fn encode_value(value: &plist::Value) -> Vec<u8> {
     let mut body = Vec::new();
-    plist::Value::Dictionary(message.clone())
+    value
         .to_writer_xml(&mut body)
         .expect("writing a plist to memory cannot fail");
     let mut out = Vec::with_capacity(4 + body.len());
@@ -52,7 +71,7 @@ pub fn encode(message: &plist::Dictionary) -> Vec<u8> {
 
 /// Writes one framed plist in a single write: the idevice crate writes the length and the body
 /// separately, which costs a round trip per message on TCP without TCP_NODELAY.
-pub async fn write<W: AsyncWrite + Unpin>(
+pub async fn write<W: AsyncWrite + Unpin + ?Sized>(
     writer: &mut W,
     message: &plist::Dictionary,
 ) -> std::io::Result<()> {
@@ -80,7 +99,7 @@ mod tests {
     #[tokio::test]
     async fn a_4gb_length_is_refused_before_allocating() {
         let bytes = [0xFF, 0xFF, 0xFF, 0xFF, b'<'];
-        let err = read(&mut &bytes[..], MAX_FRAME).await.unwrap_err();
+        let err = read_dict(&mut &bytes[..], MAX_FRAME).await.unwrap_err();
         assert!(
             matches!(
                 err,
@@ -94,21 +113,18 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn garbage_and_truncation_are_errors() {
+    async fn garbage_truncation_and_non_dictionaries_are_errors() {
         let mut bytes = 5u32.to_be_bytes().to_vec();
         bytes.extend_from_slice(b"\x01\x02\x03\x04\x05");
-        assert!(matches!(
-            read(&mut &bytes[..], MAX_FRAME).await,
-            Err(FrameError::NotPlist(_))
-        ));
+        let got = read_dict(&mut &bytes[..], MAX_FRAME).await;
+        assert!(matches!(got, Err(FrameError::NotPlist(_))));
         let short = [0, 0, 0, 9, b'<'];
-        assert!(matches!(
-            read(&mut &short[..], MAX_FRAME).await,
-            Err(FrameError::Closed)
-        ));
-        assert!(matches!(
-            read(&mut &[][..], MAX_FRAME).await,
-            Err(FrameError::Closed)
-        ));
+        let got = read_dict(&mut &short[..], MAX_FRAME).await;
+        assert!(matches!(got, Err(FrameError::Closed)));
+        let got = read_dict(&mut &[][..], MAX_FRAME).await;
+        assert!(matches!(got, Err(FrameError::Closed)));
+        let array = encode_value(&plist::Value::Array(vec![]));
+        let got = read_dict(&mut &array[..], MAX_FRAME).await;
+        assert!(matches!(got, Err(FrameError::NotPlist(_))));
     }
 }

@@ -7,12 +7,16 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use super::FrameError;
 
 pub const HEADER_LEN: usize = 16;
+pub const VERSION_BINARY: u32 = 0;
 pub const VERSION_PLIST: u32 = 1;
+/// The binary protocol's result message, still what usbmuxd answers a binary request with.
+pub const MESSAGE_RESULT: u32 = 1;
 pub const MESSAGE_PLIST: u32 = 8;
-/// usbmuxd messages are small; a device list of dozens of phones is a few tens of kilobytes.
+/// usbmuxd itself refuses commands over 64 KiB; replies (a device list, a pair record) stay
+/// far below this.
 pub const MAX_MESSAGE: u32 = 4 * 1024 * 1024;
 
-/// The result codes usbmuxd puts in `Number`.
+/// The result codes usbmuxd puts in `Number` (errno values, as usbmuxd uses them).
 pub const RESULT_OK: u64 = 0;
 pub const RESULT_BAD_COMMAND: u64 = 1;
 pub const RESULT_BAD_DEVICE: u64 = 2;
@@ -37,46 +41,58 @@ impl Header {
             tag: word(12),
         }
     }
+
+    /// The payload length this header announces; below the header size or over `max` is
+    /// refused before anything is allocated.
+    pub fn payload_len(&self, max: u32) -> Result<usize, FrameError> {
+        if (self.length as usize) < HEADER_LEN {
+            return Err(FrameError::BadHeader(format!(
+                "length {} is shorter than the header",
+                self.length
+            )));
+        }
+        if self.length > max {
+            return Err(FrameError::TooLarge {
+                len: self.length.into(),
+                max: max.into(),
+            });
+        }
+        Ok(self.length as usize - HEADER_LEN)
+    }
 }
 
-/// One message: its header and, for plist messages, the dictionary.
+/// One plist message: its header and the dictionary.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {
     pub header: Header,
     pub body: plist::Dictionary,
 }
 
-/// Reads one message; a length below the header size or over `max` is refused unread.
-pub async fn read<R: AsyncRead + Unpin>(reader: &mut R, max: u32) -> Result<Message, FrameError> {
+/// Reads one plist message (the caller checks the version and message type it expects).
+pub async fn read<R: AsyncRead + Unpin + ?Sized>(
+    reader: &mut R,
+    max: u32,
+) -> Result<Message, FrameError> {
     let mut raw = [0u8; HEADER_LEN];
     reader.read_exact(&mut raw).await?;
     let header = Header::parse(&raw);
-    if (header.length as usize) < HEADER_LEN {
-        return Err(FrameError::BadHeader(format!(
-            "length {} is shorter than the header",
-            header.length
-        )));
+    let mut payload = vec![0u8; header.payload_len(max)?];
+    reader.read_exact(&mut payload).await?;
+    Ok(Message {
+        header,
+        body: super::plist_frame::decode_dict(&payload)?,
+    })
+}
+
+/// A message with any header words: replies to the old binary protocol use version 0.
+pub fn encode_raw(version: u32, message: u32, tag: u32, payload: &[u8]) -> Vec<u8> {
+    let length = (HEADER_LEN + payload.len()) as u32;
+    let mut out = Vec::with_capacity(length as usize);
+    for word in [length, version, message, tag] {
+        out.extend_from_slice(&word.to_le_bytes());
     }
-    if header.length > max {
-        return Err(FrameError::TooLarge {
-            len: header.length.into(),
-            max: max.into(),
-        });
-    }
-    let mut body = vec![0u8; header.length as usize - HEADER_LEN];
-    reader.read_exact(&mut body).await?;
-    if header.message != MESSAGE_PLIST {
-        // The old binary protocol: the caller answers with BadVersion; the body is not a plist.
-        return Ok(Message {
-            header,
-            body: plist::Dictionary::new(),
-        });
-    }
-    match plist::from_bytes(&body) {
-        Ok(plist::Value::Dictionary(d)) => Ok(Message { header, body: d }),
-        Ok(_) => Err(FrameError::NotPlist("not a dictionary".into())),
-        Err(e) => Err(FrameError::NotPlist(e.to_string())),
-    }
+    out.extend_from_slice(payload);
+    out
 }
 
 pub fn encode(tag: u32, body: &plist::Dictionary) -> Vec<u8> {
@@ -84,16 +100,10 @@ pub fn encode(tag: u32, body: &plist::Dictionary) -> Vec<u8> {
     plist::Value::Dictionary(body.clone())
         .to_writer_xml(&mut xml)
         .expect("writing a plist to memory cannot fail");
-    let length = (HEADER_LEN + xml.len()) as u32;
-    let mut out = Vec::with_capacity(length as usize);
-    for word in [length, VERSION_PLIST, MESSAGE_PLIST, tag] {
-        out.extend_from_slice(&word.to_le_bytes());
-    }
-    out.extend_from_slice(&xml);
-    out
+    encode_raw(VERSION_PLIST, MESSAGE_PLIST, tag, &xml)
 }
 
-pub async fn write<W: AsyncWrite + Unpin>(
+pub async fn write<W: AsyncWrite + Unpin + ?Sized>(
     writer: &mut W,
     tag: u32,
     body: &plist::Dictionary,
@@ -130,16 +140,12 @@ mod tests {
     async fn lengths_are_bounded_both_ways() {
         let mut short = [0u8; HEADER_LEN];
         short[0] = 3;
-        assert!(matches!(
-            read(&mut &short[..], MAX_MESSAGE).await,
-            Err(FrameError::BadHeader(_))
-        ));
+        let got = read(&mut &short[..], MAX_MESSAGE).await;
+        assert!(matches!(got, Err(FrameError::BadHeader(_))));
         let mut huge = [0u8; HEADER_LEN];
         huge[..4].copy_from_slice(&u32::MAX.to_le_bytes());
-        assert!(matches!(
-            read(&mut &huge[..], MAX_MESSAGE).await,
-            Err(FrameError::TooLarge { .. })
-        ));
+        let got = read(&mut &huge[..], MAX_MESSAGE).await;
+        assert!(matches!(got, Err(FrameError::TooLarge { .. })));
     }
 
     #[test]

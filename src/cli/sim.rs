@@ -1,0 +1,78 @@
+//! `synccheck sim`: serves simulated phones until Ctrl-C and prints the one line a client needs.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use synccheck::sim::{self, ListenAddr, SimConfig, SimDevice};
+use synccheck::snapshot;
+
+use super::args::SimArgs;
+use super::error::CliError;
+
+/// The phone `sim` serves when given no snapshot.
+const DEMO_SNAPSHOT: &[u8] = include_bytes!("../../data/demo-iphone.plist");
+
+pub fn run(args: SimArgs) -> Result<i32, CliError> {
+    let mut devices = Vec::new();
+    if args.snapshots.is_empty() {
+        let snap = snapshot::parse_bytes(Path::new("data/demo-iphone.plist"), DEMO_SNAPSHOT)?;
+        devices.push(SimDevice::new(snap));
+    }
+    for path in &args.snapshots {
+        devices.push(SimDevice::new(snapshot::load_file(path)?));
+    }
+    let listen = match (args.listen, args.socket) {
+        (Some(addr), _) if !addr.ip().is_loopback() => {
+            return Err(CliError::Usage(format!(
+                "--listen {addr}: only loopback addresses are allowed (the simulator hands out private keys)"
+            )));
+        }
+        (Some(addr), _) => ListenAddr::Tcp(addr),
+        (None, Some(path)) => ListenAddr::Unix(path),
+        (None, None) => ListenAddr::Unix(default_socket()),
+    };
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(CliError::Runtime)?;
+    runtime.block_on(async move {
+        let handle = sim::start(SimConfig { devices, listen }).await?;
+        let mut out = std::io::stdout().lock();
+        let printed =
+            writeln!(out, "USBMUXD_SOCKET_ADDRESS={}", handle.address()).and_then(|_| out.flush());
+        drop(out);
+        if let Err(e) = printed {
+            handle.shutdown().await;
+            return Err(CliError::Output(e));
+        }
+        for (i, udid) in handle.udids().iter().enumerate() {
+            tracing::info!(device_id = i + 1, %udid, "serving");
+        }
+        wait_for_stop().await;
+        handle.shutdown().await;
+        Ok(0)
+    })
+}
+
+fn default_socket() -> PathBuf {
+    std::env::temp_dir().join(format!("synccheck-sim-{}.sock", std::process::id()))
+}
+
+/// Ctrl-C, or SIGTERM from a test harness or service manager: both end serving cleanly so the
+/// socket file is removed.
+async fn wait_for_stop() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}

@@ -1,0 +1,196 @@
+//! One simulated phone: its values, its pairing state, the service ports it has opened, and
+//! whether it is plugged in.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{broadcast, watch};
+
+use super::pairing::{DeviceIdentity, TrustedHost};
+use super::{lock, Faults};
+
+/// What usbmuxd tells its `Listen` clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MuxEvent {
+    Attached(u32),
+    Detached(u32),
+    Paired(u32),
+}
+
+/// A service the phone started for a host and is waiting for it to connect to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ServiceKind {
+    DiagnosticsRelay,
+}
+
+impl ServiceKind {
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "com.apple.mobile.diagnostics_relay" => Some(ServiceKind::DiagnosticsRelay),
+            _ => None,
+        }
+    }
+
+    /// Whether the service speaks TLS from its first byte (`EnableServiceSSL`).
+    pub fn uses_tls(self) -> bool {
+        match self {
+            ServiceKind::DiagnosticsRelay => true,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct PendingService {
+    pub kind: ServiceKind,
+    /// The host whose session started it; only its certificates open the service's TLS.
+    pub host: TrustedHost,
+}
+
+/// Services a phone keeps open at once; a client that starts more without connecting is
+/// misbehaving, and the table must not grow without bound.
+const MAX_PENDING_SERVICES: usize = 32;
+
+/// Real phones hand out ports from the dynamic range; any port not 62078 works with usbmuxd.
+const FIRST_SERVICE_PORT: u16 = 49152;
+
+/// How long a restarting phone stays away from the bus.
+const RESTART_AWAY: Duration = Duration::from_secs(2);
+
+pub(crate) struct Device {
+    pub id: u32,
+    pub udid: String,
+    pub location_id: u32,
+    /// Root-domain lockdown values, `UniqueDeviceID` already set to `udid`.
+    pub lockdown: plist::Dictionary,
+    pub domains: BTreeMap<String, plist::Dictionary>,
+    pub io_registry: BTreeMap<String, plist::Dictionary>,
+    pub identity: DeviceIdentity,
+    #[allow(dead_code)] // read by the fault modes (next task)
+    pub faults: Faults,
+    trusted: Mutex<Vec<TrustedHost>>,
+    services: Mutex<HashMap<u16, PendingService>>,
+    next_port: AtomicU16,
+    attached: AtomicBool,
+    /// Bumped when the phone leaves the bus; every open connection to it ends.
+    plug: watch::Sender<u64>,
+    events: broadcast::Sender<MuxEvent>,
+}
+
+pub(crate) struct DeviceParts {
+    pub id: u32,
+    pub udid: String,
+    pub lockdown: plist::Dictionary,
+    pub domains: BTreeMap<String, plist::Dictionary>,
+    pub io_registry: BTreeMap<String, plist::Dictionary>,
+    pub identity: DeviceIdentity,
+    pub trusted: TrustedHost,
+    pub faults: Faults,
+}
+
+impl Device {
+    pub fn new(parts: DeviceParts, events: broadcast::Sender<MuxEvent>) -> Self {
+        let (plug, _) = watch::channel(0);
+        Device {
+            id: parts.id,
+            udid: parts.udid,
+            // usbmuxd reports the USB location (bus << 24 | port path); one bus, port = id.
+            location_id: 0x0100_0000 | (parts.id << 16),
+            lockdown: parts.lockdown,
+            domains: parts.domains,
+            io_registry: parts.io_registry,
+            identity: parts.identity,
+            faults: parts.faults,
+            trusted: Mutex::new(vec![parts.trusted]),
+            services: Mutex::new(HashMap::new()),
+            next_port: AtomicU16::new(FIRST_SERVICE_PORT),
+            attached: AtomicBool::new(true),
+            plug,
+            events,
+        }
+    }
+
+    pub fn is_attached(&self) -> bool {
+        self.attached.load(Ordering::SeqCst)
+    }
+
+    pub fn trusted_host(&self, host_id: &str) -> Option<TrustedHost> {
+        lock(&self.trusted)
+            .iter()
+            .find(|h| h.host_id == host_id)
+            .cloned()
+    }
+
+    /// Records a host after a successful `Pair`; a repeated pairing replaces the old entry.
+    pub fn trust(&self, host: TrustedHost) {
+        let mut t = lock(&self.trusted);
+        t.retain(|h| h.host_id != host.host_id);
+        t.push(host);
+    }
+
+    pub fn forget(&self, host_id: &str) -> bool {
+        let mut t = lock(&self.trusted);
+        let before = t.len();
+        t.retain(|h| h.host_id != host_id);
+        t.len() != before
+    }
+
+    /// Opens a service port for one connection; `None` when too many are waiting.
+    pub fn open_service(&self, kind: ServiceKind, host: TrustedHost) -> Option<u16> {
+        let mut services = lock(&self.services);
+        if services.len() >= MAX_PENDING_SERVICES {
+            return None;
+        }
+        loop {
+            let port = self.next_port.fetch_add(1, Ordering::SeqCst);
+            if port < FIRST_SERVICE_PORT {
+                // Wrapped around past 65535: start the range again.
+                self.next_port.store(FIRST_SERVICE_PORT, Ordering::SeqCst);
+                continue;
+            }
+            if let std::collections::hash_map::Entry::Vacant(e) = services.entry(port) {
+                e.insert(PendingService { kind, host });
+                return Some(port);
+            }
+        }
+    }
+
+    /// Takes the service waiting on `port`, if any: each StartService admits one connection.
+    pub fn take_service(&self, port: u16) -> Option<PendingService> {
+        lock(&self.services).remove(&port)
+    }
+
+    /// A receiver that changes when the phone leaves the bus.
+    pub fn unplugged(&self) -> watch::Receiver<u64> {
+        self.plug.subscribe()
+    }
+
+    /// The phone leaves the bus: usbmuxd reports it detached, its connections end, and the
+    /// services it had opened are gone.
+    pub fn detach(&self) {
+        if self.attached.swap(false, Ordering::SeqCst) {
+            lock(&self.services).clear();
+            self.plug.send_modify(|n| *n += 1);
+            let _ = self.events.send(MuxEvent::Detached(self.id));
+        }
+    }
+
+    pub fn attach(&self) {
+        if !self.attached.swap(true, Ordering::SeqCst) {
+            let _ = self.events.send(MuxEvent::Attached(self.id));
+        }
+    }
+
+    /// What a restart or shutdown looks like from the host: the phone answers, drops off the
+    /// bus a moment later, and comes back once it has booted (here: after a short pause).
+    pub fn restart_soon(self: &Arc<Self>) {
+        let device = Arc::clone(self);
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            device.detach();
+            tokio::time::sleep(RESTART_AWAY).await;
+            device.attach();
+        });
+    }
+}

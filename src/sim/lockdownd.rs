@@ -1,0 +1,477 @@
+//! lockdownd, the phone's front door on port 62078: device values, the TLS session, pairing,
+//! and starting services.
+//!
+//! Requests and replies are 4-byte big-endian length + plist dictionaries; every reply echoes
+//! the `Request` name and carries either the result or an `Error` string from lockdownd's own
+//! vocabulary (`MissingValue`, `InvalidHostID`, ...). Before a session only a public subset of
+//! the root values answers, as on a phone that has not trusted the host.
+//!
+//! Session TLS runs on the same socket and ends on `StopSession`. libimobiledevice 1.3.0 sends
+//! `StopSession` inside TLS, reads the reply, sends its close_notify without waiting for ours,
+//! and then either closes or carries on in plaintext. So after the reply the phone sends no
+//! alert of its own (it would land in the client's plaintext stream), takes whatever TLS records
+//! are still in flight off the socket, and reads plaintext frames again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::AsyncReadExt;
+use tokio_rustls::TlsAcceptor;
+
+use super::device::{Device, PendingService, ServiceKind};
+use super::frame::{
+    read_plist, write_plist, BoxStream, Channel, FrameError, Prefixed, IDLE_TIMEOUT,
+};
+use super::pairing::{new_uuid, TrustedHost};
+use super::tls;
+
+pub use super::usbmuxd::LOCKDOWN_PORT;
+
+/// How long a client may take over a TLS handshake.
+pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Root values an unpaired host may read: what `ideviceinfo -s` shows on a phone that has not
+/// trusted the computer. `DevicePublicKey` answers too, because pairing needs it.
+const PUBLIC_VALUES: &[&str] = &[
+    "BasebandCertId",
+    "BasebandKeyHashInformation",
+    "BasebandSerialNumber",
+    "BasebandVersion",
+    "BoardId",
+    "BuildVersion",
+    "CPUArchitecture",
+    "ChipID",
+    "DeviceClass",
+    "DeviceColor",
+    "DeviceName",
+    "DieID",
+    "HardwareModel",
+    "HasSiDP",
+    "PartitionType",
+    "ProductName",
+    "ProductType",
+    "ProductVersion",
+    "ProductionSOC",
+    "ProtocolVersion",
+    "SupportedDeviceFamilies",
+    "TelephonyCapability",
+    "UniqueChipID",
+    "UniqueDeviceID",
+    "WiFiAddress",
+];
+
+const QUERY_TYPE: &str = "com.apple.mobile.lockdown";
+
+/// What a usbmuxd `Connect` reached on the phone.
+pub(crate) enum Target {
+    Lockdown,
+    Service(PendingService),
+}
+
+/// Resolves a port for usbmuxd's `Connect`: lockdownd, or a service the phone started (each
+/// start admits one connection). `None` is "connection refused".
+pub(crate) fn open_port(device: &Device, port: u16) -> Option<Target> {
+    if port == LOCKDOWN_PORT {
+        Some(Target::Lockdown)
+    } else {
+        device.take_service(port).map(Target::Service)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ServiceError {
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    #[error("TLS handshake failed: {0}")]
+    Handshake(std::io::Error),
+    #[error("TLS handshake did not finish within {0:?}")]
+    HandshakeTimeout(Duration),
+    #[error("cannot set up TLS: {0}")]
+    TlsConfig(#[from] rustls::Error),
+    #[error("request without a Request name")]
+    NoRequest,
+    #[error("TLS switched on twice on one connection")]
+    AlreadyTls,
+}
+
+impl ServiceError {
+    fn is_quiet(&self) -> bool {
+        matches!(self, ServiceError::Frame(f) if f.is_quiet())
+    }
+}
+
+/// Serves one device connection until it closes or the phone leaves the bus.
+pub(crate) async fn serve_port(device: Arc<Device>, target: Target, stream: BoxStream) {
+    let mut unplugged = device.unplugged();
+    let id = device.id;
+    let work = async {
+        match target {
+            Target::Lockdown => {
+                Lockdown {
+                    device: Arc::clone(&device),
+                    channel: Channel::Plain(Prefixed::new(stream)),
+                    session: None,
+                }
+                .run()
+                .await
+            }
+            Target::Service(service) => match service.kind {
+                ServiceKind::DiagnosticsRelay => {
+                    super::diagnostics::serve(Arc::clone(&device), service, stream).await
+                }
+            },
+        }
+    };
+    tokio::select! {
+        _ = unplugged.changed() => tracing::debug!(device = id, "device left the bus; connection ends"),
+        result = work => match result {
+            Ok(()) => tracing::trace!(device = id, "device connection finished"),
+            Err(e) if e.is_quiet() => tracing::trace!(device = id, "client went away: {e}"),
+            Err(e) => tracing::debug!(device = id, "device connection dropped: {e}"),
+        },
+    }
+}
+
+/// Starts TLS as the server on a plaintext stream, accepting the given hosts' certificates.
+pub(crate) async fn accept_tls(
+    device: &Device,
+    hosts: Vec<TrustedHost>,
+    stream: Prefixed,
+) -> Result<tokio_rustls::server::TlsStream<Prefixed>, ServiceError> {
+    let config = tls::server_config(&device.identity, hosts)?;
+    tokio::time::timeout(HANDSHAKE_TIMEOUT, TlsAcceptor::from(config).accept(stream))
+        .await
+        .map_err(|_| ServiceError::HandshakeTimeout(HANDSHAKE_TIMEOUT))?
+        .map_err(ServiceError::Handshake)
+}
+
+struct Session {
+    id: String,
+    host: TrustedHost,
+}
+
+struct Lockdown {
+    device: Arc<Device>,
+    channel: Channel,
+    session: Option<Session>,
+}
+
+fn reply(request: &str) -> plist::Dictionary {
+    let mut d = plist::Dictionary::new();
+    d.insert("Request".into(), request.into());
+    d
+}
+
+fn error(request: &str, error: &str) -> plist::Dictionary {
+    let mut d = reply(request);
+    d.insert("Error".into(), error.into());
+    d
+}
+
+fn success(request: &str) -> plist::Dictionary {
+    let mut d = reply(request);
+    d.insert("Result".into(), "Success".into());
+    d
+}
+
+fn string<'a>(req: &'a plist::Dictionary, key: &str) -> Option<&'a str> {
+    req.get(key).and_then(|v| v.as_string())
+}
+
+impl Lockdown {
+    async fn run(mut self) -> Result<(), ServiceError> {
+        loop {
+            let req = read_plist(&mut self.channel, IDLE_TIMEOUT).await?;
+            let Some(request) = string(&req, "Request").map(str::to_string) else {
+                return Err(ServiceError::NoRequest);
+            };
+            tracing::trace!(device = self.device.id, %request, tls = self.channel.is_tls(), "lockdown request");
+            match request.as_str() {
+                "QueryType" => {
+                    let mut r = reply("QueryType");
+                    r.insert("Type".into(), QUERY_TYPE.into());
+                    self.send(r).await?;
+                }
+                "GetValue" => {
+                    let r = self.get_value(&req);
+                    self.send(r).await?;
+                }
+                "SetValue" => self.send(error("SetValue", "SetProhibited")).await?,
+                "RemoveValue" => self.send(error("RemoveValue", "RemoveProhibited")).await?,
+                "StartSession" => self.start_session(&req).await?,
+                "StopSession" => {
+                    if !self.stop_session(&req).await? {
+                        return Ok(());
+                    }
+                }
+                "StartService" => {
+                    let r = self.start_service(&req);
+                    self.send(r).await?;
+                }
+                "Pair" | "ValidatePair" | "Unpair" => {
+                    let r = self.pairing(&request, &req);
+                    self.send(r).await?;
+                }
+                "Goodbye" => {
+                    self.send(success("Goodbye")).await?;
+                    return Ok(());
+                }
+                other => {
+                    tracing::debug!(
+                        device = self.device.id,
+                        request = other,
+                        "unknown lockdown request"
+                    );
+                    self.send(error(other, "InvalidRequest")).await?;
+                }
+            }
+        }
+    }
+
+    async fn send(&mut self, reply: plist::Dictionary) -> Result<(), ServiceError> {
+        write_plist(&mut self.channel, reply).await?;
+        Ok(())
+    }
+
+    /// Looks a value up the way lockdownd does: no key and no domain is the whole root
+    /// dictionary, a domain alone is that whole domain.
+    fn lookup(&self, domain: Option<&str>, key: Option<&str>) -> Option<plist::Value> {
+        let device = &self.device;
+        let public_key = || plist::Value::Data(device.identity.public_key_pem.as_bytes().to_vec());
+        if self.session.is_none() {
+            if domain.is_some() {
+                return None;
+            }
+            return match key {
+                None => {
+                    let mut root = plist::Dictionary::new();
+                    for k in PUBLIC_VALUES {
+                        if let Some(v) = device.lockdown.get(k) {
+                            root.insert((*k).to_string(), v.clone());
+                        }
+                    }
+                    Some(plist::Value::Dictionary(root))
+                }
+                Some("DevicePublicKey") => Some(public_key()),
+                Some(k) if PUBLIC_VALUES.contains(&k) => device.lockdown.get(k).cloned(),
+                Some(_) => None,
+            };
+        }
+        match (domain, key) {
+            (None, None) => {
+                let mut root = device.lockdown.clone();
+                if !root.contains_key("DevicePublicKey") {
+                    root.insert("DevicePublicKey".into(), public_key());
+                }
+                Some(plist::Value::Dictionary(root))
+            }
+            (None, Some("DevicePublicKey")) => device
+                .lockdown
+                .get("DevicePublicKey")
+                .cloned()
+                .or_else(|| Some(public_key())),
+            (None, Some(k)) => device.lockdown.get(k).cloned(),
+            (Some(d), None) => device
+                .domains
+                .get(d)
+                .map(|values| plist::Value::Dictionary(values.clone())),
+            (Some(d), Some(k)) => device
+                .domains
+                .get(d)
+                .and_then(|values| values.get(k))
+                .cloned(),
+        }
+    }
+
+    fn get_value(&self, req: &plist::Dictionary) -> plist::Dictionary {
+        let domain = string(req, "Domain");
+        let key = string(req, "Key");
+        let mut r = reply("GetValue");
+        if let Some(d) = domain {
+            r.insert("Domain".into(), d.into());
+        }
+        if let Some(k) = key {
+            r.insert("Key".into(), k.into());
+        }
+        match self.lookup(domain, key) {
+            Some(v) => {
+                r.insert("Value".into(), v);
+            }
+            None => {
+                r.insert("Error".into(), "MissingValue".into());
+            }
+        }
+        r
+    }
+
+    async fn start_session(&mut self, req: &plist::Dictionary) -> Result<(), ServiceError> {
+        let Some(host_id) = string(req, "HostID") else {
+            return self.send(error("StartSession", "MissingHostID")).await;
+        };
+        let Some(host) = self.device.trusted_host(host_id) else {
+            return self.send(error("StartSession", "InvalidHostID")).await;
+        };
+        if self.session.is_some() {
+            return self.send(error("StartSession", "SessionActive")).await;
+        }
+        let session_id = new_uuid();
+        let mut r = reply("StartSession");
+        r.insert("EnableSessionSSL".into(), true.into());
+        r.insert("SessionID".into(), session_id.clone().into());
+        self.send(r).await?;
+
+        let Channel::Plain(plain) = std::mem::replace(&mut self.channel, Channel::Switching) else {
+            // Unreachable: no session is active (checked above), so the channel is plaintext.
+            return Err(ServiceError::AlreadyTls);
+        };
+        let tls = accept_tls(&self.device, vec![host.clone()], plain).await?;
+        self.channel = Channel::Tls(Box::new(tls));
+        self.session = Some(Session {
+            id: session_id,
+            host,
+        });
+        Ok(())
+    }
+
+    /// Returns false when the client closed the connection right after.
+    async fn stop_session(&mut self, req: &plist::Dictionary) -> Result<bool, ServiceError> {
+        let Some(session) = &self.session else {
+            self.send(error("StopSession", "SessionInactive")).await?;
+            return Ok(true);
+        };
+        match string(req, "SessionID") {
+            None => {
+                self.send(error("StopSession", "MissingSessionID")).await?;
+                return Ok(true);
+            }
+            Some(id) if id != session.id => {
+                self.send(error("StopSession", "InvalidSessionID")).await?;
+                return Ok(true);
+            }
+            Some(_) => {}
+        }
+        self.send(success("StopSession")).await?;
+        self.session = None;
+        let Channel::Tls(tls) = std::mem::replace(&mut self.channel, Channel::Switching) else {
+            return Ok(true);
+        };
+        let (mut plain, mut conn) = (*tls).into_inner();
+        let open = drain_tls_records(&mut plain, &mut conn).await?;
+        self.channel = Channel::Plain(plain);
+        Ok(open)
+    }
+
+    fn start_service(&self, req: &plist::Dictionary) -> plist::Dictionary {
+        let Some(session) = &self.session else {
+            return error("StartService", "SessionInactive");
+        };
+        let Some(name) = string(req, "Service") else {
+            return error("StartService", "MissingService");
+        };
+        let Some(kind) = ServiceKind::from_name(name) else {
+            let mut r = error("StartService", "InvalidService");
+            r.insert("Service".into(), name.into());
+            return r;
+        };
+        let Some(port) = self.device.open_service(kind, session.host.clone()) else {
+            return error("StartService", "ServiceLimit");
+        };
+        let mut r = reply("StartService");
+        if kind.uses_tls() {
+            r.insert("EnableServiceSSL".into(), true.into());
+        }
+        r.insert("Port".into(), u64::from(port).into());
+        r.insert("Service".into(), name.into());
+        r
+    }
+
+    /// Pair, ValidatePair and Unpair for a phone that trusts the computer without asking (no
+    /// fault configured): a new host is trusted at once, as if the user tapped Trust.
+    fn pairing(&self, verb: &str, req: &plist::Dictionary) -> plist::Dictionary {
+        let Some(record) = req.get("PairRecord").and_then(|v| v.as_dictionary()) else {
+            return error(verb, "MissingPairRecord");
+        };
+        let host_id = record.get("HostID").and_then(|v| v.as_string());
+        match verb {
+            "Pair" => {
+                let Some(host) = TrustedHost::from_pair_request(record) else {
+                    return error(verb, "InvalidPairRecord");
+                };
+                self.device.trust(host);
+                // The host stores this keybag in its pair record and sends it back with
+                // StartService when it needs the phone's data while locked.
+                let mut r = success(verb);
+                r.insert(
+                    "EscrowBag".into(),
+                    plist::Value::Data(self.device.identity.escrow_bag.clone()),
+                );
+                r
+            }
+            "ValidatePair" => match host_id {
+                Some(id) if self.device.trusted_host(id).is_some() => success(verb),
+                _ => error(verb, "InvalidHostID"),
+            },
+            _ => match host_id {
+                Some(id) if self.device.forget(id) => success(verb),
+                _ => error(verb, "InvalidHostID"),
+            },
+        }
+    }
+}
+
+/// Largest TLS record on the wire: 2^14 bytes of payload plus expansion.
+const MAX_TLS_RECORD: usize = 16384 + 2048;
+
+/// Takes the client's closing TLS records (its close_notify) off the socket after StopSession.
+/// A plaintext frame starts with a zero byte (lengths stay under 16 MiB); a TLS record starts
+/// with its content type (0x15 alert, 0x17 application data in TLS 1.3). Returns false when the
+/// client closed the connection instead.
+async fn drain_tls_records(
+    plain: &mut Prefixed,
+    conn: &mut rustls::ServerConnection,
+) -> Result<bool, ServiceError> {
+    loop {
+        let mut first = [0u8; 1];
+        let n = tokio::time::timeout(IDLE_TIMEOUT, plain.read(&mut first))
+            .await
+            .map_err(|_| FrameError::Idle(IDLE_TIMEOUT))?
+            .map_err(FrameError::from)?;
+        if n == 0 {
+            return Ok(false);
+        }
+        if !matches!(first[0], 0x15 | 0x17) {
+            plain.unread(&first);
+            return Ok(true);
+        }
+        let mut header = [0u8; 4];
+        let body = tokio::time::timeout(super::frame::BODY_TIMEOUT, async {
+            plain.read_exact(&mut header).await?;
+            let len = u16::from_be_bytes([header[2], header[3]]) as usize;
+            if len > MAX_TLS_RECORD {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "oversized TLS record after StopSession",
+                ));
+            }
+            let mut body = vec![0u8; len];
+            plain.read_exact(&mut body).await?;
+            Ok(body)
+        })
+        .await
+        .map_err(|_| FrameError::SlowBody(super::frame::BODY_TIMEOUT))?
+        .map_err(FrameError::from)?;
+        let mut record = Vec::with_capacity(5 + body.len());
+        record.push(first[0]);
+        record.extend_from_slice(&header);
+        record.extend_from_slice(&body);
+        // Only to see what it was; the session is over either way.
+        let _ = conn.read_tls(&mut std::io::Cursor::new(record));
+        match conn.process_new_packets() {
+            Ok(state) if state.peer_has_closed() => {
+                tracing::trace!("client sent close_notify after StopSession")
+            }
+            Ok(_) => tracing::trace!("client sent a TLS record after StopSession"),
+            Err(e) => tracing::trace!("unreadable TLS record after StopSession: {e}"),
+        }
+    }
+}

@@ -1,0 +1,383 @@
+//! Pair records for the simulated phones, shaped like the ones a real host keeps.
+//!
+//! A host pairs by reading the phone's `DevicePublicKey`, making a root CA and a host
+//! certificate, certifying the phone's key with that root, and sending the three certificates
+//! with a `HostID` in a lockdown `Pair` request. The host keeps the result (plus both private
+//! keys, the `SystemBUID`, the phone's `EscrowBag` and Wi-Fi address) as the pair record that
+//! usbmuxd serves through `ReadPairRecord`. The simulator plays both sides of that past pairing,
+//! so an unmodified client finds a record and starts a session with no pairing step.
+//!
+//! Certificate shape follows libimobiledevice's `userpref.c` (1.3.0): X.509 v3, serial 0, empty
+//! subject and issuer, ten years of validity, root `basicConstraints` critical CA:TRUE, host and
+//! device critical CA:FALSE with critical `keyUsage` digitalSignature + keyEncipherment, and a
+//! subject key identifier on the device certificate. Two deliberate differences: signatures are
+//! SHA-256 (ring cannot sign SHA-1; OpenSSL at security level 0 and rustls read both), and the
+//! root and host keys are made once per simulator run and shared by every simulated phone,
+//! whereas libimobiledevice makes fresh ones per pairing. Each record still has its own `HostID`
+//! and device certificate, so every phone sees a distinct, complete pairing; RSA key generation
+//! is the only slow part of starting the simulator, and this keeps it at two keys plus one per
+//! phone.
+//!
+//! Private keys never reach a log: the types here print as `<redacted>` in `Debug`.
+
+use std::fmt;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    SerialNumber, PKCS_RSA_SHA256,
+};
+use rsa::pkcs1::EncodeRsaPublicKey;
+use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+use rsa::rand_core::{OsRng, RngCore};
+use rsa::RsaPrivateKey;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+/// Why a pair record could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PairingError {
+    #[error("cannot generate an RSA key: {0}")]
+    KeyGeneration(#[from] rsa::Error),
+    #[error("cannot encode a key: {0}")]
+    KeyEncoding(String),
+    #[error("cannot build a certificate: {0}")]
+    Certificate(#[from] rcgen::Error),
+}
+
+const RSA_BITS: usize = 2048;
+const VALIDITY_YEARS: i32 = 10;
+
+/// An RSA key pair in the encodings the protocols need.
+struct RsaKey {
+    signing: KeyPair,
+    pkcs8_der: Vec<u8>,
+    pkcs8_pem: String,
+    public_pkcs1_pem: String,
+}
+
+impl RsaKey {
+    fn generate() -> Result<Self, PairingError> {
+        let key = RsaPrivateKey::new(&mut OsRng, RSA_BITS)?;
+        let pkcs8_der = key
+            .to_pkcs8_der()
+            .map_err(|e| PairingError::KeyEncoding(e.to_string()))?
+            .as_bytes()
+            .to_vec();
+        let pkcs8_pem = key
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|e| PairingError::KeyEncoding(e.to_string()))?
+            .to_string();
+        // `DevicePublicKey` is PKCS#1 ("BEGIN RSA PUBLIC KEY"): libimobiledevice reads it with
+        // PEM_read_bio_RSAPublicKey, which takes nothing else.
+        let public_pkcs1_pem = key
+            .to_public_key()
+            .to_pkcs1_pem(LineEnding::LF)
+            .map_err(|e| PairingError::KeyEncoding(e.to_string()))?;
+        let signing = KeyPair::from_pkcs8_der_and_sign_algo(
+            &PrivatePkcs8KeyDer::from(pkcs8_der.clone()),
+            &PKCS_RSA_SHA256,
+        )?;
+        Ok(RsaKey {
+            signing,
+            pkcs8_der,
+            pkcs8_pem,
+            public_pkcs1_pem,
+        })
+    }
+}
+
+fn base_params(is_ca: IsCa) -> CertificateParams {
+    let mut params = CertificateParams::default();
+    params.distinguished_name = DistinguishedName::new();
+    params.serial_number = Some(SerialNumber::from_slice(&[0]));
+    params.is_ca = is_ca;
+    let today = chrono::Utc::now().date_naive();
+    use chrono::Datelike;
+    let (y, m, d) = (today.year(), today.month() as u8, today.day() as u8);
+    // 29 February plus ten years is not a date; the day before is close enough.
+    let d_end = if m == 2 && d == 29 { 28 } else { d };
+    params.not_before = rcgen::date_time_ymd(y, m, d);
+    params.not_after = rcgen::date_time_ymd(y + VALIDITY_YEARS, m, d_end);
+    params
+}
+
+fn leaf_params() -> CertificateParams {
+    let mut params = base_params(IsCa::ExplicitNoCa);
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
+    params
+}
+
+/// The host side of the pairing: root CA and host certificate, made once per simulator run.
+pub struct HostIdentity {
+    root: RsaKey,
+    root_params: CertificateParams,
+    root_cert_pem: String,
+    root_cert_der: CertificateDer<'static>,
+    host: RsaKey,
+    host_cert_pem: String,
+    host_cert_der: CertificateDer<'static>,
+    system_buid: String,
+}
+
+impl fmt::Debug for HostIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HostIdentity")
+            .field("system_buid", &self.system_buid)
+            .field("keys", &"<redacted>")
+            .finish()
+    }
+}
+
+impl HostIdentity {
+    pub fn generate() -> Result<Self, PairingError> {
+        let root = RsaKey::generate()?;
+        let root_params = base_params(IsCa::Ca(BasicConstraints::Unconstrained));
+        let root_cert = root_params.self_signed(&root.signing)?;
+        let host = RsaKey::generate()?;
+        let issuer = Issuer::from_params(&root_params, &root.signing);
+        let host_cert = leaf_params().signed_by(&host.signing, &issuer)?;
+        Ok(HostIdentity {
+            root_cert_pem: root_cert.pem(),
+            root_cert_der: root_cert.der().clone(),
+            root,
+            root_params,
+            host_cert_pem: host_cert.pem(),
+            host_cert_der: host_cert.der().clone(),
+            host,
+            system_buid: new_uuid(),
+        })
+    }
+
+    /// The host's `SystemBUID`, which usbmuxd answers to `ReadBUID`.
+    pub fn system_buid(&self) -> &str {
+        &self.system_buid
+    }
+
+    /// Makes a phone's own key, certifies it with the root, and returns both halves of the
+    /// pairing: what the phone keeps and what the host keeps.
+    pub fn pair_new_device(&self, wifi_address: &str) -> Result<Pairing, PairingError> {
+        let device = RsaKey::generate()?;
+        let issuer = Issuer::from_params(&self.root_params, &self.root.signing);
+        let device_cert = leaf_params().signed_by(&device.signing, &issuer)?;
+        let mut escrow_bag = vec![0u8; 32];
+        OsRng.fill_bytes(&mut escrow_bag);
+        let host_id = new_uuid();
+        let record = PairRecord {
+            device_certificate_pem: device_cert.pem(),
+            host_certificate_pem: self.host_cert_pem.clone(),
+            host_private_key_pem: self.host.pkcs8_pem.clone(),
+            root_certificate_pem: self.root_cert_pem.clone(),
+            root_private_key_pem: self.root.pkcs8_pem.clone(),
+            system_buid: self.system_buid.clone(),
+            host_id: host_id.clone(),
+            wifi_mac_address: wifi_address.to_string(),
+            escrow_bag: escrow_bag.clone(),
+        };
+        let trusted = TrustedHost {
+            host_id,
+            root_certificate: self.root_cert_der.clone(),
+            host_certificate: self.host_cert_der.clone(),
+        };
+        let identity = DeviceIdentity {
+            certificate_der: device_cert.der().clone(),
+            certificate_pem: device_cert.pem(),
+            private_key_der: device.pkcs8_der,
+            public_key_pem: device.public_pkcs1_pem,
+            escrow_bag,
+        };
+        Ok(Pairing {
+            record,
+            trusted,
+            identity,
+        })
+    }
+}
+
+/// Everything one past pairing left behind.
+pub struct Pairing {
+    /// What the host keeps (usbmuxd's store).
+    pub record: PairRecord,
+    /// What the phone keeps about that host.
+    pub trusted: TrustedHost,
+    /// The phone's own key and certificate.
+    pub identity: DeviceIdentity,
+}
+
+/// The phone's own TLS identity.
+pub struct DeviceIdentity {
+    pub certificate_der: CertificateDer<'static>,
+    pub certificate_pem: String,
+    private_key_der: Vec<u8>,
+    /// PKCS#1 PEM, served as lockdown's `DevicePublicKey`.
+    pub public_key_pem: String,
+    /// The keybag the phone hands a host on `Pair`.
+    pub escrow_bag: Vec<u8>,
+}
+
+impl fmt::Debug for DeviceIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeviceIdentity")
+            .field("private_key", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+impl DeviceIdentity {
+    pub fn private_key(&self) -> PrivateKeyDer<'static> {
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.private_key_der.clone()))
+    }
+}
+
+/// A host the phone trusts: the `HostID` it paired with and the certificates it sent then.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrustedHost {
+    pub host_id: String,
+    pub root_certificate: CertificateDer<'static>,
+    pub host_certificate: CertificateDer<'static>,
+}
+
+impl TrustedHost {
+    /// Reads the host's half of a lockdown `Pair` request (`PairRecord` without private keys).
+    pub fn from_pair_request(record: &plist::Dictionary) -> Option<Self> {
+        let host_id = record.get("HostID")?.as_string()?.to_string();
+        let root_certificate = pem_data_to_der(record.get("RootCertificate")?)?;
+        let host_certificate = pem_data_to_der(record.get("HostCertificate")?)?;
+        Some(TrustedHost {
+            host_id,
+            root_certificate,
+            host_certificate,
+        })
+    }
+
+    /// A client may present either certificate: libimobiledevice 1.3.0 presents the root,
+    /// idevice and pymobiledevice3 the host certificate.
+    pub fn owns(&self, presented: &CertificateDer<'_>) -> bool {
+        presented.as_ref() == self.root_certificate.as_ref()
+            || presented.as_ref() == self.host_certificate.as_ref()
+    }
+}
+
+fn pem_data_to_der(value: &plist::Value) -> Option<CertificateDer<'static>> {
+    use rustls::pki_types::pem::PemObject;
+    let bytes = value.as_data()?;
+    CertificateDer::from_pem_slice(bytes).ok()
+}
+
+/// The host's pair record as usbmuxd stores it.
+#[derive(Clone)]
+pub struct PairRecord {
+    device_certificate_pem: String,
+    host_certificate_pem: String,
+    host_private_key_pem: String,
+    root_certificate_pem: String,
+    root_private_key_pem: String,
+    system_buid: String,
+    host_id: String,
+    wifi_mac_address: String,
+    escrow_bag: Vec<u8>,
+}
+
+impl fmt::Debug for PairRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PairRecord")
+            .field("host_id", &self.host_id)
+            .field("contents", &"<redacted>")
+            .finish()
+    }
+}
+
+impl PairRecord {
+    pub fn host_id(&self) -> &str {
+        &self.host_id
+    }
+
+    /// The record as a plist dictionary; certificates and keys are PEM text in `<data>`, as
+    /// libimobiledevice and usbmuxd write them.
+    pub fn to_dictionary(&self) -> plist::Dictionary {
+        let data = |s: &str| plist::Value::Data(s.as_bytes().to_vec());
+        let mut d = plist::Dictionary::new();
+        d.insert(
+            "DeviceCertificate".into(),
+            data(&self.device_certificate_pem),
+        );
+        d.insert(
+            "EscrowBag".into(),
+            plist::Value::Data(self.escrow_bag.clone()),
+        );
+        d.insert("HostCertificate".into(), data(&self.host_certificate_pem));
+        d.insert("HostID".into(), self.host_id.clone().into());
+        d.insert("HostPrivateKey".into(), data(&self.host_private_key_pem));
+        d.insert("RootCertificate".into(), data(&self.root_certificate_pem));
+        d.insert("RootPrivateKey".into(), data(&self.root_private_key_pem));
+        d.insert("SystemBUID".into(), self.system_buid.clone().into());
+        d.insert(
+            "WiFiMACAddress".into(),
+            self.wifi_mac_address.clone().into(),
+        );
+        d
+    }
+
+    /// The serialized record that `ReadPairRecord` carries as `PairRecordData`.
+    pub fn to_xml_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        // Writing a dictionary of strings and data to a Vec cannot fail.
+        let _ = plist::Value::Dictionary(self.to_dictionary()).to_writer_xml(&mut out);
+        out
+    }
+}
+
+/// An uppercase random (version 4) UUID, the form hosts use for `HostID` and `SystemBUID`.
+pub fn new_uuid() -> String {
+    let mut b = [0u8; 16];
+    OsRng.fill_bytes(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02X}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuid_is_uppercase_v4() {
+        let u = new_uuid();
+        assert_eq!(u.len(), 36);
+        assert_eq!(&u[14..15], "4");
+        assert!(!u.chars().any(|c| c.is_ascii_lowercase()));
+    }
+
+    #[test]
+    fn pair_record_has_the_keys_clients_read() {
+        let host = HostIdentity::generate().unwrap();
+        let pairing = host.pair_new_device("a4:cf:99:3e:07:d5").unwrap();
+        let d = pairing.record.to_dictionary();
+        for key in [
+            "DeviceCertificate",
+            "EscrowBag",
+            "HostCertificate",
+            "HostID",
+            "HostPrivateKey",
+            "RootCertificate",
+            "RootPrivateKey",
+            "SystemBUID",
+            "WiFiMACAddress",
+        ] {
+            assert!(d.contains_key(key), "{key}");
+        }
+        let back = TrustedHost::from_pair_request(&d).unwrap();
+        assert_eq!(back, pairing.trusted);
+        assert!(format!("{:?}", pairing.record).contains("redacted"));
+        assert!(!format!("{:?}", pairing.record).contains("PRIVATE"));
+    }
+}
