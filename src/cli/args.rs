@@ -20,6 +20,8 @@ pub enum Command {
     Scan(ScanArgs),
     /// Serve simulated iPhones behind a usbmuxd-compatible socket until Ctrl-C.
     Sim(SimArgs),
+    /// Start the built-in simulated iPhone and scan it: try synccheck with no phone.
+    Demo(DemoArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -46,6 +48,19 @@ pub struct ScanArgs {
     #[arg(long = "from", value_name = "FILE", required = true)]
     pub from: Vec<PathBuf>,
 
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// How findings are decided and printed; shared by every command that prints a report.
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
     /// Print the versioned JSON report (schema synccheck.report/1) instead of text.
     #[arg(long)]
     pub json: bool,

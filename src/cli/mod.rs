@@ -2,7 +2,9 @@
 //! hint, and choose the exit code (0 all pass or manual, 1 a warn or fail, 2 usage or input).
 
 mod args;
+mod demo;
 mod error;
+mod report;
 mod scan;
 mod sim;
 
@@ -15,5 +17,6 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
     match cli.command {
         Command::Scan(scan) => scan::run(scan),
         Command::Sim(args) => sim::run(args),
+        Command::Demo(args) => demo::run(args),
     }
 }

@@ -1,85 +1,27 @@
-use std::io::{IsTerminal, Write};
+//! `synccheck scan --from FILE`: evaluate saved snapshots and imports.
 
-use synccheck::checklist::{Answers, Context, Thresholds};
 use synccheck::pipeline;
-use synccheck::report::{self, text::Style, ReportContext};
 use synccheck::snapshot;
 
-use super::args::{ColorWhen, ScanArgs};
+use super::args::ScanArgs;
 use super::error::CliError;
+use super::report;
 
 pub fn run(args: ScanArgs) -> Result<i32, CliError> {
-    let ctx = Context {
-        thresholds: load_thresholds(args.thresholds.as_deref())?,
-        answers: Answers::parse(&args.answers)?,
-    };
+    let ctx = report::context(&args.report)?;
     let mut reports = Vec::with_capacity(args.from.len());
     for path in &args.from {
         let snap = snapshot::load_file(path)?;
         tracing::debug!(path = %path.display(), source = snap.source.as_str(), "snapshot loaded");
         let origin = path.display().to_string();
-        let r = pipeline::report_for(&snap, &origin, &ctx, args.redact).map_err(|source| {
-            CliError::Facts {
-                path: path.clone(),
-                source,
-            }
-        })?;
+        let r =
+            pipeline::report_for(&snap, &origin, &ctx, args.report.redact).map_err(|source| {
+                CliError::Facts {
+                    path: path.clone(),
+                    source,
+                }
+            })?;
         reports.push(r);
     }
-
-    let report_ctx = ReportContext::now();
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    if args.json {
-        report::json::write(&mut out, &reports, &report_ctx)
-    } else {
-        let style = Style {
-            color: use_color(
-                args.color,
-                stdout.is_terminal(),
-                std::env::var_os("NO_COLOR"),
-            ),
-        };
-        report::text::write(&mut out, &reports, &report_ctx, style)
-    }
-    .and_then(|_| out.flush())
-    .map_err(CliError::Output)?;
-    Ok(report::exit_code(&reports))
-}
-
-fn load_thresholds(path: Option<&std::path::Path>) -> Result<Thresholds, CliError> {
-    let Some(path) = path else {
-        return Ok(Thresholds::default());
-    };
-    let fail = |detail: String| CliError::Thresholds {
-        path: path.to_path_buf(),
-        detail,
-    };
-    let text =
-        std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read the file: {e}")))?;
-    Thresholds::from_toml(&text).map_err(|e| fail(e.to_string()))
-}
-
-/// https://no-color.org: a non-empty NO_COLOR turns colour off, whatever the terminal.
-fn use_color(when: ColorWhen, is_terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
-    match when {
-        ColorWhen::Always => true,
-        ColorWhen::Never => false,
-        ColorWhen::Auto => is_terminal && no_color.is_none_or(|v| v.is_empty()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn colour_only_on_a_terminal_without_no_color() {
-        assert!(use_color(ColorWhen::Auto, true, None));
-        assert!(use_color(ColorWhen::Auto, true, Some("".into())));
-        assert!(!use_color(ColorWhen::Auto, true, Some("1".into())));
-        assert!(!use_color(ColorWhen::Auto, false, None));
-        assert!(use_color(ColorWhen::Always, false, Some("1".into())));
-        assert!(!use_color(ColorWhen::Never, true, None));
-    }
+    report::print(&args.report, &reports)
 }

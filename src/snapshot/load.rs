@@ -290,6 +290,13 @@ mod tests {
     }
 
     #[test]
+    fn builtin_demo_loads() {
+        let demo = crate::snapshot::builtin_demo();
+        assert_eq!(demo.source, Source::Usb);
+        assert!(demo.smart_battery().is_some());
+    }
+
+    #[test]
     fn garbage_is_refused() {
         assert!(matches!(parse("   "), Err(SnapshotError::Empty { .. })));
         assert!(matches!(

@@ -15,6 +15,16 @@ use std::time::SystemTime;
 pub use error::SnapshotError;
 pub use load::{describe as describe_value, load_file, parse_bytes, MAX_SNAPSHOT_BYTES};
 
+/// The phone `sim` and `demo` serve when given no snapshot: storage nearly full, battery low and
+/// unplugged, so the demo has something to find.
+const DEMO_PLIST: &[u8] = include_bytes!("../../data/demo-iphone.plist");
+
+/// The built-in demo phone.
+pub fn builtin_demo() -> Snapshot {
+    parse_bytes(std::path::Path::new("data/demo-iphone.plist"), DEMO_PLIST)
+        .expect("the built-in demo snapshot is valid (a unit test reads it)")
+}
+
 /// The snapshot format version this build writes and reads.
 pub const SNAPSHOT_VERSION: u64 = 1;
 

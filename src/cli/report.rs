@@ -1,0 +1,73 @@
+//! What every report-printing command shares: deciding (thresholds, answers) and printing.
+
+use std::io::{IsTerminal, Write};
+
+use synccheck::checklist::{Answers, Context, Thresholds};
+use synccheck::report::{self, text::Style, DeviceReport, ReportContext};
+
+use super::args::{ColorWhen, ReportArgs};
+use super::error::CliError;
+
+/// The checklist's context from the command line; bad answers and thresholds are usage errors.
+pub fn context(args: &ReportArgs) -> Result<Context, CliError> {
+    Ok(Context {
+        thresholds: load_thresholds(args.thresholds.as_deref())?,
+        answers: Answers::parse(&args.answers)?,
+    })
+}
+
+/// Prints the reports as text or JSON on stdout and returns the exit code they call for.
+pub fn print(args: &ReportArgs, reports: &[DeviceReport]) -> Result<i32, CliError> {
+    let report_ctx = ReportContext::now();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if args.json {
+        report::json::write(&mut out, reports, &report_ctx)
+    } else {
+        let no_color = std::env::var_os("NO_COLOR");
+        let style = Style {
+            color: use_color(args.color, stdout.is_terminal(), no_color),
+        };
+        report::text::write(&mut out, reports, &report_ctx, style)
+    }
+    .and_then(|_| out.flush())
+    .map_err(CliError::Output)?;
+    Ok(report::exit_code(reports))
+}
+
+fn load_thresholds(path: Option<&std::path::Path>) -> Result<Thresholds, CliError> {
+    let Some(path) = path else {
+        return Ok(Thresholds::default());
+    };
+    let fail = |detail: String| CliError::Thresholds {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let text =
+        std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read the file: {e}")))?;
+    Thresholds::from_toml(&text).map_err(|e| fail(e.to_string()))
+}
+
+/// https://no-color.org: a non-empty NO_COLOR turns colour off, whatever the terminal.
+fn use_color(when: ColorWhen, is_terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    match when {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => is_terminal && no_color.is_none_or(|v| v.is_empty()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(use_color(ColorWhen::Auto, true, None));
+        assert!(use_color(ColorWhen::Auto, true, Some("".into())));
+        assert!(!use_color(ColorWhen::Auto, true, Some("1".into())));
+        assert!(!use_color(ColorWhen::Auto, false, None));
+        assert!(use_color(ColorWhen::Always, false, Some("1".into())));
+        assert!(!use_color(ColorWhen::Never, true, None));
+    }
+}

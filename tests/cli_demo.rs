@@ -1,0 +1,40 @@
+//! `synccheck demo`: the built-in simulated iPhone has problems to find.
+
+use std::process::Command;
+
+#[test]
+fn demo_finds_the_built_in_phones_problems() {
+    let out = Command::new(env!("CARGO_BIN_EXE_synccheck"))
+        .args(["demo", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let checks = r["devices"][0]["checks"].as_array().unwrap();
+    let status = |id: &str| checks.iter().find(|c| c["id"] == id).unwrap()["status"].clone();
+    assert_eq!(status("device-storage"), "fail");
+    assert_eq!(status("power"), "fail");
+    assert_eq!(
+        r["devices"][0]["facts"]["identity"]["marketing_name"],
+        "iPhone 14 Pro"
+    );
+}
+
+#[test]
+fn demo_text_report_ends_with_the_verdict() {
+    let out = Command::new(env!("CARGO_BIN_EXE_synccheck"))
+        .args(["demo", "--answer", "icloud-photos=on"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("iPhone 14 Pro (iPhone15,2)"), "{text}");
+    assert!(
+        text.contains("Verdict: FAIL — Blocking iCloud Photos: iPhone storage is full"),
+        "{text}"
+    );
+}
