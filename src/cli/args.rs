@@ -38,7 +38,17 @@ pub struct SimArgs {
     /// pair records with private keys to whoever connects).
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<std::net::SocketAddr>,
-    // `--fault` (issue 3, fault modes) goes here and fills `synccheck::sim::Faults` per device.
+
+    /// Make a phone misbehave: MODE[=VALUE][@N], N the device number in --snapshot order (all
+    /// devices without @N); repeat to combine. Modes: not-paired, user-denied,
+    /// password-protected, unplug-after=N, latency=MS, garbage, huge-length, slow-tls.
+    #[arg(long = "fault", value_name = "MODE[=VALUE][@N]")]
+    pub faults: Vec<synccheck::sim::FaultSpec>,
+
+    /// With `--fault not-paired`: the simulated user taps Trust this many seconds after the
+    /// first Pair request. Default: never.
+    #[arg(long, value_name = "SECS")]
+    pub trust_after: Option<u64>,
 }
 
 #[derive(Debug, clap::Args)]

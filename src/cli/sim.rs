@@ -2,8 +2,9 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use synccheck::sim::{self, ListenAddr, SimConfig, SimDevice};
+use synccheck::sim::{self, Faults, ListenAddr, SimConfig, SimDevice};
 use synccheck::snapshot;
 
 use super::args::SimArgs;
@@ -20,6 +21,15 @@ pub fn run(args: SimArgs) -> Result<i32, CliError> {
     }
     for path in &args.snapshots {
         devices.push(SimDevice::new(snapshot::load_file(path)?));
+    }
+    let faults = Faults::per_device(
+        &args.faults,
+        devices.len(),
+        args.trust_after.map(Duration::from_secs),
+    )
+    .map_err(|e| CliError::Usage(e.to_string()))?;
+    for (device, faults) in devices.iter_mut().zip(faults) {
+        device.faults = faults;
     }
     let listen = match (args.listen, args.socket) {
         (Some(addr), _) if !addr.ip().is_loopback() => {

@@ -2,14 +2,15 @@
 //! whether it is plugged in.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{broadcast, watch};
 
+use super::faults::{FaultMode, Faults, Trust};
+use super::lock;
 use super::pairing::{DeviceIdentity, TrustedHost};
-use super::{lock, Faults};
 
 /// What usbmuxd tells its `Listen` clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,9 +68,16 @@ pub(crate) struct Device {
     pub domains: BTreeMap<String, plist::Dictionary>,
     pub io_registry: BTreeMap<String, plist::Dictionary>,
     pub identity: DeviceIdentity,
-    #[allow(dead_code)] // read by the fault modes (next task)
     pub faults: Faults,
     trusted: Mutex<Vec<TrustedHost>>,
+    /// Lockdown requests read so far, over every connection (for `unplug-after`).
+    lockdown_requests: AtomicU64,
+    /// Unplugged by a fault: stays off the bus until the simulator restarts.
+    gone: AtomicBool,
+    /// When a host first asked to pair: the trust dialog has been showing since then.
+    dialog_since: Mutex<Option<Instant>>,
+    /// Fault modes already logged (one bit per mode), so each is logged once.
+    logged_faults: AtomicU16,
     services: Mutex<HashMap<u16, PendingService>>,
     next_port: AtomicU16,
     attached: AtomicBool,
@@ -85,7 +93,8 @@ pub(crate) struct DeviceParts {
     pub domains: BTreeMap<String, plist::Dictionary>,
     pub io_registry: BTreeMap<String, plist::Dictionary>,
     pub identity: DeviceIdentity,
-    pub trusted: TrustedHost,
+    /// The host of the past pairing; `None` for a phone that never trusted one.
+    pub trusted: Option<TrustedHost>,
     pub faults: Faults,
 }
 
@@ -102,7 +111,11 @@ impl Device {
             io_registry: parts.io_registry,
             identity: parts.identity,
             faults: parts.faults,
-            trusted: Mutex::new(vec![parts.trusted]),
+            trusted: Mutex::new(parts.trusted.into_iter().collect()),
+            lockdown_requests: AtomicU64::new(0),
+            gone: AtomicBool::new(false),
+            dialog_since: Mutex::new(None),
+            logged_faults: AtomicU16::new(0),
             services: Mutex::new(HashMap::new()),
             next_port: AtomicU16::new(FIRST_SERVICE_PORT),
             attached: AtomicBool::new(true),
@@ -177,6 +190,9 @@ impl Device {
     }
 
     pub fn attach(&self) {
+        if self.gone.load(Ordering::SeqCst) {
+            return;
+        }
         if !self.attached.swap(true, Ordering::SeqCst) {
             let _ = self.events.send(MuxEvent::Attached(self.id));
         }
@@ -192,5 +208,71 @@ impl Device {
             tokio::time::sleep(RESTART_AWAY).await;
             device.attach();
         });
+    }
+}
+
+/// Fault behaviour (see [`super::faults`]).
+impl Device {
+    /// Logs a fault the first time it acts on this phone.
+    pub fn fault_acts(&self, mode: FaultMode) {
+        if self.logged_faults.fetch_or(mode.bit(), Ordering::SeqCst) & mode.bit() == 0 {
+            tracing::debug!(device = self.id, fault = %mode, "simulated fault in effect");
+        }
+    }
+
+    /// Holds a lockdown or service reply back by the configured latency.
+    pub async fn delay_reply(&self) {
+        if let Some(latency) = self.faults.latency {
+            self.fault_acts(FaultMode::Latency);
+            tokio::time::sleep(latency).await;
+        }
+    }
+
+    /// Counts one lockdown request; true when the phone is to leave the bus once it has
+    /// answered it.
+    pub fn count_lockdown_request(&self) -> bool {
+        let n = self.lockdown_requests.fetch_add(1, Ordering::SeqCst) + 1;
+        self.faults
+            .unplug_after
+            .is_some_and(|limit| n >= u64::from(limit))
+    }
+
+    /// The cable is pulled: unlike a restart, the phone does not come back.
+    pub fn unplug_for_good(&self) {
+        self.fault_acts(FaultMode::UnplugAfter);
+        self.gone.store(true, Ordering::SeqCst);
+        self.detach();
+    }
+
+    /// Called when a pairing is looked for and not found (no pair record, unknown HostID): on
+    /// a `not-paired` phone that is the fault at work, worth its one log line.
+    pub fn note_missing_pairing(&self) {
+        if self.faults.trust == Trust::NotPaired {
+            self.fault_acts(FaultMode::NotPaired);
+        }
+    }
+
+    /// What the phone's user does about a `Pair` request: `Ok` to trust the host, or the
+    /// lockdown error to answer.
+    pub fn pairing_verdict(&self) -> Result<(), &'static str> {
+        match self.faults.trust {
+            Trust::Paired => Ok(()),
+            Trust::PasswordProtected => {
+                self.fault_acts(FaultMode::PasswordProtected);
+                Err("PasswordProtected")
+            }
+            Trust::UserDenied => {
+                self.fault_acts(FaultMode::UserDenied);
+                Err("UserDeniedPairing")
+            }
+            Trust::NotPaired => {
+                self.fault_acts(FaultMode::NotPaired);
+                let since = *lock(&self.dialog_since).get_or_insert_with(Instant::now);
+                match self.faults.trust_after {
+                    Some(after) if since.elapsed() >= after => Ok(()),
+                    _ => Err("PairingDialogResponsePending"),
+                }
+            }
+        }
     }
 }

@@ -28,6 +28,7 @@ pub(crate) async fn serve(
         };
         tracing::trace!(device = device.id, %request, "diagnostics_relay request");
         let (reply, then) = answer(&device, request, &req);
+        device.delay_reply().await;
         write_plist(&mut tls, reply).await?;
         match then {
             Then::Continue => {}

@@ -15,10 +15,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::TlsAcceptor;
 
 use super::device::{Device, PendingService, ServiceKind};
+use super::faults::FaultMode;
 use super::frame::{
     read_plist, write_plist, BoxStream, Channel, FrameError, Prefixed, IDLE_TIMEOUT,
 };
@@ -136,18 +137,55 @@ pub(crate) async fn serve_port(device: Arc<Device>, target: Target, stream: BoxS
 pub(crate) async fn accept_tls(
     device: &Device,
     hosts: Vec<TrustedHost>,
-    stream: Prefixed,
+    mut stream: Prefixed,
 ) -> Result<tokio_rustls::server::TlsStream<Prefixed>, ServiceError> {
     let config = tls::server_config(&device.identity, hosts)?;
+    if device.faults.slow_tls {
+        device.fault_acts(FaultMode::SlowTls);
+        hold_client_hello(&mut stream).await?;
+    }
     tokio::time::timeout(HANDSHAKE_TIMEOUT, TlsAcceptor::from(config).accept(stream))
         .await
         .map_err(|_| ServiceError::HandshakeTimeout(HANDSHAKE_TIMEOUT))?
         .map_err(ServiceError::Handshake)
 }
 
+/// How long `slow-tls` sits on a ClientHello: longer than any client's handshake timeout.
+const SLOW_TLS_STALL: Duration = Duration::from_secs(60);
+
+/// What a stalling phone keeps of the client's first flight; a ClientHello is far smaller.
+const MAX_HELD_HANDSHAKE: usize = 64 * 1024;
+
+/// `slow-tls`: reads the client's opening flight without answering for [`SLOW_TLS_STALL`],
+/// then puts it back so the handshake proceeds as if it had only just arrived. A client that
+/// gives up first ends the connection.
+async fn hold_client_hello(stream: &mut Prefixed) -> Result<(), ServiceError> {
+    let mut held = Vec::new();
+    let mut buf = [0u8; 4096];
+    let until = tokio::time::Instant::now() + SLOW_TLS_STALL;
+    loop {
+        match tokio::time::timeout_at(until, stream.read(&mut buf)).await {
+            Err(_) => break,
+            Ok(Ok(0)) => return Err(FrameError::Wire(crate::wire::FrameError::Closed).into()),
+            Ok(Ok(n)) if held.len() + n <= MAX_HELD_HANDSHAKE => held.extend_from_slice(&buf[..n]),
+            Ok(Ok(_)) => {
+                return Err(ServiceError::Handshake(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "oversized TLS opening flight",
+                )))
+            }
+            Ok(Err(e)) => return Err(FrameError::from(e).into()),
+        }
+    }
+    stream.unread(&held);
+    Ok(())
+}
+
 struct Session {
     id: String,
     host: TrustedHost,
+    /// GetValue requests answered in this session (the broken-reply faults hit the first).
+    get_values: u32,
 }
 
 struct Lockdown {
@@ -178,6 +216,12 @@ fn string<'a>(req: &'a plist::Dictionary, key: &str) -> Option<&'a str> {
     req.get(key).and_then(|v| v.as_string())
 }
 
+/// What the connection does after a request.
+enum Flow {
+    Continue,
+    Close,
+}
+
 impl Lockdown {
     async fn run(mut self) -> Result<(), ServiceError> {
         loop {
@@ -186,51 +230,113 @@ impl Lockdown {
                 return Err(ServiceError::NoRequest);
             };
             tracing::trace!(device = self.device.id, %request, tls = self.channel.is_tls(), "lockdown request");
-            match request.as_str() {
-                "QueryType" => {
-                    let mut r = reply("QueryType");
-                    r.insert("Type".into(), QUERY_TYPE.into());
-                    self.send(r).await?;
-                }
-                "GetValue" => {
-                    let r = self.get_value(&req);
-                    self.send(r).await?;
-                }
-                "SetValue" => self.send(error("SetValue", "SetProhibited")).await?,
-                "RemoveValue" => self.send(error("RemoveValue", "RemoveProhibited")).await?,
-                "StartSession" => self.start_session(&req).await?,
-                "StopSession" => {
-                    if !self.stop_session(&req).await? {
-                        return Ok(());
-                    }
-                }
-                "StartService" => {
-                    let r = self.start_service(&req);
-                    self.send(r).await?;
-                }
-                "Pair" | "ValidatePair" | "Unpair" => {
-                    let r = self.pairing(&request, &req);
-                    self.send(r).await?;
-                }
-                "Goodbye" => {
-                    self.send(success("Goodbye")).await?;
-                    return Ok(());
-                }
-                other => {
-                    tracing::debug!(
-                        device = self.device.id,
-                        request = other,
-                        "unknown lockdown request"
-                    );
-                    self.send(error(other, "InvalidRequest")).await?;
-                }
+            let unplug = self.device.count_lockdown_request();
+            let flow = self.answer(&request, &req).await?;
+            if unplug {
+                // The reply is on the wire; pulling the cable now ends this connection and
+                // every other one to the phone.
+                self.device.unplug_for_good();
+                return Ok(());
+            }
+            if let Flow::Close = flow {
+                return Ok(());
             }
         }
     }
 
+    async fn answer(
+        &mut self,
+        request: &str,
+        req: &plist::Dictionary,
+    ) -> Result<Flow, ServiceError> {
+        match request {
+            "QueryType" => {
+                let mut r = reply("QueryType");
+                r.insert("Type".into(), QUERY_TYPE.into());
+                self.send(r).await?;
+            }
+            "GetValue" => {
+                if let Some(session) = self.session.as_mut() {
+                    session.get_values += 1;
+                    if session.get_values == 1 {
+                        if let Some(flow) = self.poisoned_reply().await? {
+                            return Ok(flow);
+                        }
+                    }
+                }
+                let r = self.get_value(req);
+                self.send(r).await?;
+            }
+            "SetValue" => self.send(error("SetValue", "SetProhibited")).await?,
+            "RemoveValue" => self.send(error("RemoveValue", "RemoveProhibited")).await?,
+            "StartSession" => self.start_session(req).await?,
+            "StopSession" => {
+                if !self.stop_session(req).await? {
+                    return Ok(Flow::Close);
+                }
+            }
+            "StartService" => {
+                let r = self.start_service(req);
+                self.send(r).await?;
+            }
+            "Pair" | "ValidatePair" | "Unpair" => {
+                let r = self.pairing(request, req);
+                self.send(r).await?;
+            }
+            "Goodbye" => {
+                self.send(success("Goodbye")).await?;
+                return Ok(Flow::Close);
+            }
+            other => {
+                tracing::debug!(
+                    device = self.device.id,
+                    request = other,
+                    "unknown lockdown request"
+                );
+                self.send(error(other, "InvalidRequest")).await?;
+            }
+        }
+        Ok(Flow::Continue)
+    }
+
     async fn send(&mut self, reply: plist::Dictionary) -> Result<(), ServiceError> {
+        self.device.delay_reply().await;
         write_plist(&mut self.channel, reply).await?;
         Ok(())
+    }
+
+    /// The `garbage` and `huge-length` faults answer the first GetValue of each session: every
+    /// full read of a phone (ideviceinfo, pymobiledevice3, synccheck's scan) asks for values
+    /// right after StartSession, so the broken reply meets the client inside TLS, past the
+    /// point where it trusts the connection. With both faults set, huge-length wins: after its
+    /// stall there is nothing more to say. `None` when neither fault is set.
+    async fn poisoned_reply(&mut self) -> Result<Option<Flow>, ServiceError> {
+        let faults = &self.device.faults;
+        if faults.huge_length {
+            self.device.fault_acts(FaultMode::HugeLength);
+            self.device.delay_reply().await;
+            // A prefix announcing ~4 GB and the start of a body that never follows.
+            let mut frame = HUGE_LENGTH.to_be_bytes().to_vec();
+            frame.extend_from_slice(b"<?xml");
+            self.channel
+                .write_all(&frame)
+                .await
+                .map_err(FrameError::from)?;
+            self.channel.flush().await.map_err(FrameError::from)?;
+            stall(&mut self.channel).await;
+            return Ok(Some(Flow::Close));
+        }
+        if faults.garbage {
+            self.device.fault_acts(FaultMode::Garbage);
+            self.device.delay_reply().await;
+            self.channel
+                .write_all(&garbage_frame())
+                .await
+                .map_err(FrameError::from)?;
+            self.channel.flush().await.map_err(FrameError::from)?;
+            return Ok(Some(Flow::Continue));
+        }
+        Ok(None)
     }
 
     /// Looks a value up the way lockdownd does: no key and no domain is the whole root
@@ -309,6 +415,7 @@ impl Lockdown {
             return self.send(error("StartSession", "MissingHostID")).await;
         };
         let Some(host) = self.device.trusted_host(host_id) else {
+            self.device.note_missing_pairing();
             return self.send(error("StartSession", "InvalidHostID")).await;
         };
         if self.session.is_some() {
@@ -329,6 +436,7 @@ impl Lockdown {
         self.session = Some(Session {
             id: session_id,
             host,
+            get_values: 0,
         });
         Ok(())
     }
@@ -385,8 +493,9 @@ impl Lockdown {
         r
     }
 
-    /// Pair, ValidatePair and Unpair for a phone that trusts the computer without asking (no
-    /// fault configured): a new host is trusted at once, as if the user tapped Trust.
+    /// Pair, ValidatePair and Unpair. Without a pairing fault a new host is trusted at once, as
+    /// if the user tapped Trust; with one, the phone's user answers as the fault says (see
+    /// [`Device::pairing_verdict`]).
     fn pairing(&self, verb: &str, req: &plist::Dictionary) -> plist::Dictionary {
         let Some(record) = req.get("PairRecord").and_then(|v| v.as_dictionary()) else {
             return error(verb, "MissingPairRecord");
@@ -397,6 +506,9 @@ impl Lockdown {
                 let Some(host) = TrustedHost::from_pair_request(record) else {
                     return error(verb, "InvalidPairRecord");
                 };
+                if let Err(refusal) = self.device.pairing_verdict() {
+                    return error(verb, refusal);
+                }
                 self.device.trust(host);
                 // The host stores this keybag in its pair record and sends it back with
                 // StartService when it needs the phone's data while locked.
@@ -409,12 +521,44 @@ impl Lockdown {
             }
             "ValidatePair" => match host_id {
                 Some(id) if self.device.trusted_host(id).is_some() => success(verb),
-                _ => error(verb, "InvalidHostID"),
+                _ => {
+                    self.device.note_missing_pairing();
+                    error(verb, "InvalidHostID")
+                }
             },
             _ => match host_id {
                 Some(id) if self.device.forget(id) => success(verb),
                 _ => error(verb, "InvalidHostID"),
             },
+        }
+    }
+}
+
+/// The `huge-length` prefix: about 4 GB, just under what a u32 holds.
+const HUGE_LENGTH: u32 = 0xFFFF_FFF0;
+
+/// Bytes of noise in a `garbage` reply.
+const GARBAGE_LEN: usize = 64;
+
+/// A correctly framed body that is no plist: 0xFF can start neither XML (`<`, a BOM or
+/// whitespace), nor a binary plist (`bplist`), nor valid UTF-8.
+fn garbage_frame() -> Vec<u8> {
+    use rsa::rand_core::{OsRng, RngCore};
+    let mut body = [0u8; GARBAGE_LEN];
+    OsRng.fill_bytes(&mut body);
+    body[0] = 0xFF;
+    let mut frame = (GARBAGE_LEN as u32).to_be_bytes().to_vec();
+    frame.extend_from_slice(&body);
+    frame
+}
+
+/// A phone that has stopped talking but keeps the connection: take whatever the client still
+/// sends, answer nothing, until it hangs up or stays silent for the idle timeout.
+async fn stall<S: AsyncRead + Unpin>(stream: &mut S) {
+    let mut sink = [0u8; 1024];
+    while let Ok(Ok(n)) = tokio::time::timeout(IDLE_TIMEOUT, stream.read(&mut sink)).await {
+        if n == 0 {
+            break;
         }
     }
 }

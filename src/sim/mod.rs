@@ -4,7 +4,9 @@
 //! pymobiledevice3, and synccheck's own live scan) talk to it as to a phone on USB:
 //! usbmuxd's plist protocol ([`usbmuxd`]), lockdownd on port 62078 with its TLS session
 //! ([`lockdownd`]) and the diagnostics_relay service ([`diagnostics`]). Values come from
-//! snapshots, untouched.
+//! snapshots, untouched. On request a phone misbehaves in the ways real ones do on a repair
+//! bench (not paired, locked, unplugged mid-read, slow, or sending broken frames): see
+//! [`faults`].
 //!
 //! The protocol code is written here, not taken from a library: the idevice crate that
 //! synccheck uses for the client side has no server side, and nothing else in Rust does.
@@ -18,6 +20,7 @@
 
 mod device;
 mod diagnostics;
+pub mod faults;
 mod frame;
 mod lockdownd;
 pub mod pairing;
@@ -39,12 +42,7 @@ use crate::snapshot::Snapshot;
 use device::{Device, DeviceParts, MuxEvent};
 use pairing::{HostIdentity, PairingError};
 
-/// Misbehaviour a simulated phone is asked to show. Empty for now: the fault modes of issue 3
-/// (not paired, user denied, locked, unplug after N requests, latency, garbage, huge length,
-/// slow TLS) add fields here, and every protocol handler already receives its device's copy.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Faults {}
+pub use faults::{Fault, FaultError, FaultMode, FaultSpec, Faults, Trust};
 
 /// One phone to simulate.
 #[derive(Debug, Clone)]
@@ -244,7 +242,16 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     {
         let mut lockdown = sim.snapshot.lockdown.clone();
         lockdown.insert("UniqueDeviceID".into(), udid.clone().into());
-        records.insert(udid.clone(), pairing.record.to_xml_bytes());
+        // A phone that never trusted this host: neither side remembers a pairing.
+        let paired = sim.faults.trust == Trust::Paired;
+        if paired {
+            records.insert(udid.clone(), pairing.record.to_xml_bytes());
+        }
+        let modes = sim.faults.modes();
+        if !modes.is_empty() {
+            let modes: Vec<&str> = modes.iter().map(|m| m.name()).collect();
+            tracing::info!(device = i + 1, faults = %modes.join(","), "simulating faults");
+        }
         let parts = DeviceParts {
             id: i as u32 + 1,
             udid: udid.clone(),
@@ -252,7 +259,7 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
             domains: sim.snapshot.domains,
             io_registry: sim.snapshot.io_registry,
             identity: pairing.identity,
-            trusted: pairing.trusted,
+            trusted: paired.then_some(pairing.trusted),
             faults: sim.faults,
         };
         devices.push(Arc::new(Device::new(parts, events.clone())));

@@ -302,7 +302,12 @@ impl Client {
                             reply.insert("PairRecordData".into(), plist::Value::Data(data));
                             self.send_plist(tag, reply).await?;
                         }
-                        None => self.send_result(tag, ENOENT).await?,
+                        None => {
+                            if let Some(d) = self.shared.devices.iter().find(|d| d.udid == id) {
+                                d.note_missing_pairing();
+                            }
+                            self.send_result(tag, ENOENT).await?
+                        }
                     }
                 }
                 "SavePairRecord" => {

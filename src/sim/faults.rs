@@ -1,0 +1,494 @@
+//! Misbehaviour a simulated phone can be asked to show (`synccheck sim --fault`), so that clients
+//! meet, on demand, the ways a real phone on a repair bench lets them down.
+//!
+//! Syntax: `MODE[=VALUE][@N]`, N being the 1-based device number in `--snapshot` order; without
+//! `@N` the fault applies to every device. Faults combine; each device keeps its own [`Faults`].
+//!
+//! The pairing faults form a ladder, and the strongest one given for a device wins:
+//! `password-protected` (a locked phone shows no trust dialog, so there is nothing to deny) over
+//! `user-denied` over `not-paired`. All three mean the host has no pair record for the phone.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Longest `latency=MS` accepted: more than a minute per reply is a hang, not a slow phone.
+pub const MAX_LATENCY_MS: u64 = 60_000;
+
+/// How far the phone is from trusting the host. Ordered by strength: the larger one wins.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Trust {
+    /// A past pairing: usbmuxd holds a record and the phone knows its HostID.
+    #[default]
+    Paired,
+    /// Never paired: `Pair` waits on the trust dialog (`PairingDialogResponsePending`).
+    NotPaired,
+    /// The user tapped "Don't Trust": `Pair` answers `UserDeniedPairing`.
+    UserDenied,
+    /// Locked with a passcode: `Pair` answers `PasswordProtected` until it is unlocked.
+    PasswordProtected,
+}
+
+/// The fault modes, without their values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FaultMode {
+    NotPaired,
+    UserDenied,
+    PasswordProtected,
+    UnplugAfter,
+    Latency,
+    Garbage,
+    HugeLength,
+    SlowTls,
+}
+
+impl FaultMode {
+    pub const ALL: [FaultMode; 8] = [
+        FaultMode::NotPaired,
+        FaultMode::UserDenied,
+        FaultMode::PasswordProtected,
+        FaultMode::UnplugAfter,
+        FaultMode::Latency,
+        FaultMode::Garbage,
+        FaultMode::HugeLength,
+        FaultMode::SlowTls,
+    ];
+
+    /// The name used on the command line and in logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultMode::NotPaired => "not-paired",
+            FaultMode::UserDenied => "user-denied",
+            FaultMode::PasswordProtected => "password-protected",
+            FaultMode::UnplugAfter => "unplug-after",
+            FaultMode::Latency => "latency",
+            FaultMode::Garbage => "garbage",
+            FaultMode::HugeLength => "huge-length",
+            FaultMode::SlowTls => "slow-tls",
+        }
+    }
+
+    /// The placeholder for the value, for the modes that take one.
+    fn value_name(self) -> Option<&'static str> {
+        match self {
+            FaultMode::UnplugAfter => Some("N"),
+            FaultMode::Latency => Some("MS"),
+            _ => None,
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// A distinct bit per mode, so a device can remember which faults it has already logged.
+    pub(crate) fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+}
+
+impl fmt::Display for FaultMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One fault with its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    NotPaired,
+    UserDenied,
+    PasswordProtected,
+    /// Leaves the bus after answering this many lockdown requests.
+    UnplugAfter(u32),
+    /// Delays every lockdown and service reply.
+    Latency(Duration),
+    Garbage,
+    HugeLength,
+    SlowTls,
+}
+
+impl Fault {
+    pub fn mode(self) -> FaultMode {
+        match self {
+            Fault::NotPaired => FaultMode::NotPaired,
+            Fault::UserDenied => FaultMode::UserDenied,
+            Fault::PasswordProtected => FaultMode::PasswordProtected,
+            Fault::UnplugAfter(_) => FaultMode::UnplugAfter,
+            Fault::Latency(_) => FaultMode::Latency,
+            Fault::Garbage => FaultMode::Garbage,
+            Fault::HugeLength => FaultMode::HugeLength,
+            Fault::SlowTls => FaultMode::SlowTls,
+        }
+    }
+}
+
+/// One `--fault` argument: the fault and the device it is for (`None`: every device).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FaultSpec {
+    pub fault: Fault,
+    /// 1-based, in `--snapshot` order.
+    pub device: Option<usize>,
+}
+
+/// Why a `--fault` or `--trust-after` cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FaultError {
+    #[error(
+        "empty fault; expected MODE[=VALUE][@N], MODE one of {}",
+        known_modes()
+    )]
+    Empty,
+    #[error("unknown fault mode `{0}`; known modes: {known}", known = known_modes())]
+    UnknownMode(String),
+    #[error("`{mode}` needs a value: {mode}={placeholder}")]
+    MissingValue {
+        mode: FaultMode,
+        placeholder: &'static str,
+    },
+    #[error("`{mode}` takes no value, but `={value}` was given")]
+    UnexpectedValue { mode: FaultMode, value: String },
+    #[error("`{mode}={value}`: {why}")]
+    BadValue {
+        mode: FaultMode,
+        value: String,
+        why: String,
+    },
+    #[error("`@{0}` is not a device number; devices are numbered 1, 2, ... in --snapshot order")]
+    BadDevice(String),
+    #[error(
+        "--fault ...@{n}: there is no device {n}, only {count} simulated (one per --snapshot)"
+    )]
+    NoSuchDevice { n: usize, count: usize },
+    #[error("--trust-after only matters for a phone with `--fault not-paired`")]
+    TrustAfterUnused,
+}
+
+fn known_modes() -> String {
+    FaultMode::ALL
+        .iter()
+        .map(|m| match m.value_name() {
+            Some(v) => format!("{m}={v}"),
+            None => m.name().to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl FromStr for FaultSpec {
+    type Err = FaultError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        // The device suffix comes last, so `latency=250@2` splits at the last `@`.
+        let (body, device) = match s.rsplit_once('@') {
+            Some((body, n)) => (body, Some(parse_device(n)?)),
+            None => (s, None),
+        };
+        let (name, value) = match body.split_once('=') {
+            Some((name, value)) => (name, Some(value)),
+            None => (body, None),
+        };
+        if name.is_empty() {
+            return Err(FaultError::Empty);
+        }
+        let mode =
+            FaultMode::from_name(name).ok_or_else(|| FaultError::UnknownMode(name.to_string()))?;
+        let fault = match (mode, value) {
+            (FaultMode::UnplugAfter | FaultMode::Latency, Some(v)) if !v.is_empty() => {
+                parse_value(mode, v)?
+            }
+            (FaultMode::UnplugAfter | FaultMode::Latency, _) => {
+                return Err(FaultError::MissingValue {
+                    mode,
+                    placeholder: mode.value_name().unwrap_or("VALUE"),
+                })
+            }
+            (_, Some(v)) => {
+                return Err(FaultError::UnexpectedValue {
+                    mode,
+                    value: v.to_string(),
+                })
+            }
+            (FaultMode::NotPaired, None) => Fault::NotPaired,
+            (FaultMode::UserDenied, None) => Fault::UserDenied,
+            (FaultMode::PasswordProtected, None) => Fault::PasswordProtected,
+            (FaultMode::Garbage, None) => Fault::Garbage,
+            (FaultMode::HugeLength, None) => Fault::HugeLength,
+            (FaultMode::SlowTls, None) => Fault::SlowTls,
+        };
+        Ok(FaultSpec { fault, device })
+    }
+}
+
+fn parse_device(n: &str) -> Result<usize, FaultError> {
+    match n.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(FaultError::BadDevice(n.to_string())),
+    }
+}
+
+/// Parses the value of a mode that takes one (unplug-after, latency).
+fn parse_value(mode: FaultMode, value: &str) -> Result<Fault, FaultError> {
+    let bad = |why: String| FaultError::BadValue {
+        mode,
+        value: value.to_string(),
+        why,
+    };
+    if mode == FaultMode::UnplugAfter {
+        return match value.parse::<u32>() {
+            Ok(0) => Err(bad("the phone must answer at least one request".into())),
+            Ok(n) => Ok(Fault::UnplugAfter(n)),
+            Err(_) => Err(bad("expected a whole number of lockdown requests".into())),
+        };
+    }
+    match value.parse::<u64>() {
+        Ok(ms) if ms <= MAX_LATENCY_MS => Ok(Fault::Latency(Duration::from_millis(ms))),
+        Ok(_) => Err(bad(format!("at most {MAX_LATENCY_MS} milliseconds"))),
+        Err(_) => Err(bad("expected whole milliseconds, e.g. latency=250".into())),
+    }
+}
+
+/// Everything one simulated phone is asked to get wrong. The default is a well-behaved phone
+/// that has trusted the host before.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Faults {
+    pub trust: Trust,
+    /// For `not-paired`: the simulated user taps Trust this long after the first `Pair`
+    /// request. `None`: never.
+    pub trust_after: Option<Duration>,
+    pub unplug_after: Option<u32>,
+    pub latency: Option<Duration>,
+    /// The first `GetValue` of every lockdown session is answered with a frame of random bytes.
+    pub garbage: bool,
+    /// The first `GetValue` of every lockdown session is answered with a ~4 GB length prefix,
+    /// a few bytes, and then silence (wins over `garbage` when both are set).
+    pub huge_length: bool,
+    /// Every TLS handshake (lockdown session and services) stalls before the ServerHello.
+    pub slow_tls: bool,
+}
+
+impl Faults {
+    pub fn is_empty(&self) -> bool {
+        *self == Faults::default()
+    }
+
+    /// Adds one fault; a repeated value-carrying fault replaces the earlier value.
+    pub fn add(&mut self, fault: Fault) {
+        match fault {
+            Fault::NotPaired => self.trust = self.trust.max(Trust::NotPaired),
+            Fault::UserDenied => self.trust = self.trust.max(Trust::UserDenied),
+            Fault::PasswordProtected => self.trust = self.trust.max(Trust::PasswordProtected),
+            Fault::UnplugAfter(n) => self.unplug_after = Some(n),
+            Fault::Latency(d) => self.latency = Some(d),
+            Fault::Garbage => self.garbage = true,
+            Fault::HugeLength => self.huge_length = true,
+            Fault::SlowTls => self.slow_tls = true,
+        }
+    }
+
+    /// The modes in force, for the start-up log.
+    pub fn modes(&self) -> Vec<FaultMode> {
+        let mut out = Vec::new();
+        match self.trust {
+            Trust::Paired => {}
+            Trust::NotPaired => out.push(FaultMode::NotPaired),
+            Trust::UserDenied => out.push(FaultMode::UserDenied),
+            Trust::PasswordProtected => out.push(FaultMode::PasswordProtected),
+        }
+        for (on, mode) in [
+            (self.unplug_after.is_some(), FaultMode::UnplugAfter),
+            (self.latency.is_some(), FaultMode::Latency),
+            (self.garbage, FaultMode::Garbage),
+            (self.huge_length, FaultMode::HugeLength),
+            (self.slow_tls, FaultMode::SlowTls),
+        ] {
+            if on {
+                out.push(mode);
+            }
+        }
+        out
+    }
+
+    /// Spreads `--fault` arguments over `devices` phones (in `--snapshot` order) and applies
+    /// `--trust-after` to the phones that are not paired.
+    pub fn per_device(
+        specs: &[FaultSpec],
+        devices: usize,
+        trust_after: Option<Duration>,
+    ) -> Result<Vec<Faults>, FaultError> {
+        let mut out = vec![Faults::default(); devices];
+        for spec in specs {
+            match spec.device {
+                None => out.iter_mut().for_each(|f| f.add(spec.fault)),
+                Some(n) if (1..=devices).contains(&n) => out[n - 1].add(spec.fault),
+                Some(n) => {
+                    return Err(FaultError::NoSuchDevice { n, count: devices });
+                }
+            }
+        }
+        if let Some(after) = trust_after {
+            let mut used = false;
+            for f in out.iter_mut().filter(|f| f.trust == Trust::NotPaired) {
+                f.trust_after = Some(after);
+                used = true;
+            }
+            if !used {
+                return Err(FaultError::TrustAfterUnused);
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<FaultSpec, FaultError> {
+        s.parse()
+    }
+
+    #[test]
+    fn parses_every_mode_with_and_without_a_device() {
+        assert_eq!(
+            parse("not-paired").unwrap(),
+            FaultSpec {
+                fault: Fault::NotPaired,
+                device: None
+            }
+        );
+        assert_eq!(
+            parse("latency=250@2").unwrap(),
+            FaultSpec {
+                fault: Fault::Latency(Duration::from_millis(250)),
+                device: Some(2)
+            }
+        );
+        assert_eq!(
+            parse("unplug-after=3").unwrap().fault,
+            Fault::UnplugAfter(3)
+        );
+        for (s, f) in [
+            ("user-denied", Fault::UserDenied),
+            ("password-protected@1", Fault::PasswordProtected),
+            ("garbage", Fault::Garbage),
+            ("huge-length", Fault::HugeLength),
+            ("slow-tls@3", Fault::SlowTls),
+        ] {
+            assert_eq!(parse(s).unwrap().fault, f, "{s}");
+        }
+    }
+
+    #[test]
+    fn unknown_modes_are_named_with_the_known_ones() {
+        let err = parse("unpluged-after=3").unwrap_err();
+        assert_eq!(err, FaultError::UnknownMode("unpluged-after".into()));
+        let text = err.to_string();
+        assert!(
+            text.contains("unplug-after=N") && text.contains("slow-tls"),
+            "{text}"
+        );
+        assert_eq!(parse("").unwrap_err(), FaultError::Empty);
+        assert_eq!(parse("@2").unwrap_err(), FaultError::Empty);
+    }
+
+    #[test]
+    fn values_must_be_present_exactly_when_the_mode_takes_one() {
+        assert!(matches!(
+            parse("latency").unwrap_err(),
+            FaultError::MissingValue {
+                mode: FaultMode::Latency,
+                ..
+            }
+        ));
+        assert!(matches!(
+            parse("unplug-after=@2").unwrap_err(),
+            FaultError::MissingValue { .. }
+        ));
+        assert_eq!(
+            parse("garbage=1").unwrap_err(),
+            FaultError::UnexpectedValue {
+                mode: FaultMode::Garbage,
+                value: "1".into()
+            }
+        );
+        for bad in [
+            "latency=fast",
+            "latency=-5",
+            "latency=600001",
+            "unplug-after=0",
+            "unplug-after=x",
+        ] {
+            assert!(
+                matches!(parse(bad).unwrap_err(), FaultError::BadValue { .. }),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn device_numbers_are_one_based_and_checked_against_the_devices() {
+        for bad in ["garbage@0", "garbage@", "garbage@two", "garbage@-1"] {
+            assert!(
+                matches!(parse(bad).unwrap_err(), FaultError::BadDevice(_)),
+                "{bad}"
+            );
+        }
+        let spec = parse("garbage@3").unwrap();
+        assert_eq!(
+            Faults::per_device(&[spec], 2, None).unwrap_err(),
+            FaultError::NoSuchDevice { n: 3, count: 2 }
+        );
+    }
+
+    #[test]
+    fn faults_combine_per_device_and_the_strongest_pairing_fault_wins() {
+        let specs: Vec<FaultSpec> = [
+            "latency=10",
+            "garbage@2",
+            "not-paired@2",
+            "password-protected@2",
+            "user-denied@2",
+        ]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+        let f = Faults::per_device(&specs, 2, None).unwrap();
+        assert_eq!(f[0].latency, Some(Duration::from_millis(10)));
+        assert!(!f[0].garbage);
+        assert_eq!(f[0].trust, Trust::Paired);
+        assert!(f[1].garbage);
+        assert_eq!(f[1].trust, Trust::PasswordProtected);
+        assert_eq!(
+            f[1].modes(),
+            vec![
+                FaultMode::PasswordProtected,
+                FaultMode::Latency,
+                FaultMode::Garbage
+            ]
+        );
+    }
+
+    #[test]
+    fn trust_after_goes_to_the_unpaired_phones_and_is_refused_without_one() {
+        let specs = [parse("not-paired@1").unwrap()];
+        let f = Faults::per_device(&specs, 2, Some(Duration::from_secs(1))).unwrap();
+        assert_eq!(f[0].trust_after, Some(Duration::from_secs(1)));
+        assert_eq!(f[1].trust_after, None);
+        assert_eq!(
+            Faults::per_device(&[], 1, Some(Duration::from_secs(1))).unwrap_err(),
+            FaultError::TrustAfterUnused
+        );
+    }
+
+    #[test]
+    fn mode_bits_are_distinct() {
+        let mut seen = 0u16;
+        for m in FaultMode::ALL {
+            assert_eq!(seen & m.bit(), 0);
+            seen |= m.bit();
+        }
+    }
+}
