@@ -1,7 +1,7 @@
 //! `synccheck sim`: serves simulated phones until Ctrl-C and prints the one line a client needs.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use synccheck::sim::{self, Faults, ListenAddr, SimConfig, SimDevice};
@@ -10,13 +10,10 @@ use synccheck::snapshot;
 use super::args::SimArgs;
 use super::error::CliError;
 
-/// The phone `sim` serves when given no snapshot.
-const DEMO_SNAPSHOT: &[u8] = include_bytes!("../../data/demo-iphone.plist");
-
 pub fn run(args: SimArgs) -> Result<i32, CliError> {
     let mut devices = Vec::new();
     if args.snapshots.is_empty() {
-        let snap = snapshot::parse_bytes(Path::new("data/demo-iphone.plist"), DEMO_SNAPSHOT)?;
+        let snap = snapshot::builtin_demo();
         devices.push(SimDevice::new(snap));
     }
     for path in &args.snapshots {
