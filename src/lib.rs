@@ -6,7 +6,9 @@
 //! turns facts (and the technician's answers) into findings; reports print findings.
 
 pub mod checklist;
+pub mod device;
 pub mod facts;
+pub mod pairing;
 pub mod pipeline;
 pub mod report;
 pub mod sim;

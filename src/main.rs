@@ -10,11 +10,8 @@ fn main() {
     let code = match cli::run(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("synccheck: error: {err}");
-            if let Some(hint) = err.hint() {
-                eprintln!("  hint: {hint}");
-            }
-            2
+            err.print();
+            err.exit_code()
         }
     };
     std::process::exit(code);

@@ -21,7 +21,7 @@ use tokio::net::UnixStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
-use synccheck::sim::pairing::HostIdentity;
+use synccheck::pairing::HostIdentity;
 use synccheck::snapshot;
 use synccheck::wire::{plist_frame, usbmux, FrameError};
 

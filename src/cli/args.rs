@@ -16,8 +16,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Evaluate the iCloud Photos checklist for a phone.
+    /// Read every attached iPhone (or the one named) and evaluate the iCloud Photos checklist.
     Scan(ScanArgs),
+    /// List attached iPhones: UDID, name, model, iOS, USB or network, paired or not.
+    List(ListArgs),
+    /// Ask an iPhone to trust this computer (it shows "Trust This Computer?").
+    Pair(PairArgs),
     /// Serve simulated iPhones behind a usbmuxd-compatible socket until Ctrl-C.
     Sim(SimArgs),
     /// Start the built-in simulated iPhone and scan it: try synccheck with no phone.
@@ -55,11 +59,74 @@ pub struct SimArgs {
 pub struct ScanArgs {
     /// Evaluate a saved snapshot, `ideviceinfo -x` output or `pymobiledevice3 lockdown info`
     /// JSON instead of a connected phone. Repeat for several phones.
-    #[arg(long = "from", value_name = "FILE", required = true)]
+    #[arg(long = "from", value_name = "FILE", conflicts_with_all = ["udid", "save_snapshot"])]
     pub from: Vec<PathBuf>,
+
+    /// Scan only the iPhone with this UDID (default: every attached iPhone).
+    #[arg(long, value_name = "UDID")]
+    pub udid: Option<String>,
+
+    /// Write what was read as a snapshot, to replay with `scan --from` or serve with `sim`.
+    /// With several phones, each file gets the phone's UDID before the extension.
+    #[arg(long, value_name = "FILE")]
+    pub save_snapshot: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
+    #[command(flatten)]
+    pub trust: TrustArgs,
 
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PairArgs {
+    /// Pair only the iPhone with this UDID (default: every attached iPhone).
+    #[arg(long, value_name = "UDID")]
+    pub udid: Option<String>,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
+    #[command(flatten)]
+    pub trust: TrustArgs,
+}
+
+/// How to reach usbmuxd and how long to wait for a phone.
+#[derive(Debug, clap::Args)]
+pub struct ConnectionArgs {
+    /// usbmuxd's address: UNIX:/path, /path, unix:///path or host:port. Default: the
+    /// USBMUXD_SOCKET_ADDRESS environment variable, else /var/run/usbmuxd.
+    #[arg(long, value_name = "ADDR")]
+    pub usbmuxd: Option<String>,
+
+    /// Seconds to wait for any one answer from usbmuxd or a phone.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = positive_seconds)]
+    pub timeout: f64,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TrustArgs {
+    /// Seconds to wait for someone to tap Trust on a phone that does not trust this computer.
+    #[arg(long, value_name = "SECS", default_value_t = 60.0, value_parser = positive_seconds)]
+    pub trust_timeout: f64,
+}
+
+fn positive_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 86_400.0 => Ok(v),
+        _ => Err(format!(
+            "\"{s}\" is not a number of seconds between 0 and 86400"
+        )),
+    }
 }
 
 #[derive(Debug, clap::Args)]

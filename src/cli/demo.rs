@@ -1,15 +1,17 @@
-//! `synccheck demo`: the built-in simulated iPhone, started in-process on a private socket, and
-//! a scan of it. A new user sees what synccheck finds without owning a phone.
-//!
-//! Until the live scan exists (issue 4) the demo evaluates the snapshot the simulator serves;
-//! the simulator still starts, so the demo proves the socket comes up on this machine.
+//! `synccheck demo`: the built-in simulated iPhone, started in-process on a private socket, then
+//! scanned through that socket exactly as a real phone is. A new user sees what synccheck finds
+//! without owning a phone, and the whole device path runs.
 
+use std::time::Duration;
+
+use synccheck::device::{ScanOptions, Usbmuxd, UsbmuxdAddress};
 use synccheck::pipeline;
 use synccheck::sim::{self, ListenAddr, SimConfig, SimDevice};
 use synccheck::snapshot;
 
 use super::args::DemoArgs;
 use super::error::CliError;
+use super::live::{self, StatusBoard};
 use super::report;
 
 pub fn run(args: DemoArgs) -> Result<i32, CliError> {
@@ -20,26 +22,31 @@ pub fn run(args: DemoArgs) -> Result<i32, CliError> {
         .tempdir()
         .map_err(CliError::Runtime)?;
     let socket = dir.path().join("usbmuxd.sock");
-    let snap = snapshot::builtin_demo();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(CliError::Runtime)?;
-    let reports = runtime.block_on(async {
+    let board = StatusBoard::new();
+    let snap = live::runtime()?.block_on(async {
         let handle = sim::start(SimConfig {
-            devices: vec![SimDevice::new(snap.clone())],
-            listen: ListenAddr::Unix(socket),
+            devices: vec![SimDevice::new(snapshot::builtin_demo())],
+            listen: ListenAddr::Unix(socket.clone()),
         })
         .await?;
-        tracing::debug!(address = handle.address(), "demo simulator serving");
-        let origin = "the built-in simulated iPhone";
-        let report = pipeline::report_for(&snap, origin, &ctx, args.report.redact);
+        let mux = Usbmuxd::new(UsbmuxdAddress::Unix(socket), Duration::from_secs(10));
+        let read = async {
+            let devices = live::select(&mux, None).await?;
+            let mut results = live::read_all(&mux, &devices, ScanOptions::default(), &board).await;
+            results.remove(0)
+        };
+        let result = read.await;
         handle.shutdown().await;
-        report.map_err(|source| CliError::Facts {
-            path: "data/demo-iphone.plist".into(),
-            source,
-        })
+        result.map_err(CliError::Device)
     })?;
-    report::print(&args.report, &[reports])
+    drop(board);
+    let origin = "the built-in simulated iPhone";
+    let report =
+        pipeline::report_for(&snap, origin, &ctx, args.report.redact).map_err(|source| {
+            CliError::Facts {
+                path: origin.into(),
+                source,
+            }
+        })?;
+    report::print(&args.report, &[report])
 }

@@ -1,9 +1,21 @@
 use std::path::PathBuf;
 
 use synccheck::checklist::AnswerError;
+use synccheck::device::{AddressError, DeviceError};
 use synccheck::facts::FactError;
 use synccheck::sim::SimError;
 use synccheck::snapshot::SnapshotError;
+
+/// Exit codes beyond 0 (all pass or manual) and 1 (a warn or fail); documented in the README.
+pub mod exit {
+    pub const USAGE_OR_INPUT: i32 = 2;
+    pub const NO_USBMUXD: i32 = 3;
+    pub const NO_DEVICE: i32 = 4;
+    pub const TRUST_TIMED_OUT: i32 = 5;
+    pub const USER_DENIED: i32 = 6;
+    pub const PASSCODE_LOCKED: i32 = 7;
+    pub const DEVICE_FAILED: i32 = 8;
+}
 
 /// Everything that stops a command, each printed as one sentence and a hint.
 #[derive(Debug, thiserror::Error)]
@@ -18,19 +30,49 @@ pub enum CliError {
     Thresholds { path: PathBuf, detail: String },
     #[error("cannot write the report: {0}")]
     Output(std::io::Error),
+    #[error("cannot write the snapshot {path}: {source}")]
+    SaveSnapshot {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the simulator cannot start: {0}")]
     Sim(#[from] SimError),
     #[error("{0}")]
     Usage(String),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
+    #[error(transparent)]
+    Address(#[from] AddressError),
+    #[error(transparent)]
+    Device(#[from] DeviceError),
+    /// One phone of several failed: the error, named by the phone.
+    #[error("iPhone {udid}: {source}")]
+    OnDevice { udid: String, source: DeviceError },
 }
 
 impl CliError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Device(e) | CliError::OnDevice { source: e, .. } => device_exit_code(e),
+            _ => exit::USAGE_OR_INPUT,
+        }
+    }
+
+    /// Prints the error as the CLI's one sentence and a hint, on stderr.
+    pub fn print(&self) {
+        eprintln!("synccheck: error: {self}");
+        if let Some(hint) = self.hint() {
+            eprintln!("  hint: {hint}");
+        }
+    }
+
     pub fn hint(&self) -> Option<&'static str> {
         Some(match self {
             CliError::Snapshot(SnapshotError::Io { .. }) => "check the path and that you may read the file",
-            CliError::Snapshot(SnapshotError::Unrecognised { .. }) | CliError::Snapshot(SnapshotError::BadPlist { .. }) | CliError::Snapshot(SnapshotError::BadJson { .. }) | CliError::Snapshot(SnapshotError::Empty { .. }) => {
+            CliError::Snapshot(SnapshotError::Unrecognised { .. })
+            | CliError::Snapshot(SnapshotError::BadPlist { .. })
+            | CliError::Snapshot(SnapshotError::BadJson { .. })
+            | CliError::Snapshot(SnapshotError::Empty { .. }) => {
                 "expected a synccheck snapshot, `ideviceinfo -x` output or `pymobiledevice3 lockdown info` JSON"
             }
             CliError::Snapshot(_) | CliError::Facts { .. } => {
@@ -41,7 +83,49 @@ impl CliError {
             CliError::Sim(SimError::InUse(_)) => "stop the other simulator, or give another --socket",
             CliError::Sim(_) => "run with -v for details",
             CliError::Usage(_) => "see `synccheck --help`",
-            CliError::Output(_) | CliError::Runtime(_) => return None,
+            CliError::Address(_) => "for example --usbmuxd UNIX:/var/run/usbmuxd or --usbmuxd 127.0.0.1:27015",
+            CliError::Device(e) | CliError::OnDevice { source: e, .. } => return device_hint(e),
+            CliError::Output(_) | CliError::Runtime(_) | CliError::SaveSnapshot { .. } => return None,
         })
     }
+}
+
+fn device_exit_code(e: &DeviceError) -> i32 {
+    use DeviceError::*;
+    match e {
+        NoUsbmuxd(_) | UsbmuxdPermission(_) | UsbmuxdIo { .. } => exit::NO_USBMUXD,
+        NoDevice | UnknownDevice(_) => exit::NO_DEVICE,
+        TrustTimedOut(_) | TrustPending => exit::TRUST_TIMED_OUT,
+        UserDenied => exit::USER_DENIED,
+        PasscodeLocked => exit::PASSCODE_LOCKED,
+        _ => exit::DEVICE_FAILED,
+    }
+}
+
+fn device_hint(e: &DeviceError) -> Option<&'static str> {
+    use DeviceError::*;
+    Some(match e {
+        NoUsbmuxd(_) if cfg!(target_os = "macos") => {
+            "usbmuxd is part of macOS: check --usbmuxd and USBMUXD_SOCKET_ADDRESS, or run `synccheck demo` to try the simulator"
+        }
+        NoUsbmuxd(_) => {
+            "start usbmuxd: sudo systemctl start usbmuxd (install it with: sudo apt-get install usbmuxd); or run `synccheck demo` to try the simulator"
+        }
+        UsbmuxdPermission(_) => "run synccheck with sudo, or as a user allowed on the usbmuxd socket",
+        UsbmuxdIo { .. } => "check --usbmuxd and USBMUXD_SOCKET_ADDRESS",
+        NoDevice => "plug the iPhone in with a data cable and unlock it; `synccheck list` shows what usbmuxd sees",
+        UnknownDevice(_) => "`synccheck list` shows the UDIDs of the attached iPhones",
+        TrustTimedOut(_) | TrustPending => {
+            "unlock the iPhone, tap Trust and enter its passcode, then scan again (or give more --trust-timeout)"
+        }
+        UserDenied => "unplug and replug the iPhone so it asks again, and tap Trust this time",
+        PasscodeLocked => "unlock the iPhone with its passcode, then scan again",
+        NotPaired(_) | PairingInvalid => "run `synccheck pair` and tap Trust on the iPhone",
+        Unplugged(_) => "keep the iPhone connected until the scan ends (check the cable), then scan again",
+        Timeout { .. } => "the iPhone or cable may be slow: scan again, or give more --timeout",
+        Garbage { .. } | Refused { .. } | Usbmuxd { .. } | Tls(_) => {
+            "scan again; if it keeps failing, restart the iPhone (-v shows details)"
+        }
+        BadPairRecord(_) => "pair again: `synccheck pair` (the saved pairing is damaged)",
+    })
 }

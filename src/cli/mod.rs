@@ -4,6 +4,9 @@
 mod args;
 mod demo;
 mod error;
+mod list;
+mod live;
+mod pair;
 mod report;
 mod scan;
 mod sim;
@@ -16,6 +19,8 @@ use args::Command;
 pub fn run(cli: Cli) -> Result<i32, CliError> {
     match cli.command {
         Command::Scan(scan) => scan::run(scan),
+        Command::List(args) => list::run(args),
+        Command::Pair(args) => pair::run(args),
         Command::Sim(args) => sim::run(args),
         Command::Demo(args) => demo::run(args),
     }

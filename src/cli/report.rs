@@ -31,7 +31,11 @@ pub fn print(args: &ReportArgs, reports: &[DeviceReport]) -> Result<i32, CliErro
         report::text::write(&mut out, reports, &report_ctx, style)
     }
     .and_then(|_| out.flush())
-    .map_err(CliError::Output)?;
+    .or_else(|e| match e.kind() {
+        // `synccheck scan | head` closed the pipe: the reader has what it wanted.
+        std::io::ErrorKind::BrokenPipe => Ok(()),
+        _ => Err(CliError::Output(e)),
+    })?;
     Ok(report::exit_code(reports))
 }
 

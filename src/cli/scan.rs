@@ -1,13 +1,26 @@
-//! `synccheck scan --from FILE`: evaluate saved snapshots and imports.
+//! `synccheck scan`: read attached phones (or evaluate saved snapshots with `--from`), then
+//! report.
 
+use std::path::{Path, PathBuf};
+
+use synccheck::device::DeviceError;
 use synccheck::pipeline;
-use synccheck::snapshot;
+use synccheck::snapshot::{self, Snapshot};
 
 use super::args::ScanArgs;
 use super::error::CliError;
+use super::live::{self, StatusBoard};
 use super::report;
 
 pub fn run(args: ScanArgs) -> Result<i32, CliError> {
+    if args.from.is_empty() {
+        run_live(args)
+    } else {
+        run_offline(args)
+    }
+}
+
+fn run_offline(args: ScanArgs) -> Result<i32, CliError> {
     let ctx = report::context(&args.report)?;
     let mut reports = Vec::with_capacity(args.from.len());
     for path in &args.from {
@@ -24,4 +37,113 @@ pub fn run(args: ScanArgs) -> Result<i32, CliError> {
         reports.push(r);
     }
     report::print(&args.report, &reports)
+}
+
+fn run_live(args: ScanArgs) -> Result<i32, CliError> {
+    let ctx = report::context(&args.report)?;
+    let mux = live::usbmuxd(&args.connection)?;
+    let options = live::options(&args.connection, &args.trust);
+    let board = StatusBoard::new();
+    let (devices, results) = live::runtime()?.block_on(async {
+        let devices = live::select(&mux, args.udid.as_deref()).await?;
+        let results = live::read_all(&mux, &devices, options, &board).await;
+        Ok::<_, DeviceError>((devices, results))
+    })?;
+    drop(board);
+
+    let several = devices.len() > 1;
+    let mut reports = Vec::new();
+    let mut failures = Vec::new();
+    for (device, result) in devices.iter().zip(results) {
+        let snap = match result {
+            Ok(snap) => snap,
+            Err(source) => {
+                failures.push(CliError::OnDevice {
+                    udid: device.udid.clone(),
+                    source,
+                });
+                continue;
+            }
+        };
+        if let Some(path) = &args.save_snapshot {
+            let path = if several {
+                per_device(path, &device.udid)
+            } else {
+                path.clone()
+            };
+            save(&snap, &path)?;
+        }
+        let origin = format!("USB ({})", device.udid);
+        let r =
+            pipeline::report_for(&snap, &origin, &ctx, args.report.redact).map_err(|source| {
+                CliError::Facts {
+                    path: PathBuf::from(&origin),
+                    source,
+                }
+            })?;
+        reports.push(r);
+    }
+    let code = if reports.is_empty() {
+        0
+    } else {
+        report::print(&args.report, &reports)?
+    };
+    // A phone that could not be read outranks the verdicts of the others: its code says why.
+    match failures.first() {
+        None => Ok(code),
+        Some(first) => {
+            let first_code = first.exit_code();
+            for f in &failures {
+                f.print();
+            }
+            Ok(first_code)
+        }
+    }
+}
+
+/// `scan.plist` → `scan-<UDID>.plist`, for one file per phone.
+fn per_device(path: &Path, udid: &str) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = match path.extension() {
+        Some(ext) => format!("{stem}-{udid}.{}", ext.to_string_lossy()),
+        None => format!("{stem}-{udid}"),
+    };
+    path.with_file_name(name)
+}
+
+/// Writes beside the target and renames, so a crash never leaves half a snapshot.
+fn save(snap: &Snapshot, path: &Path) -> Result<(), CliError> {
+    let fail = |source| CliError::SaveSnapshot {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
+    snap.write_xml(&mut tmp)
+        .map_err(|e| fail(std::io::Error::other(e)))?;
+    tmp.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_device_names_keep_the_extension() {
+        assert_eq!(
+            per_device(Path::new("out/scan.plist"), "U1"),
+            PathBuf::from("out/scan-U1.plist")
+        );
+        assert_eq!(
+            per_device(Path::new("scan"), "U1"),
+            PathBuf::from("scan-U1")
+        );
+    }
 }

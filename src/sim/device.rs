@@ -10,7 +10,7 @@ use tokio::sync::{broadcast, watch};
 
 use super::faults::{FaultMode, Faults, Trust};
 use super::lock;
-use super::pairing::{DeviceIdentity, TrustedHost};
+use crate::pairing::{DeviceIdentity, TrustedHost};
 
 /// What usbmuxd tells its `Listen` clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -23,8 +23,8 @@ use super::faults::FaultMode;
 use super::frame::{
     read_plist, write_plist, BoxStream, Channel, FrameError, Prefixed, IDLE_TIMEOUT,
 };
-use super::pairing::{new_uuid, TrustedHost};
 use super::tls;
+use crate::pairing::{new_uuid, TrustedHost};
 
 pub use super::usbmuxd::LOCKDOWN_PORT;
 

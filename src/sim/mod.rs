@@ -23,7 +23,6 @@ mod diagnostics;
 pub mod faults;
 mod frame;
 mod lockdownd;
-pub mod pairing;
 mod tls;
 mod usbmuxd;
 #[cfg(test)]
@@ -38,9 +37,9 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
+use crate::pairing::{HostIdentity, PairingError};
 use crate::snapshot::Snapshot;
 use device::{Device, DeviceParts, MuxEvent};
-use pairing::{HostIdentity, PairingError};
 
 pub use faults::{Fault, FaultError, FaultMode, FaultSpec, Faults, Trust};
 

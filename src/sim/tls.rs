@@ -14,7 +14,7 @@ use rustls::pki_types::{CertificateDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{DigitallySignedStruct, DistinguishedName, ServerConfig, SignatureScheme};
 
-use super::pairing::{DeviceIdentity, TrustedHost};
+use crate::pairing::{DeviceIdentity, TrustedHost};
 
 #[derive(Debug)]
 struct PairedHostVerifier {

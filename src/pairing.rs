@@ -1,4 +1,5 @@
-//! Pair records for the simulated phones, shaped like the ones a real host keeps.
+//! Pairing material, shared by both sides: the host's (`synccheck pair`, and the scan of a
+//! phone that has not trusted this computer yet) and the simulated phones'.
 //!
 //! A host pairs by reading the phone's `DevicePublicKey`, making a root CA and a host
 //! certificate, certifying the phone's key with that root, and sending the three certificates
@@ -41,6 +42,10 @@ pub enum PairingError {
     KeyEncoding(String),
     #[error("cannot build a certificate: {0}")]
     Certificate(#[from] rcgen::Error),
+    #[error("the phone's public key is not an RSA public key: {0}")]
+    DeviceKey(String),
+    #[error("the pair record is unusable: {0}")]
+    BadRecord(String),
 }
 
 const RSA_BITS: usize = 2048;
@@ -131,6 +136,49 @@ impl fmt::Debug for HostIdentity {
 }
 
 impl HostIdentity {
+    /// A host identity for the `SystemBUID` that usbmuxd reports (`ReadBUID`): the host side of
+    /// a real pairing.
+    pub fn generate_with_buid(system_buid: String) -> Result<Self, PairingError> {
+        let mut identity = Self::generate()?;
+        identity.system_buid = system_buid;
+        Ok(identity)
+    }
+
+    /// Certifies a phone's own key (its `DevicePublicKey`, PKCS#1 PEM) with this host's root,
+    /// for a `Pair` request.
+    pub fn pair_with_device_key(
+        &self,
+        device_public_key_pem: &[u8],
+        wifi_address: &str,
+    ) -> Result<HostPairing, PairingError> {
+        use rsa::pkcs1::DecodeRsaPublicKey;
+        let pem = std::str::from_utf8(device_public_key_pem)
+            .map_err(|e| PairingError::DeviceKey(e.to_string()))?;
+        let key = rsa::RsaPublicKey::from_pkcs1_pem(pem.trim())
+            .map_err(|e| PairingError::DeviceKey(e.to_string()))?;
+        let device_key = DevicePublicKey(
+            key.to_pkcs1_der()
+                .map_err(|e| PairingError::DeviceKey(e.to_string()))?
+                .as_bytes()
+                .to_vec(),
+        );
+        let issuer = Issuer::from_params(&self.root_params, &self.root.signing);
+        let device_cert = leaf_params().signed_by(&device_key, &issuer)?;
+        Ok(HostPairing {
+            record: PairRecord {
+                device_certificate_pem: device_cert.pem(),
+                host_certificate_pem: self.host_cert_pem.clone(),
+                host_private_key_pem: self.host.pkcs8_pem.clone(),
+                root_certificate_pem: self.root_cert_pem.clone(),
+                root_private_key_pem: self.root.pkcs8_pem.clone(),
+                system_buid: self.system_buid.clone(),
+                host_id: new_uuid(),
+                wifi_mac_address: wifi_address.to_string(),
+                escrow_bag: Vec::new(),
+            },
+        })
+    }
+
     pub fn generate() -> Result<Self, PairingError> {
         let root = RsaKey::generate()?;
         let root_params = base_params(IsCa::Ca(BasicConstraints::Unconstrained));
@@ -192,6 +240,48 @@ impl HostIdentity {
             trusted,
             identity,
         })
+    }
+}
+
+/// A phone's public key as rcgen needs it to certify it: the PKCS#1 RSAPublicKey DER.
+struct DevicePublicKey(Vec<u8>);
+
+impl rcgen::PublicKeyData for DevicePublicKey {
+    fn der_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        &PKCS_RSA_SHA256
+    }
+}
+
+/// A pairing in progress on the host: the request to send, and the record to keep once the
+/// phone trusts us.
+pub struct HostPairing {
+    record: PairRecord,
+}
+
+impl HostPairing {
+    /// The `PairRecord` of a lockdown `Pair` request: certificates, HostID and SystemBUID, no
+    /// private keys.
+    pub fn request(&self) -> plist::Dictionary {
+        let mut d = self.record.to_dictionary();
+        for private in [
+            "HostPrivateKey",
+            "RootPrivateKey",
+            "EscrowBag",
+            "WiFiMACAddress",
+        ] {
+            d.remove(private);
+        }
+        d
+    }
+
+    /// The record to save with usbmuxd, completed with the phone's escrow bag.
+    pub fn into_record(mut self, escrow_bag: Vec<u8>) -> PairRecord {
+        self.record.escrow_bag = escrow_bag;
+        self.record
     }
 }
 
@@ -265,7 +355,7 @@ fn pem_data_to_der(value: &plist::Value) -> Option<CertificateDer<'static>> {
     CertificateDer::from_pem_slice(bytes).ok()
 }
 
-/// The host's pair record as usbmuxd stores it.
+/// The host's pair record as usbmuxd stores it. Holds private keys: its Debug shows none.
 #[derive(Clone)]
 pub struct PairRecord {
     device_certificate_pem: String,
@@ -291,6 +381,67 @@ impl fmt::Debug for PairRecord {
 impl PairRecord {
     pub fn host_id(&self) -> &str {
         &self.host_id
+    }
+
+    pub fn system_buid(&self) -> &str {
+        &self.system_buid
+    }
+
+    /// Parses what usbmuxd's `ReadPairRecord` returns (XML or binary plist).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, PairingError> {
+        match plist::from_bytes(bytes) {
+            Ok(plist::Value::Dictionary(d)) => Self::from_dictionary(&d),
+            _ => Err(PairingError::BadRecord("not a plist dictionary".into())),
+        }
+    }
+
+    /// Reads a record written by any host tool. Keys a session needs (HostID, the host
+    /// certificate and key) must be there; the rest default to empty.
+    pub fn from_dictionary(d: &plist::Dictionary) -> Result<Self, PairingError> {
+        let text = |key: &str| -> Option<String> {
+            match d.get(key)? {
+                plist::Value::Data(b) => String::from_utf8(b.clone()).ok(),
+                plist::Value::String(s) => Some(s.clone()),
+                _ => None,
+            }
+        };
+        let required = |key: &str| {
+            text(key)
+                .ok_or_else(|| PairingError::BadRecord(format!("{key} is missing or malformed")))
+        };
+        let record = PairRecord {
+            device_certificate_pem: text("DeviceCertificate").unwrap_or_default(),
+            host_certificate_pem: required("HostCertificate")?,
+            host_private_key_pem: required("HostPrivateKey")?,
+            root_certificate_pem: text("RootCertificate").unwrap_or_default(),
+            root_private_key_pem: text("RootPrivateKey").unwrap_or_default(),
+            system_buid: text("SystemBUID").unwrap_or_default(),
+            host_id: required("HostID")?,
+            wifi_mac_address: text("WiFiMACAddress").unwrap_or_default(),
+            escrow_bag: d
+                .get("EscrowBag")
+                .and_then(|v| v.as_data())
+                .map(<[u8]>::to_vec)
+                .unwrap_or_default(),
+        };
+        record.host_certificate()?;
+        record.host_key()?;
+        Ok(record)
+    }
+
+    /// The certificate the host presents in TLS.
+    pub fn host_certificate(&self) -> Result<CertificateDer<'static>, PairingError> {
+        use rustls::pki_types::pem::PemObject;
+        CertificateDer::from_pem_slice(self.host_certificate_pem.as_bytes())
+            .map_err(|_| PairingError::BadRecord("HostCertificate is not a PEM certificate".into()))
+    }
+
+    /// The host key in whichever PEM form the record holds (PKCS#1 from libimobiledevice,
+    /// PKCS#8 from synccheck and others).
+    pub fn host_key(&self) -> Result<PrivateKeyDer<'static>, PairingError> {
+        use rustls::pki_types::pem::PemObject;
+        PrivateKeyDer::from_pem_slice(self.host_private_key_pem.as_bytes())
+            .map_err(|_| PairingError::BadRecord("HostPrivateKey is not a PEM private key".into()))
     }
 
     /// The record as a plist dictionary; certificates and keys are PEM text in `<data>`, as
@@ -350,6 +501,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn host_certifies_a_phones_key_and_the_phone_accepts_the_request() {
+        let phone_side = HostIdentity::generate()
+            .unwrap()
+            .pair_new_device("00:11:22:33:44:55")
+            .unwrap();
+        let host = HostIdentity::generate_with_buid("BUID-1".into()).unwrap();
+        let pairing = host
+            .pair_with_device_key(
+                phone_side.identity.public_key_pem.as_bytes(),
+                "00:11:22:33:44:55",
+            )
+            .unwrap();
+        let request = pairing.request();
+        assert!(!request.contains_key("HostPrivateKey") && !request.contains_key("RootPrivateKey"));
+        assert_eq!(request["SystemBUID"].as_string(), Some("BUID-1"));
+        assert!(TrustedHost::from_pair_request(&request).is_some());
+        let record = pairing.into_record(b"bag".to_vec());
+        assert!(record.host_key().is_ok());
+        assert!(host.pair_with_device_key(b"not a key", "").is_err());
+    }
+
+    #[test]
+    fn records_missing_what_a_session_needs_are_refused() {
+        let mut d = plist::Dictionary::new();
+        d.insert("HostID".into(), "X".into());
+        assert!(matches!(
+            PairRecord::from_dictionary(&d),
+            Err(PairingError::BadRecord(_))
+        ));
+        assert!(PairRecord::from_bytes(b"garbage").is_err());
+    }
+
+    #[test]
     fn uuid_is_uppercase_v4() {
         let u = new_uuid();
         assert_eq!(u.len(), 36);
@@ -375,6 +559,9 @@ mod tests {
         ] {
             assert!(d.contains_key(key), "{key}");
         }
+        let parsed = PairRecord::from_bytes(&pairing.record.to_xml_bytes()).unwrap();
+        assert_eq!(parsed.host_id(), pairing.record.host_id());
+        assert_eq!(parsed.to_dictionary(), d);
         let back = TrustedHost::from_pair_request(&d).unwrap();
         assert_eq!(back, pairing.trusted);
         assert!(format!("{:?}", pairing.record).contains("redacted"));

@@ -1,0 +1,142 @@
+//! What the commands that talk to phones share: reaching usbmuxd, choosing phones, the runtime,
+//! and the status line a technician watches while a phone is read.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use synccheck::device::{
+    AttachedDevice, DeviceError, Progress, ScanOptions, TrustWait, Usbmuxd, UsbmuxdAddress,
+};
+
+use super::args::{ConnectionArgs, TrustArgs};
+use super::error::CliError;
+
+pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(CliError::Runtime)
+}
+
+pub fn usbmuxd(args: &ConnectionArgs) -> Result<Usbmuxd, CliError> {
+    let addr = UsbmuxdAddress::resolve(args.usbmuxd.as_deref())?;
+    tracing::debug!(%addr, "usbmuxd");
+    Ok(Usbmuxd::new(addr, Duration::from_secs_f64(args.timeout)))
+}
+
+pub fn options(connection: &ConnectionArgs, trust: &TrustArgs) -> ScanOptions {
+    ScanOptions {
+        timeout: Duration::from_secs_f64(connection.timeout),
+        trust_timeout: Duration::from_secs_f64(trust.trust_timeout),
+    }
+}
+
+/// The attached phones, or just the one named; none at all is an error.
+pub async fn select(mux: &Usbmuxd, udid: Option<&str>) -> Result<Vec<AttachedDevice>, DeviceError> {
+    let all = mux.list_devices().await?;
+    let chosen: Vec<_> = match udid {
+        Some(u) => all
+            .into_iter()
+            .filter(|d| d.udid.eq_ignore_ascii_case(u))
+            .collect(),
+        None => all,
+    };
+    match (chosen.is_empty(), udid) {
+        (true, Some(u)) => Err(DeviceError::UnknownDevice(u.to_string())),
+        (true, None) => Err(DeviceError::NoDevice),
+        (false, _) => Ok(chosen),
+    }
+}
+
+/// Status lines on stderr: spinners on a terminal, plain lines (only what needs a person)
+/// otherwise, so logs and pipes stay readable.
+pub struct StatusBoard {
+    multi: Option<MultiProgress>,
+}
+
+impl StatusBoard {
+    pub fn new() -> Self {
+        StatusBoard {
+            multi: std::io::stderr().is_terminal().then(MultiProgress::new),
+        }
+    }
+
+    pub fn line(&self, label: String) -> StatusLine {
+        let bar = self.multi.as_ref().map(|m| {
+            let bar = m.add(ProgressBar::new_spinner());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {prefix}: {msg}")
+                    .expect("a valid template"),
+            );
+            bar.set_prefix(label.clone());
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        StatusLine {
+            bar,
+            label,
+            last: None,
+        }
+    }
+}
+
+pub struct StatusLine {
+    bar: Option<ProgressBar>,
+    label: String,
+    last: Option<Progress>,
+}
+
+impl StatusLine {
+    pub fn update(&mut self, p: Progress) {
+        if self.last == Some(p) {
+            return;
+        }
+        self.last = Some(p);
+        let msg = match p {
+            Progress::Scanning => "reading…",
+            Progress::Pairing => "asking the iPhone to trust this computer…",
+            Progress::WaitingForTrust(TrustWait::Dialog) => {
+                "Unlock the iPhone and tap Trust, then enter its passcode"
+            }
+            Progress::WaitingForTrust(TrustWait::Unlock) => {
+                "Unlock the iPhone (it is locked with a passcode) so it can show the Trust dialog"
+            }
+        };
+        match &self.bar {
+            Some(bar) => bar.set_message(msg),
+            // Without a terminal only what needs a person is worth a line.
+            None if matches!(p, Progress::WaitingForTrust(_)) => eprintln!("{}: {msg}", self.label),
+            None => {}
+        }
+    }
+
+    pub fn finish(self, outcome: &str) {
+        if let Some(bar) = self.bar {
+            bar.finish_with_message(outcome.to_string());
+        }
+    }
+}
+
+/// Reads every phone at once; one phone's trouble (a Trust dialog, an unplug) never holds up
+/// another.
+pub async fn read_all(
+    mux: &Usbmuxd,
+    devices: &[AttachedDevice],
+    options: ScanOptions,
+    board: &StatusBoard,
+) -> Vec<Result<synccheck::snapshot::Snapshot, DeviceError>> {
+    let jobs = devices.iter().map(|d| {
+        let mut line = board.line(d.udid.clone());
+        async move {
+            let result = synccheck::device::read_phone(mux, d, options, |p| line.update(p)).await;
+            line.finish(match &result {
+                Ok(_) => "read",
+                Err(_) => "failed",
+            });
+            result
+        }
+    });
+    futures::future::join_all(jobs).await
+}

@@ -1,0 +1,83 @@
+//! One scan of one phone: everything the checklist reads, in one lockdown TLS session and one
+//! diagnostics_relay connection, the two overlapped.
+
+use std::time::{Duration, SystemTime};
+
+use super::diagnostics;
+use super::lockdown::{Lockdown, ValueQuery, LOCKDOWN_PORT};
+use super::usbmuxd::{AttachedDevice, Usbmuxd};
+use super::{tls, DeviceError};
+use crate::snapshot::{
+    Snapshot, Source, BACKUP_DOMAIN, BATTERY_DOMAIN, DISK_USAGE_DOMAIN, SMART_BATTERY,
+};
+
+/// The lockdown domains a scan reads; each bears on a check.
+pub const DOMAINS: [&str; 3] = [DISK_USAGE_DOMAIN, BATTERY_DOMAIN, BACKUP_DOMAIN];
+
+/// Reads `device` into a snapshot. Every network wait is bounded by `timeout`.
+pub async fn capture(
+    mux: &Usbmuxd,
+    device: &AttachedDevice,
+    timeout: Duration,
+) -> Result<Snapshot, DeviceError> {
+    let (record, stream) = tokio::join!(
+        mux.read_pair_record(&device.udid),
+        mux.connect(device.device_id, LOCKDOWN_PORT, "lockdownd")
+    );
+    let record = record?.ok_or_else(|| DeviceError::NotPaired(device.udid.clone()))?;
+    let config = tls::client_config(&record)?;
+    let lockdown = Lockdown::new(stream?, timeout);
+    let mut lockdown = lockdown.start_session(&record, config.clone()).await?;
+
+    // Start diagnostics_relay first so its connection and handshake run while lockdown answers
+    // the values.
+    let service = lockdown.start_service(diagnostics::SERVICE).await?;
+    let battery = diagnostics::io_registry_entry(
+        mux,
+        device.device_id,
+        service,
+        config,
+        SMART_BATTERY,
+        timeout,
+    );
+    let mut queries = vec![ValueQuery {
+        domain: None,
+        key: None,
+    }];
+    queries.extend(DOMAINS.iter().map(|d| ValueQuery {
+        domain: Some(d),
+        key: None,
+    }));
+    let values = lockdown.get_values(&queries);
+    let (battery, values) = tokio::join!(battery, values);
+    let mut values = values?.into_iter();
+
+    let mut snap = Snapshot::new(Source::Usb);
+    snap.captured_at = Some(SystemTime::now());
+    snap.connection = device.connection;
+    snap.lockdown = match values.next().flatten() {
+        Some(plist::Value::Dictionary(d)) => d,
+        _ => {
+            return Err(DeviceError::Refused {
+                what: "GetValue",
+                error: "the root values are not a dictionary".into(),
+            })
+        }
+    };
+    for (domain, value) in DOMAINS.iter().zip(values) {
+        if let Some(plist::Value::Dictionary(d)) = value {
+            snap.domains.insert(domain.to_string(), d);
+        }
+    }
+    // A phone without the entry (or a diagnostics hiccup) costs only battery health, which is
+    // then unknown; an unplugged phone is still an error.
+    match battery {
+        Ok(Some(entry)) => {
+            snap.io_registry.insert(SMART_BATTERY.to_string(), entry);
+        }
+        Ok(None) => {}
+        Err(e @ DeviceError::Unplugged(_)) => return Err(e),
+        Err(e) => tracing::warn!(udid = %device.udid, "battery health unavailable: {e}"),
+    }
+    Ok(snap)
+}
