@@ -6,9 +6,8 @@
 //! the libimobiledevice tools their tests fail under CI=true and are skipped elsewhere.
 
 use std::future::Future;
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::io::Read;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,83 +20,17 @@ use tokio::net::UnixStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
+mod common;
+
+use common::{fixture, start_sim, Sim};
 use synccheck::pairing::HostIdentity;
 use synccheck::snapshot;
 use synccheck::wire::{plist_frame, usbmux, FrameError};
 
-const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// Any single network wait; the simulator answers in milliseconds when it is well.
 const NET_TIMEOUT: Duration = Duration::from_secs(10);
 const TOOL_TIMEOUT: Duration = Duration::from_secs(20);
 const LOCKDOWN_PORT: u16 = 62078;
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(name)
-}
-
-fn healthy() -> PathBuf {
-    fixture("healthy.plist")
-}
-
-/// A running `synccheck sim`, killed (by its own handle, i.e. its pid) when dropped.
-struct Sim {
-    child: Child,
-    address: String,
-    socket: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts the simulator with `devices` copies of the healthy fixture and the given arguments.
-fn start_sim(devices: usize, args: &[&str]) -> Sim {
-    let dir = tempfile::tempdir().unwrap();
-    let socket = dir.path().join("mux.sock");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_synccheck"));
-    cmd.arg("sim").arg("--socket").arg(&socket);
-    for _ in 0..devices {
-        cmd.arg("--snapshot").arg(healthy());
-    }
-    cmd.args(args);
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start synccheck sim");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let line = match rx.recv_timeout(START_TIMEOUT) {
-        Ok(line) => line,
-        Err(_) => {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("synccheck sim printed no address within {START_TIMEOUT:?}");
-        }
-    };
-    let address = line
-        .trim()
-        .strip_prefix("USBMUXD_SOCKET_ADDRESS=")
-        .unwrap_or_else(|| panic!("unexpected first line from sim: {line:?}"))
-        .to_string();
-    Sim {
-        child,
-        address,
-        socket,
-        _dir: dir,
-    }
-}
 
 /// Awaits `fut` for at most [`NET_TIMEOUT`], failing the test when it takes longer.
 async fn within<T>(what: &str, fut: impl Future<Output = T>) -> T {
@@ -316,7 +249,10 @@ async fn session(sim: &Sim, device: u64, udid: &str) -> TlsStream<UnixStream> {
 }
 
 fn healthy_value(key: &str) -> plist::Value {
-    snapshot::load_file(&healthy()).unwrap().lockdown[key].clone()
+    snapshot::load_file(&fixture("healthy.plist"))
+        .unwrap()
+        .lockdown[key]
+        .clone()
 }
 
 // ---- the faults ------------------------------------------------------------------------------

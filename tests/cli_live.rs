@@ -1,0 +1,352 @@
+//! `synccheck scan`, `list` and `pair` end to end against `synccheck sim`: the happy path, the
+//! usbmuxd address forms, and every simulator fault met with a clear message and its own exit
+//! code within the timeout.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{fixture, start_sim, start_sim_with, synccheck_at};
+use serde_json::Value;
+
+/// Generous: a debug build on a loaded 2-core CI machine. A hang is caught by this limit.
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn json(out: &std::process::Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", text(&out.stdout), text(&out.stderr)))
+}
+
+#[test]
+fn scan_reads_every_attached_phone_and_evaluates_it() {
+    let sim = start_sim_with(&[fixture("healthy.plist"), fixture("failures.plist")], &[]);
+    let out = synccheck_at(&sim.address, &["scan", "--json"], LIMIT);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let r = json(&out);
+    let devices = r["devices"].as_array().unwrap();
+    assert_eq!(devices.len(), 2);
+    for d in devices {
+        assert_eq!(d["source"], "usb");
+        assert!(d["origin"].as_str().unwrap().starts_with("USB ("));
+    }
+    let failing = devices
+        .iter()
+        .find(|d| d["facts"]["identity"]["product_type"] == "iPhone12,1")
+        .unwrap();
+    let storage = failing["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "device-storage")
+        .unwrap();
+    assert_eq!(storage["status"], "fail");
+    // Battery health came over diagnostics_relay.
+    assert_eq!(failing["facts"]["battery"]["health"]["cycle_count"], 1408);
+}
+
+#[test]
+fn udid_picks_one_phone_and_an_unknown_udid_is_exit_4() {
+    let sim = start_sim_with(&[fixture("healthy.plist"), fixture("failures.plist")], &[]);
+    let out = synccheck_at(
+        &sim.address,
+        &["scan", "--json", "--udid", "00008130-001C2D3E4F506172"],
+        LIMIT,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(json(&out)["devices"].as_array().unwrap().len(), 1);
+
+    let out = synccheck_at(&sim.address, &["scan", "--udid", "00000000-NOPE"], LIMIT);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(text(&out.stderr).contains("no attached iPhone has the UDID 00000000-NOPE"));
+    assert!(text(&out.stderr).contains("synccheck list"));
+}
+
+#[test]
+fn saved_snapshot_replays_to_the_same_findings() {
+    let sim = start_sim_with(&[fixture("failures.plist")], &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("phone.plist");
+    let live = synccheck_at(
+        &sim.address,
+        &["scan", "--json", "--save-snapshot", saved.to_str().unwrap()],
+        LIMIT,
+    );
+    let replay = synccheck_at(
+        &sim.address,
+        &["scan", "--json", "--from", saved.to_str().unwrap()],
+        LIMIT,
+    );
+    assert_eq!(
+        json(&live)["devices"][0]["checks"],
+        json(&replay)["devices"][0]["checks"]
+    );
+    assert_eq!(json(&replay)["devices"][0]["source"], "usb");
+
+    // And the saved snapshot can be served again.
+    let again = start_sim_with(&[saved], &[]);
+    let out = synccheck_at(&again.address, &["scan", "--json"], LIMIT);
+    assert_eq!(
+        json(&out)["devices"][0]["checks"],
+        json(&live)["devices"][0]["checks"]
+    );
+}
+
+#[test]
+fn list_shows_one_line_per_phone() {
+    let sim = start_sim_with(
+        &[fixture("healthy.plist"), fixture("failures.plist")],
+        &["--fault", "not-paired@2"],
+    );
+    let out = synccheck_at(&sim.address, &["list"], LIMIT);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(lines[0].starts_with("00008130-001C2D3E4F506172  Sam’s iPhone  iPhone 15 Pro (iPhone16,1)  iOS 27.0.1  USB  paired"), "{stdout}");
+    assert!(
+        lines[1].contains("iPhone 11 (iPhone12,1)") && lines[1].ends_with("not paired"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn every_usbmuxd_address_form_works() {
+    let sim = start_sim(1, &[]);
+    let path = sim.socket.to_str().unwrap().to_string();
+    for form in [
+        format!("UNIX:{path}"),
+        path.clone(),
+        format!("unix://{path}"),
+    ] {
+        let out = synccheck_at("unused", &["list", "--usbmuxd", &form], LIMIT);
+        assert_eq!(out.status.code(), Some(0), "{form}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout).lines().count(), 1, "{form}");
+        // The same form from the environment.
+        let out = synccheck_at(&form, &["list"], LIMIT);
+        assert_eq!(
+            text(&out.stdout).lines().count(),
+            1,
+            "{form} from the environment"
+        );
+    }
+
+    let tcp = tcp_sim();
+    let out = synccheck_at(&tcp.1, &["scan", "--json"], LIMIT);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+/// A simulator on TCP (host:port form), with its printed address.
+fn tcp_sim() -> (std::process::Child, String, KillOnDrop) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_synccheck"))
+        .args(["sim", "--listen", "127.0.0.1:0", "--snapshot"])
+        .arg(fixture("healthy.plist"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("USBMUXD_SOCKET_ADDRESS=")
+        .unwrap()
+        .to_string();
+    let pid = child.id();
+    (child, addr, KillOnDrop(pid))
+}
+
+struct KillOnDrop(u32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .arg(self.0.to_string())
+            .status();
+    }
+}
+
+#[test]
+fn no_usbmuxd_is_exit_3_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = format!("UNIX:{}", dir.path().join("nothing.sock").display());
+    for cmd in [&["scan"][..], &["list"][..], &["pair"][..]] {
+        let out = synccheck_at(&missing, cmd, LIMIT);
+        assert_eq!(out.status.code(), Some(3), "{cmd:?}");
+        let err = text(&out.stderr);
+        assert!(err.contains("no usbmuxd is listening at UNIX:"), "{err}");
+        assert!(
+            err.contains("hint: start usbmuxd") || err.contains("hint: usbmuxd is part of macOS"),
+            "{err}"
+        );
+    }
+    let out = synccheck_at("not an address", &["scan"], LIMIT);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("is not a usbmuxd address"));
+}
+
+#[test]
+fn no_phone_attached_is_exit_4() {
+    // unplug-after=1: the phone leaves after its first lockdown request (list's).
+    let sim = start_sim(1, &["--fault", "unplug-after=1"]);
+    let _ = synccheck_at(&sim.address, &["list"], LIMIT);
+    let out = synccheck_at(&sim.address, &["scan"], LIMIT);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("no iPhone is attached"));
+}
+
+#[test]
+fn an_untrusted_phone_is_paired_then_scanned() {
+    let sim = start_sim(1, &["--fault", "not-paired", "--trust-after", "1"]);
+    let out = synccheck_at(&sim.address, &["scan", "--json"], LIMIT);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // Not a terminal: one plain line for the person, on stderr.
+    assert!(
+        text(&out.stderr).contains("Unlock the iPhone and tap Trust"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(json(&out)["devices"][0]["source"], "usb");
+    // The record was saved with usbmuxd: the next scan asks nothing.
+    let out = synccheck_at(&sim.address, &["list"], LIMIT);
+    assert!(
+        text(&out.stdout).trim_end().ends_with("  paired"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn pair_command_pairs() {
+    let sim = start_sim(1, &["--fault", "not-paired", "--trust-after", "1"]);
+    let out = synccheck_at(&sim.address, &["pair"], LIMIT);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("Paired with 00008130-001C2D3E4F506172"));
+}
+
+/// Runs a scan against one faulty phone; returns (exit code, stderr, seconds taken).
+fn faulty_scan(faults: &[&str], extra: &[&str]) -> (i32, String, f64) {
+    let mut args = Vec::new();
+    for f in faults {
+        args.push("--fault");
+        args.push(*f);
+    }
+    let sim = start_sim(1, &args);
+    let mut cmd = vec!["scan"];
+    cmd.extend_from_slice(extra);
+    let started = Instant::now();
+    let out = synccheck_at(&sim.address, &cmd, LIMIT);
+    let err = text(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    (
+        out.status.code().unwrap(),
+        err,
+        started.elapsed().as_secs_f64(),
+    )
+}
+
+#[test]
+fn nobody_tapping_trust_times_out_with_exit_5() {
+    let (code, err, secs) = faulty_scan(&["not-paired"], &["--trust-timeout", "1"]);
+    assert_eq!(code, 5, "{err}");
+    assert!(
+        err.contains("nobody tapped Trust on the iPhone within 1s"),
+        "{err}"
+    );
+    assert!(secs < 20.0, "took {secs}s");
+}
+
+#[test]
+fn user_denied_is_exit_6() {
+    let (code, err, _) = faulty_scan(&["user-denied"], &[]);
+    assert_eq!(code, 6, "{err}");
+    assert!(
+        err.contains("tapped Don't Trust") && err.contains("unplug and replug"),
+        "{err}"
+    );
+}
+
+#[test]
+fn passcode_locked_is_exit_7() {
+    let (code, err, _) = faulty_scan(&["password-protected"], &["--trust-timeout", "1"]);
+    assert_eq!(code, 7, "{err}");
+    assert!(
+        err.contains("locked with a passcode") && err.contains("unlock the iPhone"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unplugged_mid_scan_is_exit_8() {
+    let (code, err, _) = faulty_scan(&["unplug-after=3"], &[]);
+    assert_eq!(code, 8, "{err}");
+    assert!(err.contains("unplugged"), "{err}");
+}
+
+#[test]
+fn garbage_is_a_clear_error_not_a_panic() {
+    let (code, err, _) = faulty_scan(&["garbage"], &[]);
+    assert_eq!(code, 8, "{err}");
+    assert!(
+        err.contains("broken reply to GetValue") && err.contains("not a plist"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_4gb_length_prefix_is_refused_at_once() {
+    let (code, err, secs) = faulty_scan(&["huge-length"], &["--timeout", "30"]);
+    assert_eq!(code, 8, "{err}");
+    assert!(err.contains("over the 16777216-byte limit"), "{err}");
+    // Refused on sight, not after waiting out the 30 s timeout for 4 GB that never come.
+    assert!(secs < 20.0, "took {secs}s");
+}
+
+#[test]
+fn a_stalled_tls_handshake_times_out() {
+    let (code, err, secs) = faulty_scan(&["slow-tls"], &["--timeout", "1"]);
+    assert_eq!(code, 8, "{err}");
+    assert!(
+        err.contains("did not answer the TLS handshake within 1s"),
+        "{err}"
+    );
+    assert!(secs < 15.0, "took {secs}s");
+}
+
+#[test]
+fn latency_slows_but_does_not_break_a_scan() {
+    let (code, err, _) = faulty_scan(&["latency=100"], &["--json"]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn one_faulty_phone_does_not_stop_the_others() {
+    let sim = start_sim(2, &["--fault", "garbage@2"]);
+    let out = synccheck_at(&sim.address, &["scan", "--json"], LIMIT);
+    assert_eq!(out.status.code(), Some(8), "{}", text(&out.stderr));
+    let r = json(&out);
+    assert_eq!(
+        r["devices"].as_array().unwrap().len(),
+        1,
+        "the healthy phone is reported"
+    );
+    let err = text(&out.stderr);
+    assert!(err.starts_with("synccheck: error: iPhone "), "{err}");
+    assert_eq!(err.matches("synccheck: error:").count(), 1, "{err}");
+}
+
+#[test]
+fn demo_goes_through_the_socket() {
+    let out = synccheck_at("unused", &["demo", "--json", "-v"], LIMIT);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(
+        json(&out)["devices"][0]["source"],
+        "usb",
+        "captured over the simulator's socket"
+    );
+}

@@ -1,0 +1,108 @@
+//! What the end-to-end tests share: a `synccheck sim` child process and fixture paths.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+/// Building the simulator's RSA keys in a debug build takes a moment; CI machines are slow.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+}
+
+/// A running `synccheck sim`, killed by its own handle (its pid) when dropped.
+pub struct Sim {
+    child: Child,
+    /// What to put in `USBMUXD_SOCKET_ADDRESS`, as the simulator printed it.
+    pub address: String,
+    pub socket: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the simulator on a private socket with `devices` copies of the healthy fixture.
+pub fn start_sim(devices: usize, args: &[&str]) -> Sim {
+    let snapshots = vec![fixture("healthy.plist"); devices];
+    start_sim_with(&snapshots, args)
+}
+
+/// Starts the simulator serving these snapshots, one phone each.
+pub fn start_sim_with(snapshots: &[PathBuf], args: &[&str]) -> Sim {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("mux.sock");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_synccheck"));
+    cmd.arg("sim").arg("--socket").arg(&socket);
+    for s in snapshots {
+        cmd.arg("--snapshot").arg(s);
+    }
+    cmd.args(args);
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start synccheck sim");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = match rx.recv_timeout(START_TIMEOUT) {
+        Ok(line) => line,
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("synccheck sim printed no address within {START_TIMEOUT:?}");
+        }
+    };
+    let address = line
+        .trim()
+        .strip_prefix("USBMUXD_SOCKET_ADDRESS=")
+        .unwrap_or_else(|| panic!("unexpected first line from sim: {line:?}"))
+        .to_string();
+    Sim {
+        child,
+        address,
+        socket,
+        _dir: dir,
+    }
+}
+
+/// Runs `synccheck ARGS` against `address`, killing it if it outlives `limit`: a hang is a
+/// failure with a message, never a stuck CI run.
+pub fn synccheck_at(address: &str, args: &[&str], limit: Duration) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_synccheck"))
+        .args(args)
+        .env("USBMUXD_SOCKET_ADDRESS", address)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run synccheck");
+    let started = std::time::Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "synccheck {args:?} still running after {limit:?}; stderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
