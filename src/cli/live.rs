@@ -112,9 +112,10 @@ impl StatusLine {
         }
     }
 
-    pub fn finish(self, outcome: &str) {
+    /// Clears the line: the report (or the error) that follows says how it went.
+    pub fn finish(self) {
         if let Some(bar) = self.bar {
-            bar.finish_with_message(outcome.to_string());
+            bar.finish_and_clear();
         }
     }
 }
@@ -131,10 +132,7 @@ pub async fn read_all(
         let mut line = board.line(d.udid.clone());
         async move {
             let result = synccheck::device::read_phone(mux, d, options, |p| line.update(p)).await;
-            line.finish(match &result {
-                Ok(_) => "read",
-                Err(_) => "failed",
-            });
+            line.finish();
             result
         }
     });

@@ -22,11 +22,7 @@ pub fn run(args: PairArgs) -> Result<i32, CliError> {
                     line.update(Progress::WaitingForTrust(w))
                 })
                 .await;
-                line.finish(if result.is_ok() {
-                    "paired"
-                } else {
-                    "not paired"
-                });
+                line.finish();
                 (d.udid.clone(), result)
             }
         });

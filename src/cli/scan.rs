@@ -73,7 +73,11 @@ fn run_live(args: ScanArgs) -> Result<i32, CliError> {
             };
             save(&snap, &path)?;
         }
-        let origin = format!("USB ({})", device.udid);
+        let origin = device
+            .connection
+            .map(|c| c.as_str())
+            .unwrap_or("usbmuxd")
+            .to_string();
         let r =
             pipeline::report_for(&snap, &origin, &ctx, args.report.redact).map_err(|source| {
                 CliError::Facts {

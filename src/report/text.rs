@@ -71,7 +71,11 @@ fn device(out: &mut impl Write, r: &DeviceReport, style: Style) -> io::Result<()
             )
         })
         .unwrap_or_default();
-    second.push(format!("read from {} ({}){when}", r.origin, r.source));
+    if r.origin.eq_ignore_ascii_case(&r.source) {
+        second.push(format!("read over {}{when}", r.origin));
+    } else {
+        second.push(format!("read from {} ({}){when}", r.origin, r.source));
+    }
     writeln!(out, "{}", style.paint("2", &second.join(" · ")))?;
     if let Some(line) = state_line(&r.facts) {
         writeln!(out, "{line}")?;
