@@ -42,16 +42,7 @@ impl Usbmuxd {
     }
 
     async fn open(&self) -> Result<BoxStream, DeviceError> {
-        use std::io::ErrorKind::*;
-        let addr = self.addr.clone();
-        let failed = move |e: std::io::Error| match e.kind() {
-            NotFound | ConnectionRefused => DeviceError::NoUsbmuxd(addr.clone()),
-            PermissionDenied => DeviceError::UsbmuxdPermission(addr.clone()),
-            _ => DeviceError::UsbmuxdIo {
-                addr: addr.clone(),
-                source: e,
-            },
-        };
+        let failed = |e| connect_error(&self.addr, e);
         within(self.timeout, "the usbmuxd connection", async {
             Ok(match &self.addr {
                 UsbmuxdAddress::Unix(path) => Box::new(
@@ -244,6 +235,19 @@ impl Listener {
     }
 }
 
+/// A failed connection to usbmuxd, in the bench's words: not running, or not allowed.
+fn connect_error(addr: &UsbmuxdAddress, e: std::io::Error) -> DeviceError {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        NotFound | ConnectionRefused => DeviceError::NoUsbmuxd(addr.clone()),
+        PermissionDenied => DeviceError::UsbmuxdPermission(addr.clone()),
+        _ => DeviceError::UsbmuxdIo {
+            addr: addr.clone(),
+            source: e,
+        },
+    }
+}
+
 fn attached(entry: &plist::Dictionary) -> Option<AttachedDevice> {
     let props = entry.get("Properties")?.as_dictionary()?;
     let device_id = entry
@@ -258,4 +262,40 @@ fn attached(entry: &plist::Dictionary) -> Option<AttachedDevice> {
             .and_then(|v| v.as_string())
             .and_then(Connection::parse),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Error, ErrorKind};
+
+    #[test]
+    fn connection_failures_say_what_to_fix() {
+        let addr = UsbmuxdAddress::parse("/var/run/usbmuxd").unwrap();
+        let e = connect_error(&addr, Error::from(ErrorKind::NotFound));
+        assert!(matches!(e, DeviceError::NoUsbmuxd(_)));
+        let e = connect_error(&addr, Error::from(ErrorKind::ConnectionRefused));
+        assert!(matches!(e, DeviceError::NoUsbmuxd(_)));
+        let e = connect_error(&addr, Error::from(ErrorKind::PermissionDenied));
+        assert_eq!(
+            e.to_string(),
+            "permission denied on the usbmuxd socket UNIX:/var/run/usbmuxd"
+        );
+    }
+
+    #[test]
+    fn device_list_entries_parse() {
+        let mut props = plist::Dictionary::new();
+        props.insert("SerialNumber".into(), "U1".into());
+        props.insert("ConnectionType".into(), "Network".into());
+        let mut entry = plist::Dictionary::new();
+        entry.insert("DeviceID".into(), 7u64.into());
+        entry.insert("Properties".into(), plist::Value::Dictionary(props));
+        let d = attached(&entry).unwrap();
+        assert_eq!(
+            (d.device_id, d.udid.as_str(), d.connection),
+            (7, "U1", Some(Connection::Network))
+        );
+        assert!(attached(&plist::Dictionary::new()).is_none());
+    }
 }
