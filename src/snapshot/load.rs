@@ -158,6 +158,14 @@ fn from_snapshot_dict(path: &Path, mut root: plist::Dictionary) -> Result<Snapsh
     let io_registry =
         dict_of_dicts(root.remove("IORegistry"), "IORegistry").map_err(|(k, p)| shape(&k, p))?;
 
+    let photo_library = match root.remove("PhotoLibrary") {
+        None => None,
+        Some(v) => Some(
+            crate::photos::PhotoLibrary::from_plist("PhotoLibrary", &v)
+                .map_err(|e| shape(&e.key, e.problem))?,
+        ),
+    };
+
     Ok(Snapshot {
         captured_at,
         source,
@@ -165,6 +173,7 @@ fn from_snapshot_dict(path: &Path, mut root: plist::Dictionary) -> Result<Snapsh
         lockdown,
         domains,
         io_registry,
+        photo_library,
     })
 }
 

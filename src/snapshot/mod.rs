@@ -102,6 +102,9 @@ pub struct Snapshot {
     pub domains: BTreeMap<String, plist::Dictionary>,
     /// IORegistry entry name → the dictionary diagnostics_relay returned for it.
     pub io_registry: BTreeMap<String, plist::Dictionary>,
+    /// What the iCloud Photos engine's files and library said over AFC; absent in snapshots
+    /// taken without it (older ones, imports).
+    pub photo_library: Option<crate::photos::PhotoLibrary>,
 }
 
 impl Snapshot {
@@ -113,6 +116,7 @@ impl Snapshot {
             lockdown: plist::Dictionary::new(),
             domains: BTreeMap::new(),
             io_registry: BTreeMap::new(),
+            photo_library: None,
         }
     }
 
@@ -152,6 +156,9 @@ impl Snapshot {
         );
         root.insert("Domains".into(), dict_of_dicts(&self.domains));
         root.insert("IORegistry".into(), dict_of_dicts(&self.io_registry));
+        if let Some(photos) = &self.photo_library {
+            root.insert("PhotoLibrary".into(), photos.to_plist());
+        }
         plist::Value::Dictionary(root)
     }
 
