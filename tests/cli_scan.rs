@@ -89,6 +89,7 @@ fn every_check_is_reported_in_checklist_order_with_all_fields() {
         [
             "apple-id",
             "icloud-photos",
+            "photos-upload",
             "network",
             "cellular-data",
             "icloud-storage",
@@ -170,9 +171,26 @@ fn an_answer_does_not_override_the_phones_data() {
     let (_, r) = scan_json("failures.plist", &["--answer", "device-storage=ok"]);
     let storage = check(&r, "device-storage");
     assert_eq!(storage["status"], "fail");
+    let evidence = storage["evidence"].to_string();
+    assert!(
+        evidence.contains("disagrees with the phone; the phone's evidence decides"),
+        "{evidence}"
+    );
+    // Both are shown: the phone's own figures stay in the evidence.
+    assert!(evidence.contains("AmountDataAvailable"), "{evidence}");
+
+    let (_, r) = scan_json(
+        "failures.plist",
+        &["--answer", "device-storage=ok", "--trust-answers"],
+    );
+    let storage = check(&r, "device-storage");
+    assert_eq!(
+        storage["status"], "pass",
+        "--trust-answers lets the technician decide"
+    );
     assert!(storage["evidence"]
         .to_string()
-        .contains("the phone's data decides"));
+        .contains("the phone said fail"));
 }
 
 #[test]

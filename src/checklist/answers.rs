@@ -52,6 +52,7 @@ fn words(id: CheckId) -> (&'static [&'static str], &'static [&'static str]) {
     match id {
         CheckId::AppleId => (&["yes", "signed-in"], &["no", "signed-out"]),
         CheckId::IcloudPhotos => (&["on", "yes"], &["off", "no"]),
+        CheckId::PhotosUpload => (&["done", "none"], &["waiting", "stuck"]),
         CheckId::Network => (&["ok", "yes", "online"], &["no", "offline"]),
         CheckId::CellularData => (&["on", "yes", "wifi-only"], &["off", "no"]),
         CheckId::IcloudStorage => (&["ok", "space"], &["full"]),
@@ -106,20 +107,22 @@ impl Answers {
     }
 }
 
-/// Folds an answer into the phone's finding. The phone's own data wins over an answer: a
-/// `manual` step takes the answer; a decided one keeps its status and records the answer.
-pub(super) fn apply(mut finding: Finding, answer: Option<&Answer>) -> Finding {
+/// Folds an answer into the phone's finding. A `manual` step takes the answer. Where the
+/// phone's own data decided, both are shown and the phone's evidence decides, unless the
+/// technician passed `--trust-answers`.
+pub(super) fn apply(mut finding: Finding, answer: Option<&Answer>, trust_answers: bool) -> Finding {
     let Some(answer) = answer else { return finding };
     let said = format!("{}={}", finding.id, answer.word);
+    let answered = if answer.passes {
+        Status::Pass
+    } else {
+        Status::Fail
+    };
+    let yes_no = if answer.passes { "yes" } else { "no" };
     if finding.status == Status::Manual {
-        finding.status = if answer.passes {
-            Status::Pass
-        } else {
-            Status::Fail
-        };
-        let verdict = if answer.passes { "yes" } else { "no" };
+        finding.status = answered;
         finding.summary = format!(
-            "{}: {verdict}, as the technician answered ({said})",
+            "{}: {yes_no}, as the technician answered ({said})",
             finding.title
         );
         finding
@@ -128,12 +131,25 @@ pub(super) fn apply(mut finding: Finding, answer: Option<&Answer>) -> Finding {
         if answer.passes {
             finding.remedy.clear();
         }
-    } else {
-        finding.evidence.push(super::Evidence::new(
-            "technician",
-            format!("{said} (the phone's data decides)"),
-        ));
+        return finding;
     }
+    let agrees = answer.passes == (finding.status == Status::Pass);
+    let note = if agrees {
+        format!("{said} (agrees with the phone)")
+    } else if trust_answers {
+        let phone = format!("{}: {}", finding.status.as_str(), finding.summary);
+        finding.status = answered;
+        finding.summary = format!(
+            "{}: {yes_no}, as the technician answered ({said}); the phone's evidence said otherwise",
+            finding.title
+        );
+        format!("{said} decides (--trust-answers); the phone said {phone}")
+    } else {
+        format!("{said} disagrees with the phone; the phone's evidence decides (--trust-answers lets the answer decide)")
+    };
+    finding
+        .evidence
+        .push(super::Evidence::new("technician", note));
     finding
 }
 
@@ -165,14 +181,28 @@ mod tests {
     fn answer_decides_only_manual_steps() {
         let manual = Finding::new(CheckId::IcloudPhotos, Status::Manual, "look", "where");
         let a = Answers::parse(&["icloud-photos=off"]).unwrap();
-        let f = apply(manual, a.get(CheckId::IcloudPhotos));
+        let f = apply(manual, a.get(CheckId::IcloudPhotos), false);
         assert_eq!(f.status, Status::Fail);
         assert_eq!(f.evidence[0].source, "technician");
 
         let decided = Finding::new(CheckId::DeviceStorage, Status::Fail, "full", "free space");
         let a = Answers::parse(&["device-storage=ok"]).unwrap();
-        let f = apply(decided, a.get(CheckId::DeviceStorage));
+        let f = apply(decided.clone(), a.get(CheckId::DeviceStorage), false);
         assert_eq!(f.status, Status::Fail);
-        assert!(f.evidence[0].value.contains("phone's data decides"));
+        assert!(f.evidence[0].value.contains("disagrees with the phone"));
+        let f = apply(decided.clone(), a.get(CheckId::DeviceStorage), true);
+        assert_eq!(
+            f.status,
+            Status::Pass,
+            "--trust-answers lets the answer decide"
+        );
+        assert!(
+            f.evidence[0].value.contains("the phone said fail: full"),
+            "{}",
+            f.evidence[0].value
+        );
+        let a = Answers::parse(&["device-storage=full"]).unwrap();
+        let f = apply(decided, a.get(CheckId::DeviceStorage), false);
+        assert!(f.evidence[0].value.contains("agrees with the phone"));
     }
 }

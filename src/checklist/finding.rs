@@ -10,6 +10,7 @@ use serde::Serialize;
 pub enum CheckId {
     AppleId,
     IcloudPhotos,
+    PhotosUpload,
     Network,
     CellularData,
     IcloudStorage,
@@ -22,9 +23,10 @@ pub enum CheckId {
 }
 
 impl CheckId {
-    pub const ALL: [CheckId; 11] = [
+    pub const ALL: [CheckId; 12] = [
         CheckId::AppleId,
         CheckId::IcloudPhotos,
+        CheckId::PhotosUpload,
         CheckId::Network,
         CheckId::CellularData,
         CheckId::IcloudStorage,
@@ -40,6 +42,7 @@ impl CheckId {
         match self {
             CheckId::AppleId => "apple-id",
             CheckId::IcloudPhotos => "icloud-photos",
+            CheckId::PhotosUpload => "photos-upload",
             CheckId::Network => "network",
             CheckId::CellularData => "cellular-data",
             CheckId::IcloudStorage => "icloud-storage",
@@ -57,6 +60,7 @@ impl CheckId {
         match self {
             CheckId::AppleId => "Apple ID signed in",
             CheckId::IcloudPhotos => "iCloud Photos on",
+            CheckId::PhotosUpload => "Photos waiting to upload",
             CheckId::Network => "Internet connection",
             CheckId::CellularData => "Mobile data for Photos",
             CheckId::IcloudStorage => "iCloud storage",

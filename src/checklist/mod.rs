@@ -19,6 +19,8 @@ use crate::facts::DeviceFacts;
 pub struct Context {
     pub thresholds: Thresholds,
     pub answers: Answers,
+    /// Let the technician's answers decide even where the phone's evidence says otherwise.
+    pub trust_answers: bool,
 }
 
 /// Every check's finding, in the order technicians try the steps, and the overall verdict.
@@ -29,11 +31,13 @@ pub struct Evaluation {
 }
 
 pub fn evaluate(facts: &DeviceFacts, ctx: &Context) -> Evaluation {
+    // Ages count from when the phone was read, so a saved snapshot evaluates the same later.
+    let now = facts.captured_at.unwrap_or_else(chrono::Utc::now);
     let findings: Vec<Finding> = CheckId::ALL
         .iter()
         .map(|&id| {
-            let from_phone = checks::run(id, facts, &ctx.thresholds);
-            answers::apply(from_phone, ctx.answers.get(id))
+            let from_phone = checks::run(id, facts, &ctx.thresholds, now);
+            answers::apply(from_phone, ctx.answers.get(id), ctx.trust_answers)
         })
         .collect();
     let verdict = Verdict::from_findings(&findings);

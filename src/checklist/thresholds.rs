@@ -10,6 +10,28 @@ pub struct Thresholds {
     pub power: PowerLimits,
     pub battery_health: BatteryHealthLimits,
     pub ios_update: IosUpdateLimits,
+    pub photos_upload: PhotosUploadLimits,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PhotosUploadLimits {
+    /// Fail when photos wait and the engine's last sync is older than this.
+    pub fail_after_days: u32,
+    /// A backlog this small passes when the engine synced within `recent_sync_hours`: the
+    /// engine is working through it.
+    pub small_backlog: u64,
+    pub recent_sync_hours: u32,
+}
+
+impl Default for PhotosUploadLimits {
+    fn default() -> Self {
+        PhotosUploadLimits {
+            fail_after_days: 7,
+            small_backlog: 50,
+            recent_sync_hours: 24,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -123,6 +145,11 @@ impl Thresholds {
             "battery-health.fail_below_percent",
             self.battery_health.fail_below_percent,
         )?;
+        if self.photos_upload.fail_after_days == 0 {
+            return Err(ThresholdsError(
+                "photos-upload.fail_after_days must be at least 1".into(),
+            ));
+        }
         if self.ios_update.fail_majors_behind == 0 {
             return Err(ThresholdsError(
                 "ios-update.fail_majors_behind must be at least 1".into(),

@@ -146,6 +146,10 @@ pub struct ReportArgs {
     #[arg(long = "answer", value_name = "CHECK=VALUE")]
     pub answers: Vec<String>,
 
+    /// Let an --answer decide a step even where the phone's own evidence says otherwise.
+    #[arg(long)]
+    pub trust_answers: bool,
+
     /// A TOML file overriding the pass/warn/fail limits (see the README).
     #[arg(long, value_name = "FILE")]
     pub thresholds: Option<PathBuf>,

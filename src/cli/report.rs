@@ -13,6 +13,7 @@ pub fn context(args: &ReportArgs) -> Result<Context, CliError> {
     Ok(Context {
         thresholds: load_thresholds(args.thresholds.as_deref())?,
         answers: Answers::parse(&args.answers)?,
+        trust_answers: args.trust_answers,
     })
 }
 

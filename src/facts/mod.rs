@@ -8,6 +8,7 @@ mod account;
 mod battery;
 pub mod catalog;
 mod identity;
+pub mod photos;
 pub mod read;
 pub mod software;
 mod storage;
@@ -18,6 +19,7 @@ pub use account::Account;
 pub use battery::{Battery, BatteryHealth};
 pub use catalog::Catalog;
 pub use identity::Identity;
+pub use photos::{LibraryFacts, PhotoSync};
 pub use read::FactError;
 pub use software::{IosVersion, Software};
 pub use storage::Storage;
@@ -35,6 +37,10 @@ pub struct DeviceFacts {
     pub battery: Battery,
     pub account: Account,
     pub network: Network,
+    /// The iCloud Photos engine's own state, when the scan read it over AFC.
+    pub photos: Option<PhotoSync>,
+    /// When the phone was read: ages ("last synced 9 days ago") count from here.
+    pub captured_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -90,6 +96,8 @@ impl DeviceFacts {
             battery,
             account,
             network,
+            photos: snap.photo_library.as_ref().map(PhotoSync::from_library),
+            captured_at: snap.captured_at.map(Into::into),
         })
     }
 }

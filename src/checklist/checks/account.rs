@@ -2,13 +2,27 @@
 //! photo-library evidence, so most of these ask the technician.
 
 use super::manual;
+use super::photos::{engine_flag, unknown_files};
 use crate::checklist::finding::{CheckId, Finding, Status};
+use crate::facts::photos::keys;
 use crate::facts::DeviceFacts;
+use crate::photos;
 
 const SIGN_IN: &str = "Tap \"Sign in to your iPhone\" at the top of Settings and sign in with the customer's Apple ID.";
 
 pub(super) fn apple_id(facts: &DeviceFacts) -> Finding {
     let id = CheckId::AppleId;
+    if let Some((true, source)) =
+        engine_flag(facts, keys::NOT_AUTHENTICATED, |e| e.not_authenticated)
+    {
+        return Finding::new(
+            id,
+            Status::Fail,
+            "The Apple ID must be signed in again: iCloud Photos reports it is not authenticated",
+            "Open Settings and tap the banner asking to sign in again (or Settings > [your name]), and enter the Apple ID password.",
+        )
+        .with(source, "true");
+    }
     let a = &facts.account;
     // iCloud Backup and Find My cannot be on without an Apple ID, so either proves a signed-in
     // account. Either off proves nothing: plenty of signed-in phones have them off.
@@ -68,20 +82,131 @@ pub(super) fn apple_id(facts: &DeviceFacts) -> Finding {
 
 const NVRAM_FIND_MY: &str = "Lockdown NonVolatileRAM fm-activation-locked";
 
-pub(super) fn icloud_photos(_facts: &DeviceFacts) -> Finding {
-    manual(
-        CheckId::IcloudPhotos,
+const TURN_ON: &str = "Turn on Settings > [your name] > iCloud > Photos > Sync this iPhone, then leave the phone on Wi-Fi and charging until the upload finishes.";
+
+pub(super) fn icloud_photos(facts: &DeviceFacts) -> Finding {
+    let id = CheckId::IcloudPhotos;
+    if let Some(p) = &facts.photos {
+        if let Some(t) = p.engine.as_ref().and_then(|e| e.exit_delete_time) {
+            return Finding::new(
+                id,
+                Status::Fail,
+                "iCloud Photos is being turned off on this iPhone",
+                TURN_ON,
+            )
+            .with(
+                format!("{} {}", photos::SYNC_STATUS, keys::EXIT_DELETE),
+                t.format("%Y-%m-%d %H:%M UTC").to_string(),
+            );
+        }
+        if p.paused == Some(true) {
+            let until = p
+                .paused_until
+                .map(|t| format!(" until {}", t.format("%Y-%m-%d %H:%M UTC")))
+                .unwrap_or_default();
+            let why = p
+                .pause_reason
+                .as_ref()
+                .map(|r| format!(" (reason: {r})"))
+                .unwrap_or_default();
+            let mut f = Finding::new(
+                id,
+                Status::Fail,
+                format!("iCloud Photos is paused{until}{why}"),
+                "Resume it: open Photos, scroll to the bottom of Library and tap Resume (or Settings > [your name] > iCloud > Photos).",
+            )
+            .with(photos::PAUSE, "present");
+            if let Some(r) = &p.pause_reason {
+                f = f.with(
+                    format!("{} {}", photos::PAUSE, keys::PAUSE_REASON),
+                    r.clone(),
+                );
+            }
+            return f;
+        }
+        match (p.enabled, p.enabled_by) {
+            (Some(true), Some(by)) => {
+                let since = p
+                    .enabled_since
+                    .as_ref()
+                    .map(|s| format!(" (since {s})"))
+                    .unwrap_or_default();
+                return Finding::new(id, Status::Pass, format!("iCloud Photos is on{since}"), "")
+                    .with(by, "present");
+            }
+            (Some(false), Some(by)) => {
+                return Finding::new(
+                    id,
+                    Status::Fail,
+                    "iCloud Photos is off on this iPhone",
+                    TURN_ON,
+                )
+                .with(by, "not found (removed when iCloud Photos is turned off)");
+            }
+            _ => {}
+        }
+    }
+    let f = manual(
+        id,
         "Settings > [your name] > iCloud > Photos: \"Sync this iPhone\" (\"iCloud Photos\" before iOS 16) should be on",
-        "Turn on Settings > [your name] > iCloud > Photos > Sync this iPhone, then leave the phone on Wi-Fi and charging until the upload finishes.",
+        TURN_ON,
+    );
+    unknown_files(
+        facts,
+        &[
+            photos::CPL_ENABLED_MARKER,
+            photos::INITIAL_SYNC_MARKER,
+            photos::PAUSE,
+        ],
+        f,
     )
 }
 
-pub(super) fn icloud_storage(_facts: &DeviceFacts) -> Finding {
-    manual(
-        CheckId::IcloudStorage,
+const FREE_ICLOUD: &str = "Free iCloud space in Settings > [your name] > iCloud > Manage Account Storage (old device backups are often the largest), or choose a bigger iCloud+ plan there with Change Storage Plan.";
+
+pub(super) fn icloud_storage(facts: &DeviceFacts) -> Finding {
+    let id = CheckId::IcloudStorage;
+    let quota = engine_flag(facts, keys::EXCEEDING_QUOTA, |e| e.exceeding_quota);
+    let shared = engine_flag(facts, keys::EXCEEDING_SHARED_QUOTA, |e| {
+        e.exceeding_shared_library_quota
+    });
+    if let Some((true, source)) = &quota {
+        return Finding::new(
+            id,
+            Status::Fail,
+            "iCloud storage is full: iCloud Photos reports the account is over quota",
+            FREE_ICLOUD,
+        )
+        .with(source.clone(), "true");
+    }
+    if let Some((true, source)) = &shared {
+        return Finding::new(
+            id,
+            Status::Fail,
+            "The Shared Library's iCloud storage is full: its owner's account is over quota",
+            "The Shared Library's owner must free iCloud space or upgrade their plan (Settings > [their name] > iCloud); photos in the Shared Library wait until then.",
+        )
+        .with(source.clone(), "true");
+    }
+    if let Some((false, source)) = &quota {
+        let mut f = Finding::new(
+            id,
+            Status::Pass,
+            "iCloud Photos reports iCloud storage is not full",
+            "",
+        )
+        .with(source.clone(), "false");
+        if let Some((false, s)) = &shared {
+            f = f.with(s.clone(), "false");
+        }
+        return f;
+    }
+    let f = manual(
+        id,
         "Settings > [your name] > iCloud: the storage bar must not be full (the free plan is 5 GB)",
-        "Free iCloud space in Settings > [your name] > iCloud > Manage Account Storage (old device backups are often the largest), or choose a bigger iCloud+ plan there with Change Storage Plan.",
-    )
+        FREE_ICLOUD,
+    );
+    unknown_files(facts, &[photos::SYNC_STATUS], f)
 }
 
 #[cfg(test)]

@@ -3,19 +3,23 @@
 
 mod account;
 mod network;
+mod photos;
 mod power;
 mod software;
 mod storage;
+
+use chrono::{DateTime, Utc};
 
 use super::answers::how_to_answer;
 use super::finding::{CheckId, Finding, Status};
 use super::thresholds::Thresholds;
 use crate::facts::DeviceFacts;
 
-pub(super) fn run(id: CheckId, facts: &DeviceFacts, t: &Thresholds) -> Finding {
+pub(super) fn run(id: CheckId, facts: &DeviceFacts, t: &Thresholds, now: DateTime<Utc>) -> Finding {
     match id {
         CheckId::AppleId => account::apple_id(facts),
         CheckId::IcloudPhotos => account::icloud_photos(facts),
+        CheckId::PhotosUpload => photos::photos_upload(facts, &t.photos_upload, now),
         CheckId::IcloudStorage => account::icloud_storage(facts),
         CheckId::Network => network::network(facts),
         CheckId::CellularData => network::cellular_data(facts),
@@ -51,6 +55,8 @@ pub(crate) mod test_facts {
             battery: Battery::default(),
             account: Account::default(),
             network: Network::default(),
+            photos: None,
+            captured_at: None,
         }
     }
 }

@@ -2,15 +2,32 @@
 //! while the phone charges on Wi-Fi, and pauses on a low battery and in Low Power Mode.
 
 use super::manual;
+use super::photos::{engine_flag, unknown_files};
 use crate::checklist::finding::{CheckId, Finding, Status};
 use crate::checklist::thresholds::{BatteryHealthLimits, PowerLimits};
+use crate::facts::photos::keys;
 use crate::facts::DeviceFacts;
+use crate::photos;
 use crate::units;
 
 const PLUG_IN: &str = "Plug the phone into a charger and leave it on Wi-Fi (overnight for a large library): iCloud Photos uploads mostly while charging.";
 
 pub(super) fn power(facts: &DeviceFacts, limits: &PowerLimits) -> Finding {
     let id = CheckId::Power;
+    // The engine saying the battery is too low outranks our own reading of the level.
+    if let Some((true, source)) = engine_flag(facts, keys::LOW_BATTERY, |e| e.low_battery) {
+        let mut f = Finding::new(
+            id,
+            Status::Fail,
+            "iCloud Photos has paused uploads for a low battery",
+            PLUG_IN,
+        )
+        .with(source, "true");
+        if let Some(l) = facts.battery.level_percent {
+            f = f.with("battery.level_percent", l.to_string());
+        }
+        return f;
+    }
     let b = &facts.battery;
     let Some(external) = b.external_power else {
         let mut f = manual(
@@ -71,13 +88,38 @@ pub(super) fn power(facts: &DeviceFacts, limits: &PowerLimits) -> Finding {
     f
 }
 
+const LOW_POWER_OFF: &str = "Turn off Settings > Battery > Low Power Mode (or tap its button in Control Centre): iOS pauses iCloud Photos uploads while it is on.";
+
 pub(super) fn low_power(facts: &DeviceFacts, limits: &PowerLimits) -> Finding {
-    // No lockdown key reports Low Power Mode (none was found in any real dump), so ask.
+    let id = CheckId::LowPower;
+    // No lockdown key reports Low Power Mode (none was found in any real dump); the engine does.
+    match engine_flag(facts, keys::LOW_POWER_MODE, |e| e.blocked_by_low_power_mode) {
+        Some((true, source)) => {
+            return Finding::new(
+                id,
+                Status::Fail,
+                "Low Power Mode is blocking iCloud Photos",
+                LOW_POWER_OFF,
+            )
+            .with(source, "true");
+        }
+        Some((false, source)) => {
+            return Finding::new(
+                id,
+                Status::Pass,
+                "iCloud Photos is not blocked by Low Power Mode",
+                "",
+            )
+            .with(source, "false");
+        }
+        None => {}
+    }
     let mut f = manual(
-        CheckId::LowPower,
+        id,
         "a yellow battery icon means Low Power Mode is on; see Settings > Battery > Low Power Mode",
-        "Turn off Settings > Battery > Low Power Mode (or tap its button in Control Centre): iOS pauses iCloud Photos uploads while it is on.",
+        LOW_POWER_OFF,
     );
+    f = unknown_files(facts, &[photos::SYNC_STATUS], f);
     if let Some(level) = facts.battery.level_percent {
         let note = if level <= limits.fail_below_percent {
             format!("{level} (iOS offers Low Power Mode at this level)")

@@ -1,14 +1,43 @@
 //! iPhone storage: iCloud Photos stops when the phone has no room to work in.
 
 use super::manual;
+use super::photos::engine_flag;
 use crate::checklist::finding::{CheckId, Finding, Status};
 use crate::checklist::thresholds::DeviceStorageLimits;
+use crate::facts::photos::keys;
 use crate::facts::DeviceFacts;
 use crate::units;
 
 const FREE_SPACE: &str = "Free space in Settings > General > iPhone Storage (offload unused apps, delete large videos and old message attachments), and turn on Settings > [your name] > iCloud > Photos > Optimize iPhone Storage.";
 
+/// The lockdown figures decide, unless the engine reports low disk space, which is worse news
+/// than any figure: then the worse of the two wins and both are shown.
 pub(super) fn device_storage(facts: &DeviceFacts, limits: &DeviceStorageLimits) -> Finding {
+    let from_lockdown = from_disk_usage(facts, limits);
+    let very_low = engine_flag(facts, keys::VERY_LOW_DISK, |e| e.very_low_disk_space);
+    let low = engine_flag(facts, keys::LOW_DISK, |e| e.low_disk_space);
+    let (status, summary, source) = match (very_low, low) {
+        (Some((true, s)), _) => (
+            Status::Fail,
+            "iCloud Photos reports very low disk space and has stopped",
+            s,
+        ),
+        (_, Some((true, s))) => (Status::Warn, "iCloud Photos reports low disk space", s),
+        _ => return from_lockdown,
+    };
+    let mut f = if status > from_lockdown.status || from_lockdown.status == Status::Manual {
+        let mut f = Finding::new(CheckId::DeviceStorage, status, summary, FREE_SPACE);
+        f.evidence = from_lockdown.evidence;
+        f
+    } else {
+        from_lockdown
+    };
+    f.evidence
+        .push(crate::checklist::Evidence::new(source, "true"));
+    f
+}
+
+fn from_disk_usage(facts: &DeviceFacts, limits: &DeviceStorageLimits) -> Finding {
     let id = CheckId::DeviceStorage;
     let s = &facts.storage;
     let (Some(free), Some(key)) = (s.free_bytes, s.free_key) else {

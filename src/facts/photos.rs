@@ -1,0 +1,461 @@
+//! Photo-sync facts from the iCloud Photos engine's own files (the snapshot's `PhotoLibrary`).
+//!
+//! The phone writes these files for itself, so their formats are not a public contract: every
+//! value is optional, a file the phone refused is unknown (never "off"), and a file that does
+//! not parse is unknown too, not an error that would sink the rest of the report.
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::photos::{self, DatabaseRead, FileRead, LibrarySummary, PhotoLibrary};
+
+/// How a state file came back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FileState {
+    Present,
+    NotFound,
+    PermissionDenied,
+    Failed,
+    /// Present, but not in the format we know: treated as unknown.
+    Unparsable,
+}
+
+impl FileState {
+    pub fn describe(self) -> &'static str {
+        match self {
+            FileState::Present => "present",
+            FileState::NotFound => "not found",
+            FileState::PermissionDenied => "permission denied (unknown)",
+            FileState::Failed => "could not be read (unknown)",
+            FileState::Unparsable => "not in a known format (unknown)",
+        }
+    }
+}
+
+/// `PhotoData/CPL/syncstatus.plist`, key by key. The keys are Apple's (CPLStatus); their value
+/// types are unverified, so a flag may be a boolean or 0/1 and a date a date or seconds since 2001.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct EngineStatus {
+    pub last_sync: Option<DateTime<Utc>>,
+    pub library_exists: Option<bool>,
+    pub exceeding_quota: Option<bool>,
+    pub exceeding_shared_library_quota: Option<bool>,
+    pub not_authenticated: Option<bool>,
+    pub connected_to_network: Option<bool>,
+    pub cellular_restricted: Option<bool>,
+    pub airplane_mode: Option<bool>,
+    pub low_disk_space: Option<bool>,
+    pub very_low_disk_space: Option<bool>,
+    pub low_battery: Option<bool>,
+    pub blocked_by_low_power_mode: Option<bool>,
+    pub constrained_network: Option<bool>,
+    pub poor_network_quality: Option<bool>,
+    pub thermal_pressure: Option<bool>,
+    pub has_changes_to_process: Option<bool>,
+    pub blocked_reason: Option<String>,
+    /// Set while the engine switches iCloud Photos off and deletes its local state.
+    pub exit_delete_time: Option<DateTime<Utc>>,
+}
+
+/// The plist key behind each engine flag, for evidence lines.
+pub mod keys {
+    pub const LAST_SYNC: &str = "lastSyncDate";
+    pub const LIBRARY_EXISTS: &str = "iCloudLibraryExists";
+    pub const EXCEEDING_QUOTA: &str = "isExceedingQuota";
+    pub const EXCEEDING_SHARED_QUOTA: &str = "isExceedingSharedLibraryQuota";
+    pub const NOT_AUTHENTICATED: &str = "iCloudLibraryClientIsNotAuthenticated";
+    pub const CONNECTED: &str = "connectedToNetwork";
+    pub const CELLULAR_RESTRICTED: &str = "cellularIsRestricted";
+    pub const AIRPLANE: &str = "inAirplaneMode";
+    pub const LOW_DISK: &str = "lowDiskSpace";
+    pub const VERY_LOW_DISK: &str = "veryLowDiskSpace";
+    pub const LOW_BATTERY: &str = "lowBatteryLevel";
+    pub const LOW_POWER_MODE: &str = "isBlockedByLowPowerModeKey";
+    pub const CONSTRAINED: &str = "constrainedNetwork";
+    pub const POOR_NETWORK: &str = "poorNetworkQuality";
+    pub const THERMAL: &str = "thermalPressure";
+    pub const HAS_CHANGES: &str = "hasChangesToProcess";
+    pub const BLOCKED_REASON: &str = "blockedReason";
+    pub const EXIT_DELETE: &str = "exitDeleteTime";
+    pub const PAUSE_REASON: &str = "reason";
+    pub const PAUSE_UNTIL: &str = "unpauseTime";
+    pub const PREFETCH_MODE: &str = "Library.CPL.PrefetchMode";
+}
+
+/// The library database, summarised, or why it was not.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum LibraryFacts {
+    Read(LibraryCounts),
+    NotRead { reason: String },
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LibraryCounts {
+    pub schema: Option<String>,
+    pub assets: Option<u64>,
+    pub waiting: Option<u64>,
+    pub waiting_bytes: Option<u64>,
+    pub oldest_waiting_added: Option<DateTime<Utc>>,
+    pub waiting_with_failed_attempts: Option<u64>,
+    pub last_upload_attempt: Option<DateTime<Utc>>,
+    pub failed: Option<u64>,
+    pub quarantined: Option<u64>,
+    pub cloud_only_originals: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PhotoSync {
+    /// Each state file's outcome, by path.
+    pub files: BTreeMap<String, FileState>,
+    /// iCloud Photos on; `enabled_by` names the file that decided.
+    pub enabled: Option<bool>,
+    pub enabled_by: Option<&'static str>,
+    /// The date text in `cpl_enabled_marker`.
+    pub enabled_since: Option<String>,
+    pub initial_sync_done: Option<bool>,
+    pub paused: Option<bool>,
+    pub pause_reason: Option<String>,
+    pub paused_until: Option<DateTime<Utc>>,
+    pub engine: Option<EngineStatus>,
+    /// Optimize iPhone Storage (PrefetchMode 0); other modes are unverified, so unknown.
+    pub optimize_storage: Option<bool>,
+    pub library: LibraryFacts,
+}
+
+fn utc(t: SystemTime) -> DateTime<Utc> {
+    t.into()
+}
+
+/// Core Data / Apple epoch: 2001-01-01 UTC.
+const APPLE_EPOCH: i64 = 978_307_200;
+
+fn flag(d: &plist::Dictionary, key: &str) -> Option<bool> {
+    match d.get(key)? {
+        plist::Value::Boolean(b) => Some(*b),
+        plist::Value::Integer(i) => match i.as_signed() {
+            Some(0) => Some(false),
+            Some(1) => Some(true),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn date(d: &plist::Dictionary, key: &str) -> Option<DateTime<Utc>> {
+    let seconds = match d.get(key)? {
+        plist::Value::Date(t) => return Some(utc((*t).into())),
+        plist::Value::Real(r) if r.is_finite() => *r,
+        plist::Value::Integer(i) => i.as_signed()? as f64,
+        _ => return None,
+    };
+    // Seconds since 2001, within 2001..2100: anything else is not a date we understand.
+    (0.0..3.2e9)
+        .contains(&seconds)
+        .then(|| DateTime::from_timestamp(APPLE_EPOCH + seconds as i64, 0))
+        .flatten()
+}
+
+fn text(d: &plist::Dictionary, key: &str) -> Option<String> {
+    match d.get(key)? {
+        plist::Value::String(s) => Some(s.clone()),
+        plist::Value::Integer(i) => Some(i.to_string()),
+        _ => None,
+    }
+}
+
+fn parse_dict(contents: &[u8]) -> Option<plist::Dictionary> {
+    match plist::from_bytes(contents) {
+        Ok(plist::Value::Dictionary(d)) => Some(d),
+        _ => None,
+    }
+}
+
+impl EngineStatus {
+    fn parse(d: &plist::Dictionary) -> Self {
+        use keys::*;
+        EngineStatus {
+            last_sync: date(d, LAST_SYNC),
+            library_exists: flag(d, LIBRARY_EXISTS),
+            exceeding_quota: flag(d, EXCEEDING_QUOTA),
+            exceeding_shared_library_quota: flag(d, EXCEEDING_SHARED_QUOTA),
+            not_authenticated: flag(d, NOT_AUTHENTICATED),
+            connected_to_network: flag(d, CONNECTED),
+            cellular_restricted: flag(d, CELLULAR_RESTRICTED),
+            airplane_mode: flag(d, AIRPLANE),
+            low_disk_space: flag(d, LOW_DISK),
+            very_low_disk_space: flag(d, VERY_LOW_DISK),
+            low_battery: flag(d, LOW_BATTERY),
+            blocked_by_low_power_mode: flag(d, LOW_POWER_MODE),
+            constrained_network: flag(d, CONSTRAINED),
+            poor_network_quality: flag(d, POOR_NETWORK),
+            thermal_pressure: flag(d, THERMAL),
+            has_changes_to_process: flag(d, HAS_CHANGES),
+            blocked_reason: text(d, BLOCKED_REASON),
+            exit_delete_time: date(d, EXIT_DELETE),
+        }
+    }
+}
+
+/// `Library.CPL.PrefetchMode`, as a dotted key or as nested dictionaries (unverified which).
+fn prefetch_mode(d: &plist::Dictionary) -> Option<i64> {
+    if let Some(v) = d.get(keys::PREFETCH_MODE) {
+        return v.as_signed_integer();
+    }
+    d.get("Library")?
+        .as_dictionary()?
+        .get("CPL")?
+        .as_dictionary()?
+        .get("PrefetchMode")?
+        .as_signed_integer()
+}
+
+impl PhotoSync {
+    pub fn from_library(lib: &PhotoLibrary) -> Self {
+        let mut files = BTreeMap::new();
+        let mut contents = BTreeMap::new();
+        for path in photos::STATE_FILES {
+            let state = match lib.files.get(path) {
+                None => continue,
+                Some(FileRead::Present { contents: c, .. }) => {
+                    contents.insert(path, c.as_slice());
+                    FileState::Present
+                }
+                Some(FileRead::NotFound) => FileState::NotFound,
+                Some(FileRead::PermissionDenied) => FileState::PermissionDenied,
+                Some(FileRead::Failed(_)) => FileState::Failed,
+            };
+            files.insert(path.to_string(), state);
+        }
+        let state = |path: &str| files.get(path).copied();
+
+        let (enabled, enabled_by) = if state(photos::CPL_ENABLED_MARKER) == Some(FileState::Present)
+        {
+            (Some(true), Some(photos::CPL_ENABLED_MARKER))
+        } else if state(photos::INITIAL_SYNC_MARKER) == Some(FileState::Present) {
+            (Some(true), Some(photos::INITIAL_SYNC_MARKER))
+        } else if state(photos::CPL_ENABLED_MARKER) == Some(FileState::NotFound) {
+            // The marker is removed when iCloud Photos is turned off.
+            (Some(false), Some(photos::CPL_ENABLED_MARKER))
+        } else {
+            (None, None)
+        };
+        let enabled_since = contents
+            .get(photos::CPL_ENABLED_MARKER)
+            .map(|c| {
+                String::from_utf8_lossy(c)
+                    .trim()
+                    .chars()
+                    .take(64)
+                    .collect::<String>()
+            })
+            .filter(|s| !s.is_empty());
+        let initial_sync_done = match state(photos::INITIAL_SYNC_MARKER) {
+            Some(FileState::Present) => Some(true),
+            Some(FileState::NotFound) => Some(false),
+            _ => None,
+        };
+
+        let status_dict = contents.get(photos::SYNC_STATUS).map(|c| parse_dict(c));
+        let engine = status_dict
+            .as_ref()
+            .and_then(|d| d.as_ref().map(EngineStatus::parse));
+
+        let (paused, pause_reason, paused_until) = match state(photos::PAUSE) {
+            Some(FileState::Present) => {
+                let d = contents.get(photos::PAUSE).and_then(|c| parse_dict(c));
+                (
+                    Some(true),
+                    d.as_ref().and_then(|d| text(d, keys::PAUSE_REASON)),
+                    d.as_ref().and_then(|d| date(d, keys::PAUSE_UNTIL)),
+                )
+            }
+            Some(FileState::NotFound) => (Some(false), None, None),
+            _ => (None, None, None),
+        };
+
+        let optimize_storage = contents
+            .get(photos::APP_PRIVATE_DATA)
+            .and_then(|c| parse_dict(c))
+            .and_then(|d| prefetch_mode(&d))
+            .and_then(|mode| (mode == 0).then_some(true));
+
+        if matches!(status_dict, Some(None)) {
+            files.insert(photos::SYNC_STATUS.to_string(), FileState::Unparsable);
+        }
+        PhotoSync {
+            files,
+            enabled,
+            enabled_by,
+            enabled_since,
+            initial_sync_done,
+            paused,
+            pause_reason,
+            paused_until,
+            engine,
+            optimize_storage,
+            library: LibraryFacts::from_read(&lib.database),
+        }
+    }
+
+    /// The engine's status, when syncstatus.plist was read and parsed.
+    pub fn engine_flag(&self, get: impl Fn(&EngineStatus) -> Option<bool>) -> Option<bool> {
+        self.engine.as_ref().and_then(get)
+    }
+}
+
+impl LibraryFacts {
+    fn from_read(read: &DatabaseRead) -> Self {
+        let not_read = |reason: &str| LibraryFacts::NotRead {
+            reason: reason.to_string(),
+        };
+        match read {
+            DatabaseRead::Summary(s) => LibraryFacts::Read(LibraryCounts::from(s)),
+            DatabaseRead::NotFound => not_read("the phone has no Photos.sqlite"),
+            DatabaseRead::PermissionDenied => not_read("the phone refused to share Photos.sqlite"),
+            DatabaseRead::Unreadable(why) => LibraryFacts::NotRead {
+                reason: format!("could not read the photo library: {why}"),
+            },
+            DatabaseRead::Skipped => not_read("skipped (--no-photo-library)"),
+        }
+    }
+}
+
+impl From<&LibrarySummary> for LibraryCounts {
+    fn from(s: &LibrarySummary) -> Self {
+        LibraryCounts {
+            schema: s.schema.clone(),
+            assets: s.assets,
+            waiting: s.waiting,
+            waiting_bytes: s.waiting_bytes,
+            oldest_waiting_added: s.oldest_waiting_added.map(utc),
+            waiting_with_failed_attempts: s.waiting_with_failed_attempts,
+            last_upload_attempt: s.last_upload_attempt.map(utc),
+            failed: s.failed,
+            quarantined: s.quarantined,
+            cloud_only_originals: s.cloud_only_originals,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plist_bytes(pairs: &[(&str, plist::Value)]) -> Vec<u8> {
+        let d: plist::Dictionary = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        let mut out = Vec::new();
+        plist::Value::Dictionary(d).to_writer_xml(&mut out).unwrap();
+        out
+    }
+
+    fn lib(files: &[(&str, FileRead)]) -> PhotoLibrary {
+        PhotoLibrary {
+            files: files
+                .iter()
+                .map(|(p, r)| (p.to_string(), r.clone()))
+                .collect(),
+            database: DatabaseRead::Skipped,
+            copied_bytes: None,
+            read_at: None,
+        }
+    }
+
+    fn present(contents: &[u8]) -> FileRead {
+        FileRead::Present {
+            contents: contents.to_vec(),
+            modified: None,
+        }
+    }
+
+    #[test]
+    fn markers_decide_enabled_and_refusal_is_unknown() {
+        let on = PhotoSync::from_library(&lib(&[(
+            photos::CPL_ENABLED_MARKER,
+            present(b"2026-01-02 10:00:00 +0000\n"),
+        )]));
+        assert_eq!(on.enabled, Some(true));
+        assert_eq!(
+            on.enabled_since.as_deref(),
+            Some("2026-01-02 10:00:00 +0000")
+        );
+        let off =
+            PhotoSync::from_library(&lib(&[(photos::CPL_ENABLED_MARKER, FileRead::NotFound)]));
+        assert_eq!(off.enabled, Some(false));
+        let refused = PhotoSync::from_library(&lib(&[
+            (photos::CPL_ENABLED_MARKER, FileRead::PermissionDenied),
+            (photos::INITIAL_SYNC_MARKER, FileRead::PermissionDenied),
+        ]));
+        assert_eq!(refused.enabled, None, "a refused file is unknown, not off");
+        let by_initial = PhotoSync::from_library(&lib(&[
+            (photos::CPL_ENABLED_MARKER, FileRead::PermissionDenied),
+            (photos::INITIAL_SYNC_MARKER, present(b"")),
+        ]));
+        assert_eq!(by_initial.enabled_by, Some(photos::INITIAL_SYNC_MARKER));
+    }
+
+    #[test]
+    fn engine_flags_accept_booleans_integers_and_both_date_forms() {
+        let status = plist_bytes(&[
+            ("isExceedingQuota", true.into()),
+            ("inAirplaneMode", 0.into()),
+            ("lowDiskSpace", 7.into()),
+            ("lastSyncDate", plist::Value::Real(786_000_000.0)),
+            ("blockedReason", "quota".into()),
+        ]);
+        let s = PhotoSync::from_library(&lib(&[(photos::SYNC_STATUS, present(&status))]));
+        let e = s.engine.unwrap();
+        assert_eq!(e.exceeding_quota, Some(true));
+        assert_eq!(e.airplane_mode, Some(false));
+        assert_eq!(e.low_disk_space, None, "7 is not a flag");
+        assert_eq!(e.last_sync.unwrap().timestamp(), APPLE_EPOCH + 786_000_000);
+        assert_eq!(e.blocked_reason.as_deref(), Some("quota"));
+    }
+
+    #[test]
+    fn garbage_state_file_is_unknown_not_an_error() {
+        let s = PhotoSync::from_library(&lib(&[(photos::SYNC_STATUS, present(b"\x00garbage"))]));
+        assert!(s.engine.is_none());
+        assert_eq!(s.files[photos::SYNC_STATUS], FileState::Unparsable);
+    }
+
+    #[test]
+    fn pause_and_optimize() {
+        let pause = plist_bytes(&[
+            ("reason", "user".into()),
+            ("unpauseTime", plist::Value::Real(790_000_000.0)),
+        ]);
+        let prefs = plist_bytes(&[(
+            "Library",
+            plist::Value::Dictionary(
+                [(
+                    "CPL".to_string(),
+                    plist::Value::Dictionary(
+                        [("PrefetchMode".to_string(), plist::Value::from(0))]
+                            .into_iter()
+                            .collect(),
+                    ),
+                )]
+                .into_iter()
+                .collect(),
+            ),
+        )]);
+        let s = PhotoSync::from_library(&lib(&[
+            (photos::PAUSE, present(&pause)),
+            (photos::APP_PRIVATE_DATA, present(&prefs)),
+        ]));
+        assert_eq!(s.paused, Some(true));
+        assert_eq!(s.pause_reason.as_deref(), Some("user"));
+        assert!(s.paused_until.is_some());
+        assert_eq!(s.optimize_storage, Some(true));
+        let none = PhotoSync::from_library(&lib(&[(photos::PAUSE, FileRead::NotFound)]));
+        assert_eq!(none.paused, Some(false));
+    }
+}
