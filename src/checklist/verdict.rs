@@ -13,7 +13,12 @@ pub struct Verdict {
 impl Verdict {
     pub fn from_findings(findings: &[Finding]) -> Self {
         let with = |s: Status| findings.iter().filter(move |f| f.status == s);
-        let list = |s: Status| with(s).map(|f| lower_first(&f.summary)).collect::<Vec<_>>();
+        // Summaries keep their capitals: most start with a name (iPhone, iOS, iCloud, Low Power Mode).
+        let list = |s: Status| {
+            with(s)
+                .map(|f| f.summary.trim_end_matches('.').to_string())
+                .collect::<Vec<_>>()
+        };
         let fails = list(Status::Fail);
         let warns = list(Status::Warn);
         let manual: Vec<_> = with(Status::Manual).map(|f| f.id.as_str()).collect();
@@ -49,18 +54,6 @@ impl Verdict {
     }
 }
 
-fn lower_first(s: &str) -> String {
-    let s = s.trim_end_matches('.');
-    let mut chars = s.chars();
-    match chars.next() {
-        // Keep "iPhone", "iOS" and acronyms as they are.
-        Some(c) if c.is_uppercase() && !chars.next().is_some_and(char::is_uppercase) => {
-            c.to_lowercase().chain(s[c.len_utf8()..].chars()).collect()
-        }
-        _ => s.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,7 +73,7 @@ mod tests {
         assert_eq!(v.status, Status::Fail);
         assert_eq!(
             v.summary,
-            "Blocking iCloud Photos: only 0.5 GB free; also worth fixing: iOS 27.0.1 is available."
+            "Blocking iCloud Photos: Only 0.5 GB free; also worth fixing: iOS 27.0.1 is available."
         );
     }
 
