@@ -9,6 +9,8 @@
 //! (see `shared/reference/device-facts.md`, section 3).
 
 mod model;
+pub mod query;
+pub mod synth;
 
 pub use model::{DatabaseRead, FileRead, LibrarySummary, PhotoLibrary};
 
