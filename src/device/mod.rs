@@ -1,11 +1,12 @@
 //! The device layer: reads a phone through usbmuxd into a [`Snapshot`](crate::snapshot::Snapshot).
 //! It never decides a verdict; it only captures what the phone says.
 //!
-//! usbmuxd, lockdownd and diagnostics_relay are spoken with synccheck's own bounded codecs
+//! usbmuxd, lockdownd, diagnostics_relay and AFC are spoken with synccheck's own bounded codecs
 //! (`crate::wire`) rather than idevice's clients: idevice allocates whatever length a peer
 //! announces, and cannot pipeline requests. See `wire/mod.rs`.
 
 pub mod address;
+pub mod afc;
 mod capture;
 mod diagnostics;
 mod error;
@@ -17,6 +18,7 @@ mod usbmuxd;
 
 pub use crate::pairing::PairRecord;
 pub use address::{AddressError, UsbmuxdAddress};
+pub use afc::{Afc, AfcError, FileKind, FileStat};
 pub use capture::{capture, DOMAINS};
 pub use error::DeviceError;
 pub use lockdown::{Lockdown, ServicePort, ValueQuery, LOCKDOWN_PORT};

@@ -4,13 +4,16 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::{broadcast, watch};
 
+use super::afc::{Volume, VolumeSource};
 use super::faults::{FaultMode, Faults, Trust};
 use super::lock;
 use crate::pairing::{DeviceIdentity, TrustedHost};
+use crate::photos::PhotoLibrary;
+use crate::snapshot::DISK_USAGE_DOMAIN;
 
 /// What usbmuxd tells its `Listen` clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,20 +27,24 @@ pub(crate) enum MuxEvent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ServiceKind {
     DiagnosticsRelay,
+    Afc,
 }
 
 impl ServiceKind {
     pub fn from_name(name: &str) -> Option<Self> {
         match name {
             "com.apple.mobile.diagnostics_relay" => Some(ServiceKind::DiagnosticsRelay),
+            "com.apple.afc" => Some(ServiceKind::Afc),
             _ => None,
         }
     }
 
-    /// Whether the service speaks TLS from its first byte (`EnableServiceSSL`).
+    /// Whether the service speaks TLS from its first byte (`EnableServiceSSL`). AFC does not,
+    /// on real phones either: its packets travel in plaintext on the service connection.
     pub fn uses_tls(self) -> bool {
         match self {
             ServiceKind::DiagnosticsRelay => true,
+            ServiceKind::Afc => false,
         }
     }
 }
@@ -69,6 +76,12 @@ pub(crate) struct Device {
     pub io_registry: BTreeMap<String, plist::Dictionary>,
     pub identity: DeviceIdentity,
     pub faults: Faults,
+    /// What AFC serves under PhotoData (see [`super::afc`]).
+    photo_library: Option<PhotoLibrary>,
+    /// When the snapshot was taken: the mtime of what has no other.
+    captured_at: Option<SystemTime>,
+    /// The AFC filesystem, built on the first AFC connection.
+    pub(super) afc: tokio::sync::OnceCell<Arc<Volume>>,
     trusted: Mutex<Vec<TrustedHost>>,
     /// Lockdown requests read so far, over every connection (for `unplug-after`).
     lockdown_requests: AtomicU64,
@@ -96,6 +109,8 @@ pub(crate) struct DeviceParts {
     /// The host of the past pairing; `None` for a phone that never trusted one.
     pub trusted: Option<TrustedHost>,
     pub faults: Faults,
+    pub photo_library: Option<PhotoLibrary>,
+    pub captured_at: Option<SystemTime>,
 }
 
 impl Device {
@@ -111,6 +126,9 @@ impl Device {
             io_registry: parts.io_registry,
             identity: parts.identity,
             faults: parts.faults,
+            photo_library: parts.photo_library,
+            captured_at: parts.captured_at,
+            afc: tokio::sync::OnceCell::new(),
             trusted: Mutex::new(parts.trusted.into_iter().collect()),
             lockdown_requests: AtomicU64::new(0),
             gone: AtomicBool::new(false),
@@ -172,6 +190,33 @@ impl Device {
     /// Takes the service waiting on `port`, if any: each StartService admits one connection.
     pub fn take_service(&self, port: u16) -> Option<PendingService> {
         lock(&self.services).remove(&port)
+    }
+
+    pub fn has_photo_library(&self) -> bool {
+        self.photo_library.is_some()
+    }
+
+    /// What the AFC filesystem is built from.
+    pub(super) fn volume_source(&self) -> VolumeSource {
+        let disk = self.domains.get(DISK_USAGE_DOMAIN);
+        let number = |keys: &[&str]| {
+            keys.iter().find_map(|k| {
+                disk.and_then(|d| d.get(k))
+                    .and_then(|v| v.as_unsigned_integer())
+            })
+        };
+        VolumeSource {
+            library: self.photo_library.clone(),
+            faults: self.faults.clone(),
+            default_time: self.captured_at.unwrap_or_else(SystemTime::now),
+            model: self
+                .lockdown
+                .get("ProductType")
+                .and_then(|v| v.as_string())
+                .map(str::to_owned),
+            total_bytes: number(&["TotalDataCapacity", "TotalDiskCapacity"]),
+            free_bytes: number(&["AmountDataAvailable", "TotalDataAvailable"]),
+        }
     }
 
     /// A receiver that changes when the phone leaves the bus.

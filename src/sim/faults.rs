@@ -7,6 +7,25 @@
 //! The pairing faults form a ladder, and the strongest one given for a device wins:
 //! `password-protected` (a locked phone shows no trust dialog, so there is nothing to deny) over
 //! `user-denied` over `not-paired`. All three mean the host has no pair record for the phone.
+//!
+//! The AFC faults act on the photo library the phone serves over `com.apple.afc`:
+//! - `afc-denied=PATH`: every request at or below PATH (relative to the AFC root
+//!   `/var/mobile/Media`, e.g. `PhotoData/CPL`) answers AFC error 10, permission denied, as
+//!   iOS does for folders a host may not read. The path still shows in its parent's listing.
+//!   Repeat it for several paths. (A PATH holding `@` cannot be given: `@` starts the device.)
+//! - `torn-db`: the first copy of `PhotoData/Photos.sqlite` tears. Until then the file is an
+//!   older version of the database (another change counter, one page longer, a minute older);
+//!   right after the first read of the first handle opened on it, the phone "writes": size,
+//!   mtime and the bytes not yet read switch to the current database. A copy made from that
+//!   handle mixes both versions, and a stat after it disagrees with the stat before. Later copies
+//!   read the current database, consistently.
+//! - `not-sqlite-db`: `Photos.sqlite` is random bytes (the size of the real one, never starting
+//!   with SQLite's magic), the same bytes on every read.
+//! - `growing-db`: every handle opened on `Photos.sqlite` sees it grow by [`GROWTH_BYTES`] at its
+//!   first read (and the mtime advance by a second), so the size before a copy never matches
+//!   the size after it.
+//!
+//! All four only matter on a phone whose snapshot has a `PhotoLibrary` section.
 
 use std::fmt;
 use std::str::FromStr;
@@ -14,6 +33,12 @@ use std::time::Duration;
 
 /// Longest `latency=MS` accepted: more than a minute per reply is a hang, not a slow phone.
 pub const MAX_LATENCY_MS: u64 = 60_000;
+
+/// How much `growing-db` adds to Photos.sqlite per copy: one 4 KiB database page.
+pub const GROWTH_BYTES: usize = 4096;
+
+/// Longest `afc-denied=PATH`: PATH_MAX on iOS.
+const MAX_AFC_PATH: usize = 1024;
 
 /// How far the phone is from trusting the host. Ordered by strength: the larger one wins.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
@@ -40,10 +65,14 @@ pub enum FaultMode {
     Garbage,
     HugeLength,
     SlowTls,
+    AfcDenied,
+    TornDb,
+    NotSqliteDb,
+    GrowingDb,
 }
 
 impl FaultMode {
-    pub const ALL: [FaultMode; 8] = [
+    pub const ALL: [FaultMode; 12] = [
         FaultMode::NotPaired,
         FaultMode::UserDenied,
         FaultMode::PasswordProtected,
@@ -52,6 +81,10 @@ impl FaultMode {
         FaultMode::Garbage,
         FaultMode::HugeLength,
         FaultMode::SlowTls,
+        FaultMode::AfcDenied,
+        FaultMode::TornDb,
+        FaultMode::NotSqliteDb,
+        FaultMode::GrowingDb,
     ];
 
     /// The name used on the command line and in logs.
@@ -65,6 +98,10 @@ impl FaultMode {
             FaultMode::Garbage => "garbage",
             FaultMode::HugeLength => "huge-length",
             FaultMode::SlowTls => "slow-tls",
+            FaultMode::AfcDenied => "afc-denied",
+            FaultMode::TornDb => "torn-db",
+            FaultMode::NotSqliteDb => "not-sqlite-db",
+            FaultMode::GrowingDb => "growing-db",
         }
     }
 
@@ -73,6 +110,7 @@ impl FaultMode {
         match self {
             FaultMode::UnplugAfter => Some("N"),
             FaultMode::Latency => Some("MS"),
+            FaultMode::AfcDenied => Some("PATH"),
             _ => None,
         }
     }
@@ -94,7 +132,7 @@ impl fmt::Display for FaultMode {
 }
 
 /// One fault with its value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
     NotPaired,
     UserDenied,
@@ -106,10 +144,16 @@ pub enum Fault {
     Garbage,
     HugeLength,
     SlowTls,
+    /// AFC answers permission denied at and below this path (relative to the AFC root, no
+    /// leading or trailing slash).
+    AfcDenied(String),
+    TornDb,
+    NotSqliteDb,
+    GrowingDb,
 }
 
 impl Fault {
-    pub fn mode(self) -> FaultMode {
+    pub fn mode(&self) -> FaultMode {
         match self {
             Fault::NotPaired => FaultMode::NotPaired,
             Fault::UserDenied => FaultMode::UserDenied,
@@ -119,12 +163,16 @@ impl Fault {
             Fault::Garbage => FaultMode::Garbage,
             Fault::HugeLength => FaultMode::HugeLength,
             Fault::SlowTls => FaultMode::SlowTls,
+            Fault::AfcDenied(_) => FaultMode::AfcDenied,
+            Fault::TornDb => FaultMode::TornDb,
+            Fault::NotSqliteDb => FaultMode::NotSqliteDb,
+            Fault::GrowingDb => FaultMode::GrowingDb,
         }
     }
 }
 
 /// One `--fault` argument: the fault and the device it is for (`None`: every device).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FaultSpec {
     pub fault: Fault,
     /// 1-based, in `--snapshot` order.
@@ -195,10 +243,12 @@ impl FromStr for FaultSpec {
         let mode =
             FaultMode::from_name(name).ok_or_else(|| FaultError::UnknownMode(name.to_string()))?;
         let fault = match (mode, value) {
-            (FaultMode::UnplugAfter | FaultMode::Latency, Some(v)) if !v.is_empty() => {
+            (FaultMode::UnplugAfter | FaultMode::Latency | FaultMode::AfcDenied, Some(v))
+                if !v.is_empty() =>
+            {
                 parse_value(mode, v)?
             }
-            (FaultMode::UnplugAfter | FaultMode::Latency, _) => {
+            (FaultMode::UnplugAfter | FaultMode::Latency | FaultMode::AfcDenied, _) => {
                 return Err(FaultError::MissingValue {
                     mode,
                     placeholder: mode.value_name().unwrap_or("VALUE"),
@@ -216,6 +266,9 @@ impl FromStr for FaultSpec {
             (FaultMode::Garbage, None) => Fault::Garbage,
             (FaultMode::HugeLength, None) => Fault::HugeLength,
             (FaultMode::SlowTls, None) => Fault::SlowTls,
+            (FaultMode::TornDb, None) => Fault::TornDb,
+            (FaultMode::NotSqliteDb, None) => Fault::NotSqliteDb,
+            (FaultMode::GrowingDb, None) => Fault::GrowingDb,
         };
         Ok(FaultSpec { fault, device })
     }
@@ -228,13 +281,23 @@ fn parse_device(n: &str) -> Result<usize, FaultError> {
     }
 }
 
-/// Parses the value of a mode that takes one (unplug-after, latency).
+/// Parses the value of a mode that takes one (unplug-after, latency, afc-denied).
 fn parse_value(mode: FaultMode, value: &str) -> Result<Fault, FaultError> {
     let bad = |why: String| FaultError::BadValue {
         mode,
         value: value.to_string(),
         why,
     };
+    if mode == FaultMode::AfcDenied {
+        // Accept the full device path too: the AFC root is /var/mobile/Media.
+        let relative = value
+            .strip_prefix("/var/mobile/Media")
+            .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+            .unwrap_or(value);
+        return normalize_afc_path(relative)
+            .map(Fault::AfcDenied)
+            .map_err(|why| bad(why.into()));
+    }
     if mode == FaultMode::UnplugAfter {
         return match value.parse::<u32>() {
             Ok(0) => Err(bad("the phone must answer at least one request".into())),
@@ -247,6 +310,24 @@ fn parse_value(mode: FaultMode, value: &str) -> Result<Fault, FaultError> {
         Ok(_) => Err(bad(format!("at most {MAX_LATENCY_MS} milliseconds"))),
         Err(_) => Err(bad("expected whole milliseconds, e.g. latency=250".into())),
     }
+}
+
+/// An AFC path relative to the AFC root: no leading, trailing or doubled slashes, no `.` or
+/// `..` components. `/` alone (the root) is allowed and becomes the empty path.
+pub(crate) fn normalize_afc_path(path: &str) -> Result<String, &'static str> {
+    if path.len() > MAX_AFC_PATH {
+        return Err("longer than PATH_MAX (1024)");
+    }
+    let mut parts = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => return Err("`..` is not allowed; give a path below the AFC root"),
+            p if p.contains('\0') => return Err("a path cannot hold NUL"),
+            p => parts.push(p),
+        }
+    }
+    Ok(parts.join("/"))
 }
 
 /// Everything one simulated phone is asked to get wrong. The default is a well-behaved phone
@@ -267,6 +348,15 @@ pub struct Faults {
     pub huge_length: bool,
     /// Every TLS handshake (lockdown session and services) stalls before the ServerHello.
     pub slow_tls: bool,
+    /// AFC paths (normalized, relative to the AFC root) at and below which every request is
+    /// answered with permission denied.
+    pub afc_denied: Vec<String>,
+    /// The first copy of Photos.sqlite tears (see the module documentation).
+    pub torn_db: bool,
+    /// Photos.sqlite is random bytes.
+    pub not_sqlite_db: bool,
+    /// Photos.sqlite grows at the first read of every handle opened on it.
+    pub growing_db: bool,
 }
 
 impl Faults {
@@ -274,7 +364,8 @@ impl Faults {
         *self == Faults::default()
     }
 
-    /// Adds one fault; a repeated value-carrying fault replaces the earlier value.
+    /// Adds one fault; a repeated value-carrying fault replaces the earlier value, except
+    /// `afc-denied`, whose paths accumulate.
     pub fn add(&mut self, fault: Fault) {
         match fault {
             Fault::NotPaired => self.trust = self.trust.max(Trust::NotPaired),
@@ -285,6 +376,14 @@ impl Faults {
             Fault::Garbage => self.garbage = true,
             Fault::HugeLength => self.huge_length = true,
             Fault::SlowTls => self.slow_tls = true,
+            Fault::AfcDenied(path) => {
+                if !self.afc_denied.contains(&path) {
+                    self.afc_denied.push(path);
+                }
+            }
+            Fault::TornDb => self.torn_db = true,
+            Fault::NotSqliteDb => self.not_sqlite_db = true,
+            Fault::GrowingDb => self.growing_db = true,
         }
     }
 
@@ -303,6 +402,10 @@ impl Faults {
             (self.garbage, FaultMode::Garbage),
             (self.huge_length, FaultMode::HugeLength),
             (self.slow_tls, FaultMode::SlowTls),
+            (!self.afc_denied.is_empty(), FaultMode::AfcDenied),
+            (self.torn_db, FaultMode::TornDb),
+            (self.not_sqlite_db, FaultMode::NotSqliteDb),
+            (self.growing_db, FaultMode::GrowingDb),
         ] {
             if on {
                 out.push(mode);
@@ -321,8 +424,8 @@ impl Faults {
         let mut out = vec![Faults::default(); devices];
         for spec in specs {
             match spec.device {
-                None => out.iter_mut().for_each(|f| f.add(spec.fault)),
-                Some(n) if (1..=devices).contains(&n) => out[n - 1].add(spec.fault),
+                None => out.iter_mut().for_each(|f| f.add(spec.fault.clone())),
+                Some(n) if (1..=devices).contains(&n) => out[n - 1].add(spec.fault.clone()),
                 Some(n) => {
                     return Err(FaultError::NoSuchDevice { n, count: devices });
                 }
@@ -481,6 +584,78 @@ mod tests {
             Faults::per_device(&[], 1, Some(Duration::from_secs(1))).unwrap_err(),
             FaultError::TrustAfterUnused
         );
+    }
+
+    #[test]
+    fn afc_faults_parse_and_paths_are_normalized() {
+        assert_eq!(
+            parse("afc-denied=PhotoData/CPL@2").unwrap(),
+            FaultSpec {
+                fault: Fault::AfcDenied("PhotoData/CPL".into()),
+                device: Some(2)
+            }
+        );
+        for (given, want) in [
+            ("/PhotoData/CPL/", "PhotoData/CPL"),
+            (
+                "PhotoData//private/./com.apple.assetsd",
+                "PhotoData/private/com.apple.assetsd",
+            ),
+            ("/var/mobile/Media/PhotoData", "PhotoData"),
+            ("/", ""),
+        ] {
+            assert_eq!(
+                parse(&format!("afc-denied={given}")).unwrap().fault,
+                Fault::AfcDenied(want.into()),
+                "{given}"
+            );
+        }
+        for bad in ["afc-denied=../etc", "afc-denied=PhotoData/../.."] {
+            assert!(
+                matches!(parse(bad).unwrap_err(), FaultError::BadValue { .. }),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            parse("afc-denied").unwrap_err(),
+            FaultError::MissingValue {
+                mode: FaultMode::AfcDenied,
+                placeholder: "PATH"
+            }
+        ));
+        for (s, f) in [
+            ("torn-db", Fault::TornDb),
+            ("not-sqlite-db@1", Fault::NotSqliteDb),
+            ("growing-db", Fault::GrowingDb),
+        ] {
+            assert_eq!(parse(s).unwrap().fault, f, "{s}");
+        }
+        assert!(matches!(
+            parse("torn-db=1").unwrap_err(),
+            FaultError::UnexpectedValue { .. }
+        ));
+
+        let specs: Vec<FaultSpec> = [
+            "afc-denied=PhotoData/CPL",
+            "afc-denied=PhotoData/private@2",
+            "afc-denied=PhotoData/CPL@2",
+            "growing-db@2",
+        ]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+        let f = Faults::per_device(&specs, 2, None).unwrap();
+        assert_eq!(f[0].afc_denied, vec!["PhotoData/CPL".to_string()]);
+        assert_eq!(
+            f[1].afc_denied,
+            vec!["PhotoData/CPL".to_string(), "PhotoData/private".to_string()]
+        );
+        assert!(f[1].growing_db && !f[0].growing_db);
+        assert_eq!(
+            f[1].modes(),
+            vec![FaultMode::AfcDenied, FaultMode::GrowingDb]
+        );
+        assert!(known_modes().contains("afc-denied=PATH"));
     }
 
     #[test]

@@ -120,6 +120,8 @@ pub(crate) async fn serve_port(device: Arc<Device>, target: Target, stream: BoxS
                 ServiceKind::DiagnosticsRelay => {
                     super::diagnostics::serve(Arc::clone(&device), service, stream).await
                 }
+                // Plaintext: AFC needs no TLS, so the host that started it is not checked.
+                ServiceKind::Afc => super::afc::serve(Arc::clone(&device), stream).await,
             },
         }
     };
@@ -485,9 +487,8 @@ impl Lockdown {
             return error("StartService", "ServiceLimit");
         };
         let mut r = reply("StartService");
-        if kind.uses_tls() {
-            r.insert("EnableServiceSSL".into(), true.into());
-        }
+        // Phones say it either way: true for TLS services, false for AFC.
+        r.insert("EnableServiceSSL".into(), kind.uses_tls().into());
         r.insert("Port".into(), u64::from(port).into());
         r.insert("Service".into(), name.into());
         r

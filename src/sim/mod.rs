@@ -3,7 +3,8 @@
 //! It speaks the real wire protocols, so unmodified clients (libimobiledevice's tools, idevice,
 //! pymobiledevice3, and synccheck's own live scan) talk to it as to a phone on USB:
 //! usbmuxd's plist protocol ([`usbmuxd`]), lockdownd on port 62078 with its TLS session
-//! ([`lockdownd`]) and the diagnostics_relay service ([`diagnostics`]). Values come from
+//! ([`lockdownd`]), the diagnostics_relay service ([`diagnostics`]) and AFC, the media
+//! filesystem with the iCloud Photos engine's files and library ([`afc`]). Values come from
 //! snapshots, untouched. On request a phone misbehaves in the ways real ones do on a repair
 //! bench (not paired, locked, unplugged mid-read, slow, or sending broken frames): see
 //! [`faults`].
@@ -18,6 +19,7 @@
 //! length and character set clients expect. usbmuxd's `SerialNumber` and lockdown's
 //! `UniqueDeviceID` both carry that UDID, so the two views agree.
 
+mod afc;
 mod device;
 mod diagnostics;
 pub mod faults;
@@ -260,8 +262,18 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
             identity: pairing.identity,
             trusted: paired.then_some(pairing.trusted),
             faults: sim.faults,
+            photo_library: sim.snapshot.photo_library,
+            captured_at: sim.snapshot.captured_at,
         };
         devices.push(Arc::new(Device::new(parts, events.clone())));
+    }
+    // Generating a large Photos.sqlite takes a moment: start on it now, so the first AFC client
+    // does not wait for it (one that comes sooner waits for this same build).
+    for device in devices.iter().filter(|d| d.has_photo_library()) {
+        let device = Arc::clone(device);
+        tokio::spawn(async move {
+            device.afc_volume().await;
+        });
     }
     let shared = Arc::new(Shared {
         devices,

@@ -6,6 +6,7 @@
 //! announces (`vec![0; len]` straight from the 4-byte prefix), so a device that sends a 4 GB
 //! length prefix would make it allocate 4 GB; we must refuse such a frame instead.
 
+pub mod afc;
 pub mod plist_frame;
 pub mod usbmux;
 
