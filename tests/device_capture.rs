@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use synccheck::device::photos::PhotoScope;
 use synccheck::device::{capture, Usbmuxd, UsbmuxdAddress};
 use synccheck::sim::{self, ListenAddr, SimConfig, SimDevice};
 use synccheck::snapshot::{self, Snapshot};
@@ -37,7 +38,13 @@ async fn capture_returns_what_the_phone_serves() {
 
     let snap = tokio::time::timeout(
         Duration::from_secs(30),
-        capture(&mux, &devices[0], Duration::from_secs(10)),
+        capture(
+            &mux,
+            &devices[0],
+            Duration::from_secs(10),
+            PhotoScope::Everything,
+            &mut |_, _| {},
+        ),
     )
     .await
     .expect("the capture finishes")

@@ -71,6 +71,11 @@ pub struct ScanArgs {
     #[arg(long, value_name = "FILE")]
     pub save_snapshot: Option<PathBuf>,
 
+    /// Do not copy the photo library database (the iCloud Photos engine's state files are
+    /// still read): faster on a large library, but `photos-upload` is then left to you.
+    #[arg(long)]
+    pub no_photo_library: bool,
+
     #[command(flatten)]
     pub connection: ConnectionArgs,
 

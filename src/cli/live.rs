@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use synccheck::device::photos::PhotoScope;
 use synccheck::device::{
     AttachedDevice, DeviceError, Progress, ScanOptions, TrustWait, Usbmuxd, UsbmuxdAddress,
 };
@@ -26,10 +27,11 @@ pub fn usbmuxd(args: &ConnectionArgs) -> Result<Usbmuxd, CliError> {
     Ok(Usbmuxd::new(addr, Duration::from_secs_f64(args.timeout)))
 }
 
-pub fn options(connection: &ConnectionArgs, trust: &TrustArgs) -> ScanOptions {
+pub fn options(connection: &ConnectionArgs, trust: &TrustArgs, photos: PhotoScope) -> ScanOptions {
     ScanOptions {
         timeout: Duration::from_secs_f64(connection.timeout),
         trust_timeout: Duration::from_secs_f64(trust.trust_timeout),
+        photos,
     }
 }
 
@@ -66,10 +68,7 @@ impl StatusBoard {
     pub fn line(&self, label: String) -> StatusLine {
         let bar = self.multi.as_ref().map(|m| {
             let bar = m.add(ProgressBar::new_spinner());
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} {prefix}: {msg}")
-                    .expect("a valid template"),
-            );
+            bar.set_style(spinner_style());
             bar.set_prefix(label.clone());
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
@@ -80,6 +79,10 @@ impl StatusBoard {
             last: None,
         }
     }
+}
+
+fn spinner_style() -> ProgressStyle {
+    ProgressStyle::with_template("{spinner} {prefix}: {msg}").expect("a valid template")
 }
 
 pub struct StatusLine {
@@ -93,7 +96,30 @@ impl StatusLine {
         if self.last == Some(p) {
             return;
         }
+        let was_copying = matches!(self.last, Some(Progress::CopyingLibrary { .. }));
         self.last = Some(p);
+        if let Progress::CopyingLibrary { copied, total } = p {
+            // A bar in place of the spinner while the library copies; nothing without a terminal.
+            if let Some(bar) = &self.bar {
+                if !was_copying {
+                    bar.set_style(
+                        ProgressStyle::with_template(
+                            "{prefix}: copying the photo library [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+                        )
+                        .expect("a valid template")
+                        .progress_chars("=> "),
+                    );
+                }
+                bar.set_length(total);
+                bar.set_position(copied);
+            }
+            return;
+        }
+        if was_copying {
+            if let Some(bar) = &self.bar {
+                bar.set_style(spinner_style());
+            }
+        }
         let msg = match p {
             Progress::Scanning => "reading…",
             Progress::Pairing => "asking the iPhone to trust this computer…",
@@ -103,6 +129,7 @@ impl StatusLine {
             Progress::WaitingForTrust(TrustWait::Unlock) => {
                 "Unlock the iPhone (it is locked with a passcode) so it can show the Trust dialog"
             }
+            Progress::CopyingLibrary { .. } => unreachable!("handled above"),
         };
         match &self.bar {
             Some(bar) => bar.set_message(msg),

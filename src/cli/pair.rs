@@ -1,6 +1,7 @@
 //! `synccheck pair`: ask each attached phone (or the one named) to trust this computer.
 
 use futures::future::join_all;
+use synccheck::device::photos::PhotoScope;
 use synccheck::device::{pair, DeviceError, Progress};
 
 use super::args::PairArgs;
@@ -9,7 +10,7 @@ use super::live::{self, StatusBoard};
 
 pub fn run(args: PairArgs) -> Result<i32, CliError> {
     let mux = live::usbmuxd(&args.connection)?;
-    let options = live::options(&args.connection, &args.trust);
+    let options = live::options(&args.connection, &args.trust, PhotoScope::None);
     let board = StatusBoard::new();
     let results = live::runtime()?.block_on(async {
         let devices = live::select(&mux, args.udid.as_deref()).await?;

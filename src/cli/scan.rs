@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use synccheck::device::photos::PhotoScope;
 use synccheck::device::DeviceError;
 use synccheck::pipeline;
 use synccheck::snapshot::{self, Snapshot};
@@ -42,7 +43,12 @@ fn run_offline(args: ScanArgs) -> Result<i32, CliError> {
 fn run_live(args: ScanArgs) -> Result<i32, CliError> {
     let ctx = report::context(&args.report)?;
     let mux = live::usbmuxd(&args.connection)?;
-    let options = live::options(&args.connection, &args.trust);
+    let scope = if args.no_photo_library {
+        PhotoScope::StateFiles
+    } else {
+        PhotoScope::Everything
+    };
+    let options = live::options(&args.connection, &args.trust, scope);
     let board = StatusBoard::new();
     let (devices, results) = live::runtime()?.block_on(async {
         let devices = live::select(&mux, args.udid.as_deref()).await?;

@@ -1,10 +1,12 @@
-//! One scan of one phone: everything the checklist reads, in one lockdown TLS session and one
-//! diagnostics_relay connection, the two overlapped.
+//! One scan of one phone: everything the checklist reads, in one lockdown TLS session, one
+//! diagnostics_relay connection and one AFC connection, all three overlapped.
 
 use std::time::{Duration, SystemTime};
 
+use super::afc::{self, Afc};
 use super::diagnostics;
 use super::lockdown::{Lockdown, ValueQuery, LOCKDOWN_PORT};
+use super::photos::{read_photo_library, unavailable, PhotoScope};
 use super::usbmuxd::{AttachedDevice, Usbmuxd};
 use super::{tls, DeviceError};
 use crate::snapshot::{
@@ -14,11 +16,14 @@ use crate::snapshot::{
 /// The lockdown domains a scan reads; each bears on a check.
 pub const DOMAINS: [&str; 3] = [DISK_USAGE_DOMAIN, BATTERY_DOMAIN, BACKUP_DOMAIN];
 
-/// Reads `device` into a snapshot. Every network wait is bounded by `timeout`.
+/// Reads `device` into a snapshot. Every network wait is bounded by `timeout`; `copying` hears
+/// (bytes copied, bytes expected) while the photo library is copied.
 pub async fn capture(
     mux: &Usbmuxd,
     device: &AttachedDevice,
     timeout: Duration,
+    scope: PhotoScope,
+    copying: &mut (dyn FnMut(u64, u64) + Send),
 ) -> Result<Snapshot, DeviceError> {
     let (record, stream) = tokio::join!(
         mux.read_pair_record(&device.udid),
@@ -32,11 +37,28 @@ pub async fn capture(
     // Start diagnostics_relay first so its connection and handshake run while lockdown answers
     // the values.
     let service = lockdown.start_service(diagnostics::SERVICE).await?;
+    let afc_service = match scope {
+        PhotoScope::None => None,
+        _ => Some(lockdown.start_service(afc::SERVICE).await),
+    };
+    let photos = async {
+        match afc_service {
+            None => Ok(None),
+            Some(Err(e @ DeviceError::Unplugged(_))) => Err(e),
+            // A phone that will not start AFC still gets a report: the photo steps say why.
+            Some(Err(e)) => Ok(Some(unavailable(&format!("AFC could not be started: {e}")))),
+            Some(Ok(port)) => {
+                let mut afc =
+                    Afc::open(mux, device.device_id, port, config.clone(), timeout).await?;
+                read_photo_library(&mut afc, scope, copying).await.map(Some)
+            }
+        }
+    };
     let battery = diagnostics::io_registry_entry(
         mux,
         device.device_id,
         service,
-        config,
+        config.clone(),
         SMART_BATTERY,
         timeout,
     );
@@ -49,12 +71,14 @@ pub async fn capture(
         key: None,
     }));
     let values = lockdown.get_values(&queries);
-    let (battery, values) = tokio::join!(battery, values);
+    let (battery, values, photos) = tokio::join!(battery, values, photos);
+    let photo_library = photos?;
     let mut values = values?.into_iter();
 
     let mut snap = Snapshot::new(Source::Usb);
     snap.captured_at = Some(SystemTime::now());
     snap.connection = device.connection;
+    snap.photo_library = photo_library;
     snap.lockdown = match values.next().flatten() {
         Some(plist::Value::Dictionary(d)) => d,
         _ => {

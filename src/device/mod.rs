@@ -12,6 +12,7 @@ mod diagnostics;
 mod error;
 mod lockdown;
 mod pair;
+pub mod photos;
 mod session;
 mod tls;
 mod usbmuxd;

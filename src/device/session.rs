@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::capture::capture;
 use super::lockdown::{Lockdown, ValueQuery, LOCKDOWN_PORT};
 use super::pair::{pair, TrustWait};
+use super::photos::PhotoScope;
 use super::usbmuxd::{AttachedDevice, Usbmuxd};
 use super::DeviceError;
 use crate::snapshot::Snapshot;
@@ -16,6 +17,8 @@ pub struct ScanOptions {
     pub timeout: Duration,
     /// How long a person may take to tap Trust.
     pub trust_timeout: Duration,
+    /// How much of the iCloud Photos evidence to read over AFC.
+    pub photos: PhotoScope,
 }
 
 impl Default for ScanOptions {
@@ -23,6 +26,7 @@ impl Default for ScanOptions {
         ScanOptions {
             timeout: Duration::from_secs(10),
             trust_timeout: Duration::from_secs(60),
+            photos: PhotoScope::Everything,
         }
     }
 }
@@ -34,6 +38,11 @@ pub enum Progress {
     /// The phone does not trust this computer; asking it to.
     Pairing,
     WaitingForTrust(TrustWait),
+    /// Copying the photo library: bytes so far and bytes expected.
+    CopyingLibrary {
+        copied: u64,
+        total: u64,
+    },
 }
 
 /// Captures `device`, pairing first if this computer has no pair record for it or the phone
@@ -42,10 +51,14 @@ pub async fn read_phone(
     mux: &Usbmuxd,
     device: &AttachedDevice,
     options: ScanOptions,
-    mut progress: impl FnMut(Progress),
+    mut progress: impl FnMut(Progress) + Send,
 ) -> Result<Snapshot, DeviceError> {
     progress(Progress::Scanning);
-    match capture(mux, device, options.timeout).await {
+    let first = {
+        let mut copying = |copied, total| progress(Progress::CopyingLibrary { copied, total });
+        capture(mux, device, options.timeout, options.photos, &mut copying).await
+    };
+    match first {
         Err(DeviceError::NotPaired(_)) | Err(DeviceError::PairingInvalid) => {
             progress(Progress::Pairing);
             pair(
@@ -57,7 +70,8 @@ pub async fn read_phone(
             )
             .await?;
             progress(Progress::Scanning);
-            capture(mux, device, options.timeout).await
+            let mut copying = |copied, total| progress(Progress::CopyingLibrary { copied, total });
+            capture(mux, device, options.timeout, options.photos, &mut copying).await
         }
         other => other,
     }

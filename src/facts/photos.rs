@@ -232,14 +232,22 @@ impl PhotoSync {
             files.insert(path.to_string(), state);
         }
         let state = |path: &str| files.get(path).copied();
+        let photo_data_seen = files.values().any(|s| *s == FileState::Present)
+            || matches!(
+                lib.database,
+                DatabaseRead::Summary(_) | DatabaseRead::Unreadable(_)
+            );
 
         let (enabled, enabled_by) = if state(photos::CPL_ENABLED_MARKER) == Some(FileState::Present)
         {
             (Some(true), Some(photos::CPL_ENABLED_MARKER))
         } else if state(photos::INITIAL_SYNC_MARKER) == Some(FileState::Present) {
             (Some(true), Some(photos::INITIAL_SYNC_MARKER))
-        } else if state(photos::CPL_ENABLED_MARKER) == Some(FileState::NotFound) {
-            // The marker is removed when iCloud Photos is turned off.
+        } else if state(photos::CPL_ENABLED_MARKER) == Some(FileState::NotFound) && photo_data_seen
+        {
+            // The marker is removed when iCloud Photos is turned off. Its absence counts only
+            // where the rest of PhotoData was there to see: a phone (or a simulator) that shows
+            // no PhotoData at all says nothing about iCloud Photos.
             (Some(false), Some(photos::CPL_ENABLED_MARKER))
         } else {
             (None, None)
@@ -386,9 +394,14 @@ mod tests {
             on.enabled_since.as_deref(),
             Some("2026-01-02 10:00:00 +0000")
         );
-        let off =
-            PhotoSync::from_library(&lib(&[(photos::CPL_ENABLED_MARKER, FileRead::NotFound)]));
+        let off = PhotoSync::from_library(&lib(&[
+            (photos::CPL_ENABLED_MARKER, FileRead::NotFound),
+            (photos::APP_PRIVATE_DATA, present(b"<plist/>")),
+        ]));
         assert_eq!(off.enabled, Some(false));
+        let nothing =
+            PhotoSync::from_library(&lib(&[(photos::CPL_ENABLED_MARKER, FileRead::NotFound)]));
+        assert_eq!(nothing.enabled, None, "no PhotoData at all says nothing");
         let refused = PhotoSync::from_library(&lib(&[
             (photos::CPL_ENABLED_MARKER, FileRead::PermissionDenied),
             (photos::INITIAL_SYNC_MARKER, FileRead::PermissionDenied),

@@ -1,0 +1,214 @@
+//! Photo evidence read live over AFC from `synccheck sim`: the simulator serves each fixture's
+//! PhotoData tree (with a synthesised Photos.sqlite and its WAL), and the scan must come back
+//! with the same findings as evaluating the fixture directly. The AFC fault modes end in clear
+//! findings, never in a failed scan.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{fixture, start_sim_with, synccheck_at};
+use serde_json::Value;
+
+const LIMIT: Duration = Duration::from_secs(90);
+
+fn json(out: &std::process::Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn checks(r: &Value) -> Vec<(String, String)> {
+    r["devices"][0]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_string(),
+                c["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn finding<'a>(r: &'a Value, id: &str) -> &'a Value {
+    r["devices"][0]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap()
+}
+
+fn live(name: &str, faults: &[&str], extra: &[&str]) -> Value {
+    let mut args = Vec::new();
+    for f in faults {
+        args.push("--fault");
+        args.push(*f);
+    }
+    let sim = start_sim_with(&[fixture(&format!("photos/{name}.plist"))], &args);
+    let mut cmd = vec!["scan", "--json"];
+    cmd.extend_from_slice(extra);
+    let out = synccheck_at(&sim.address, &cmd, LIMIT);
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json(&out)
+}
+
+fn offline(name: &str) -> Value {
+    let path = fixture(&format!("photos/{name}.plist"));
+    let out = synccheck_at(
+        "unused",
+        &["scan", "--json", "--from", path.to_str().unwrap()],
+        LIMIT,
+    );
+    json(&out)
+}
+
+#[test]
+fn a_live_scan_finds_what_the_fixture_says() {
+    // Ages differ between a live scan (now) and the fixture (its capture time), so compare the
+    // fixtures whose verdicts do not hang on the last sync's age.
+    for name in [
+        "synced",
+        "off",
+        "over-quota",
+        "paused",
+        "low-power",
+        "cpl-denied",
+        "all-denied",
+    ] {
+        let live = live(name, &[], &[]);
+        let offline = offline(name);
+        assert_eq!(checks(&live), checks(&offline), "{name}");
+        assert_eq!(
+            live["devices"][0]["facts"]["photos"]["library"],
+            offline["devices"][0]["facts"]["photos"]["library"],
+            "{name}: the synthesised library summarises back to the fixture's counts"
+        );
+    }
+}
+
+#[test]
+fn a_failing_backlog_is_counted_through_the_wal() {
+    let r = live("backlog-failing", &[], &[]);
+    let f = finding(&r, "photos-upload");
+    assert_eq!(f["status"], "fail");
+    assert!(
+        f["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("812 photos (3.1 GB) waiting to upload"),
+        "{f}"
+    );
+}
+
+#[test]
+fn a_denied_cpl_folder_leaves_the_rest_readable() {
+    let r = live("synced", &["afc-denied=PhotoData/CPL"], &[]);
+    assert_eq!(
+        finding(&r, "icloud-photos")["status"],
+        "pass",
+        "the enabled marker is outside CPL"
+    );
+    assert_eq!(finding(&r, "icloud-storage")["status"], "manual");
+    assert!(finding(&r, "icloud-storage")["evidence"]
+        .to_string()
+        .contains("permission denied"));
+    assert_eq!(
+        finding(&r, "photos-upload")["status"],
+        "pass",
+        "the library is outside CPL too"
+    );
+}
+
+#[test]
+fn a_database_that_is_not_sqlite_is_one_clear_finding() {
+    let r = live("synced", &["not-sqlite-db"], &[]);
+    let f = finding(&r, "photos-upload");
+    assert_eq!(f["status"], "manual");
+    assert!(
+        f["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("Could not read the photo library"),
+        "{f}"
+    );
+    assert_eq!(
+        finding(&r, "icloud-storage")["status"],
+        "pass",
+        "the rest of the report stands"
+    );
+}
+
+#[test]
+fn a_torn_copy_is_taken_again() {
+    let r = live("backlog-failing", &["torn-db"], &[]);
+    assert_eq!(finding(&r, "photos-upload")["status"], "fail");
+    assert_eq!(
+        r["devices"][0]["facts"]["photos"]["library"]["waiting"],
+        812
+    );
+}
+
+#[test]
+fn a_library_that_never_holds_still_is_reported_not_guessed() {
+    let r = live("synced", &["growing-db"], &[]);
+    let f = finding(&r, "photos-upload");
+    assert_eq!(f["status"], "manual");
+    assert!(
+        f["summary"].as_str().unwrap().contains("kept changing"),
+        "{f}"
+    );
+}
+
+#[test]
+fn no_photo_library_skips_only_the_database() {
+    let r = live("over-quota", &[], &["--no-photo-library"]);
+    assert_eq!(
+        finding(&r, "icloud-storage")["status"],
+        "fail",
+        "state files are still read"
+    );
+    let f = finding(&r, "photos-upload");
+    assert_eq!(f["status"], "manual");
+    assert!(
+        f["summary"]
+            .as_str()
+            .unwrap()
+            .contains("--no-photo-library"),
+        "{f}"
+    );
+}
+
+#[test]
+fn the_saved_snapshot_carries_the_summary_not_the_database() {
+    let sim = start_sim_with(&[fixture("photos/backlog-failing.plist")], &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("phone.plist");
+    let out = synccheck_at(
+        &sim.address,
+        &["scan", "--json", "--save-snapshot", saved.to_str().unwrap()],
+        LIMIT,
+    );
+    let live = json(&out);
+    let size = std::fs::metadata(&saved).unwrap().len();
+    assert!(
+        size < 200_000,
+        "the snapshot holds a summary, not a {size}-byte database"
+    );
+    let replay = synccheck_at(
+        "unused",
+        &["scan", "--json", "--from", saved.to_str().unwrap()],
+        LIMIT,
+    );
+    assert_eq!(checks(&live), checks(&json(&replay)));
+}
