@@ -45,7 +45,8 @@ pub struct SimArgs {
 
     /// Make a phone misbehave: MODE[=VALUE][@N], N the device number in --snapshot order (all
     /// devices without @N); repeat to combine. Modes: not-paired, user-denied,
-    /// password-protected, unplug-after=N, latency=MS, garbage, huge-length, slow-tls.
+    /// password-protected, unplug-after=N, latency=MS, garbage, huge-length, slow-tls,
+    /// afc-denied=PATH, torn-db, not-sqlite-db, growing-db.
     #[arg(long = "fault", value_name = "MODE[=VALUE][@N]")]
     pub faults: Vec<synccheck::sim::FaultSpec>,
 
