@@ -6,8 +6,7 @@
 //! the libimobiledevice tools their tests fail under CI=true and are skipped elsewhere.
 
 use std::future::Future;
-use std::io::Read;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -534,59 +533,14 @@ fn bad_fault_arguments_are_usage_errors() {
 
 // ---- libimobiledevice ------------------------------------------------------------------------
 
-/// Whether the libimobiledevice tools are here; panics under CI when they are not.
 fn tools_present() -> bool {
-    let found = ["idevicepair", "ideviceinfo"].iter().all(|t| {
-        Command::new(t)
-            .arg("--help")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok()
-    });
-    if !found {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("libimobiledevice-utils is not installed (apt-get install -y libimobiledevice-utils)");
-        }
-        eprintln!("skipping: libimobiledevice-utils is not installed");
-    }
-    found
+    common::libimobiledevice_present(&["idevicepair", "ideviceinfo"])
 }
 
-/// Runs a tool against the simulator, killed after TOOL_TIMEOUT; returns (success, stdout+stderr).
+/// Runs a tool against the simulator: (success, stdout and stderr together).
 fn run(sim: &Sim, tool: &str, args: &[&str]) -> (bool, String) {
-    let mut child = Command::new(tool)
-        .args(args)
-        .env("USBMUXD_SOCKET_ADDRESS", &sim.address)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {tool}: {e}"));
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let err = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            let text = out.join().unwrap() + &err.join().unwrap();
-            return (status.success(), text);
-        }
-        if started.elapsed() > TOOL_TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{tool} {args:?} hung for {TOOL_TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let (ok, out, err) = common::run_tool(&sim.address, tool, args, TOOL_TIMEOUT);
+    (ok, out + &err)
 }
 
 #[test]

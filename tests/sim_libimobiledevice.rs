@@ -4,136 +4,31 @@
 //!
 //! Without the tools the tests fail under CI=true (CI installs them) and are skipped elsewhere.
 
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod common;
+
 use std::time::{Duration, Instant};
+
+use common::{fixture, libimobiledevice_present, run_tool, start_sim_with, Sim};
 
 use synccheck::snapshot::{self, Snapshot};
 
 const TOOL_TIMEOUT: Duration = Duration::from_secs(20);
-const START_TIMEOUT: Duration = Duration::from_secs(60);
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(name)
-}
-
-/// Whether the libimobiledevice tools are here; panics under CI when they are not.
 fn tools_present() -> bool {
-    let found = ["idevice_id", "ideviceinfo", "idevicediagnostics"]
-        .iter()
-        .all(|t| {
-            Command::new(t)
-                .arg("--help")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok()
-        });
-    if !found {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("libimobiledevice-utils is not installed (apt-get install -y libimobiledevice-utils)");
-        }
-        eprintln!("skipping: libimobiledevice-utils is not installed");
-    }
-    found
+    libimobiledevice_present(&["idevice_id", "ideviceinfo", "idevicediagnostics"])
 }
 
-/// A running `synccheck sim`, killed when dropped.
-struct Sim {
-    child: Child,
-    address: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_sim(snapshots: &[PathBuf]) -> Sim {
-    let dir = tempfile::tempdir().unwrap();
-    let socket = dir.path().join("mux.sock");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_synccheck"));
-    cmd.arg("sim").arg("--socket").arg(&socket);
-    for s in snapshots {
-        cmd.arg("--snapshot").arg(s);
-    }
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start synccheck sim");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let line = match rx.recv_timeout(START_TIMEOUT) {
-        Ok(line) => line,
-        Err(_) => {
-            let _ = child.kill();
-            panic!("synccheck sim printed no address within {START_TIMEOUT:?}");
-        }
-    };
-    let address = line
-        .trim()
-        .strip_prefix("USBMUXD_SOCKET_ADDRESS=")
-        .unwrap_or_else(|| panic!("unexpected first line from sim: {line:?}"))
-        .to_string();
-    assert_eq!(address, format!("UNIX:{}", socket.display()));
-    Sim {
-        child,
-        address,
-        _dir: dir,
-    }
-}
-
-/// Runs a tool against the simulator, killed after TOOL_TIMEOUT; returns stdout.
+/// Runs a tool against the simulator; it must succeed. Returns stdout.
 fn run(sim: &Sim, tool: &str, args: &[&str]) -> String {
-    let mut child = Command::new(tool)
-        .args(args)
-        .env("USBMUXD_SOCKET_ADDRESS", &sim.address)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {tool}: {e}"));
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            let out = out_reader.join().unwrap();
-            let err = err_reader.join().unwrap();
-            assert!(
-                status.success(),
-                "{tool} {args:?} failed ({status}):\n{out}\n{err}"
-            );
-            return out;
-        }
-        if started.elapsed() > TOOL_TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{tool} {args:?} hung for {TOOL_TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let (ok, out, err) = run_tool(&sim.address, tool, args, TOOL_TIMEOUT);
+    assert!(ok, "{tool} {args:?} failed:\n{out}\n{err}");
+    out
+}
+
+fn start_sim(snapshots: &[std::path::PathBuf]) -> Sim {
+    let sim = start_sim_with(snapshots, &[]);
+    assert_eq!(sim.address, format!("UNIX:{}", sim.socket.display()));
+    sim
 }
 
 fn parse_dict(tool: &str, out: &str) -> plist::Dictionary {

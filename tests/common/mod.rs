@@ -106,3 +106,65 @@ pub fn synccheck_at(address: &str, args: &[&str], limit: Duration) -> Output {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Whether Debian's libimobiledevice-utils `tools` are here; panics under CI (which installs
+/// them), so a missing install fails instead of silently skipping.
+pub fn libimobiledevice_present(tools: &[&str]) -> bool {
+    let found = tools.iter().all(|t| {
+        Command::new(t)
+            .arg("--help")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok()
+    });
+    if !found {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("libimobiledevice-utils is not installed (apt-get install -y libimobiledevice-utils)");
+        }
+        eprintln!("skipping: libimobiledevice-utils is not installed");
+    }
+    found
+}
+
+/// Runs a third-party tool against `address`, killed after `limit`: (success, stdout, stderr).
+pub fn run_tool(
+    address: &str,
+    tool: &str,
+    args: &[&str],
+    limit: Duration,
+) -> (bool, String, String) {
+    use std::io::Read;
+    let mut child = Command::new(tool)
+        .args(args)
+        .env("USBMUXD_SOCKET_ADDRESS", address)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {tool}: {e}"));
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    // Drained on threads so a chatty tool cannot block on a full pipe.
+    let out = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return (status.success(), out.join().unwrap(), err.join().unwrap());
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{tool} {args:?} hung for {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
