@@ -7,13 +7,9 @@
 
 use std::future::Future;
 use std::process::Command;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
+use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::UnixStream;
 use tokio_rustls::client::TlsStream;
@@ -152,60 +148,10 @@ fn error_of(reply: &plist::Dictionary) -> Option<&str> {
     reply.get("Error").and_then(|v| v.as_string())
 }
 
-/// A phone's certificate names nothing a host could check; the pairing is the trust.
-#[derive(Debug)]
-struct AnyPhone(rustls::crypto::WebPkiSupportedAlgorithms);
-
-impl ServerCertVerifier for AnyPhone {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_schemes()
-    }
-}
-
-/// The host side of lockdown TLS, presenting the pair record's host certificate.
+/// The host side of lockdown TLS, as synccheck's device layer sets it up.
 fn connector(record: &plist::Dictionary) -> TlsConnector {
-    let pem = |key: &str| record[key].as_data().unwrap().to_vec();
-    let cert = CertificateDer::from_pem_slice(&pem("HostCertificate")).unwrap();
-    let key = PrivateKeyDer::from_pem_slice(&pem("HostPrivateKey")).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = Arc::new(AnyPhone(provider.signature_verification_algorithms));
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .unwrap()
-        .dangerous()
-        .with_custom_certificate_verifier(verifier)
-        .with_client_auth_cert(vec![cert], key)
-        .unwrap();
-    TlsConnector::from(Arc::new(config))
+    let record = synccheck::pairing::PairRecord::from_dictionary(record).unwrap();
+    TlsConnector::from(synccheck::device::tls::client_config(&record).unwrap())
 }
 
 /// Sends StartSession for the record's HostID and returns the reply (TLS not yet started).

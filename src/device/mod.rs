@@ -14,7 +14,7 @@ mod lockdown;
 mod pair;
 pub mod photos;
 mod session;
-mod tls;
+pub mod tls;
 mod usbmuxd;
 
 pub use crate::pairing::PairRecord;
