@@ -157,26 +157,26 @@ fn open_copy(main: &Path) -> Result<Connection, LibraryError> {
 }
 
 fn summarize_open(conn: &Connection) -> Result<LibrarySummary, LibraryError> {
-    let tables = table_names(&conn)?;
+    let tables = table_names(conn)?;
     let asset_table = ["ZASSET", "ZGENERICASSET"]
         .into_iter()
         .find(|t| tables.contains(*t))
         .ok_or_else(|| {
             LibraryError::NotPhotoLibrary("neither ZASSET nor ZGENERICASSET exists".into())
         })?;
-    let asset = columns(&conn, asset_table)?;
+    let asset = columns(conn, asset_table)?;
     if !asset.contains("Z_PK") {
         return Err(LibraryError::NotPhotoLibrary(format!(
             "{asset_table} has no Z_PK"
         )));
     }
     let attrs = if tables.contains("ZADDITIONALASSETATTRIBUTES") {
-        columns(&conn, "ZADDITIONALASSETATTRIBUTES")?
+        columns(conn, "ZADDITIONALASSETATTRIBUTES")?
     } else {
         HashSet::new()
     };
     let resources = if tables.contains("ZINTERNALRESOURCE") {
-        columns(&conn, "ZINTERNALRESOURCE")?
+        columns(conn, "ZINTERNALRESOURCE")?
     } else {
         HashSet::new()
     };
