@@ -288,7 +288,11 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     let (address, socket_path, task) = match &config.listen {
         ListenAddr::Unix(path) => {
             let listener = bind_unix(path)?;
-            let task = tokio::spawn(usbmuxd::serve_unix(listener, shared, stop_rx));
+            let task = tokio::spawn(usbmuxd::serve(
+                usbmuxd::Listener::Unix(listener),
+                shared,
+                stop_rx,
+            ));
             (format!("UNIX:{}", path.display()), Some(path.clone()), task)
         }
         ListenAddr::Tcp(addr) => {
@@ -302,7 +306,11 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
                 addr: addr.to_string(),
                 source,
             })?;
-            let task = tokio::spawn(usbmuxd::serve_tcp(listener, shared, stop_rx));
+            let task = tokio::spawn(usbmuxd::serve(
+                usbmuxd::Listener::Tcp(listener),
+                shared,
+                stop_rx,
+            ));
             (local.to_string(), None, task)
         }
     };

@@ -65,30 +65,28 @@ enum MuxError {
     Io(#[from] std::io::Error),
 }
 
-pub(crate) async fn serve_unix(
-    listener: tokio::net::UnixListener,
-    shared: Arc<Shared>,
-    mut stop: watch::Receiver<bool>,
-) {
-    let mut tasks = JoinSet::new();
-    loop {
-        tokio::select! {
-            _ = stop.changed() => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => spawn_client(&mut tasks, &shared, Box::new(stream)),
-                Err(e) => {
-                    tracing::warn!("usbmuxd accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
-            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
-        }
-    }
-    tasks.shutdown().await;
+/// Where the simulated usbmuxd listens.
+pub(crate) enum Listener {
+    Unix(tokio::net::UnixListener),
+    Tcp(tokio::net::TcpListener),
 }
 
-pub(crate) async fn serve_tcp(
-    listener: tokio::net::TcpListener,
+impl Listener {
+    async fn accept(&self) -> std::io::Result<BoxStream> {
+        Ok(match self {
+            Listener::Unix(l) => Box::new(l.accept().await?.0),
+            Listener::Tcp(l) => {
+                let (stream, _) = l.accept().await?;
+                // Request/reply traffic: never wait for Nagle.
+                let _ = stream.set_nodelay(true);
+                Box::new(stream)
+            }
+        })
+    }
+}
+
+pub(crate) async fn serve(
+    listener: Listener,
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -97,10 +95,7 @@ pub(crate) async fn serve_tcp(
         tokio::select! {
             _ = stop.changed() => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    let _ = stream.set_nodelay(true);
-                    spawn_client(&mut tasks, &shared, Box::new(stream));
-                }
+                Ok(stream) => spawn_client(&mut tasks, &shared, stream),
                 Err(e) => {
                     tracing::warn!("usbmuxd accept failed: {e}");
                     tokio::time::sleep(Duration::from_millis(50)).await;
