@@ -9,7 +9,9 @@
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::crypto::CryptoProvider;
+
+use crate::wire::tls::Signatures;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 use tokio_rustls::TlsConnector;
@@ -19,7 +21,7 @@ use crate::pairing::PairRecord;
 
 #[derive(Debug)]
 struct PairedPhoneVerifier {
-    algorithms: WebPkiSupportedAlgorithms,
+    signatures: Signatures,
 }
 
 impl ServerCertVerifier for PairedPhoneVerifier {
@@ -40,7 +42,7 @@ impl ServerCertVerifier for PairedPhoneVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+        self.signatures.tls12(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -49,19 +51,19 @@ impl ServerCertVerifier for PairedPhoneVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+        self.signatures.tls13(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
+        self.signatures.schemes()
     }
 }
 
 /// A client configuration that authenticates as the host in `record`.
 pub fn client_config(record: &PairRecord) -> Result<Arc<ClientConfig>, DeviceError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = crate::wire::tls::provider();
     let verifier = Arc::new(PairedPhoneVerifier {
-        algorithms: provider.signature_verification_algorithms,
+        signatures: Signatures::of(&provider),
     });
     let mut config =
         ClientConfig::builder_with_provider(Arc::clone(&provider) as Arc<CryptoProvider>)

@@ -9,7 +9,9 @@
 use std::sync::Arc;
 
 use rustls::client::danger::HandshakeSignatureValid;
-use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::crypto::CryptoProvider;
+
+use crate::wire::tls::Signatures;
 use rustls::pki_types::{CertificateDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{DigitallySignedStruct, DistinguishedName, ServerConfig, SignatureScheme};
@@ -19,7 +21,7 @@ use crate::pairing::{DeviceIdentity, TrustedHost};
 #[derive(Debug)]
 struct PairedHostVerifier {
     accepted: Vec<TrustedHost>,
-    algorithms: WebPkiSupportedAlgorithms,
+    signatures: Signatures,
 }
 
 impl ClientCertVerifier for PairedHostVerifier {
@@ -48,7 +50,7 @@ impl ClientCertVerifier for PairedHostVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+        self.signatures.tls12(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -57,11 +59,11 @@ impl ClientCertVerifier for PairedHostVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+        self.signatures.tls13(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
+        self.signatures.schemes()
     }
 }
 
@@ -70,10 +72,10 @@ pub fn server_config(
     identity: &DeviceIdentity,
     accepted: Vec<TrustedHost>,
 ) -> Result<Arc<ServerConfig>, rustls::Error> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = crate::wire::tls::provider();
     let verifier = Arc::new(PairedHostVerifier {
         accepted,
-        algorithms: provider.signature_verification_algorithms,
+        signatures: Signatures::of(&provider),
     });
     let mut config =
         ServerConfig::builder_with_provider(Arc::clone(&provider) as Arc<CryptoProvider>)

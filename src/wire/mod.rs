@@ -8,6 +8,7 @@
 
 pub mod afc;
 pub mod plist_frame;
+pub mod tls;
 pub mod usbmux;
 
 /// Why a frame could not be read.
