@@ -22,6 +22,8 @@ pub enum Command {
     List(ListArgs),
     /// Ask an iPhone to trust this computer (it shows "Trust This Computer?").
     Pair(PairArgs),
+    /// List past scans, or reprint one (`history show ID`).
+    History(HistoryArgs),
     /// Serve simulated iPhones behind a usbmuxd-compatible socket until Ctrl-C.
     Sim(SimArgs),
     /// Start the built-in simulated iPhone and scan it: try synccheck with no phone.
@@ -84,7 +86,52 @@ pub struct ScanArgs {
     pub trust: TrustArgs,
 
     #[command(flatten)]
+    pub db: DbArgs,
+
+    #[command(flatten)]
     pub report: ReportArgs,
+}
+
+/// Where the scan history lives.
+#[derive(Debug, clap::Args)]
+pub struct DbArgs {
+    /// The history database. Default: SYNCCHECK_DB, else history.sqlite in the user's data
+    /// directory (~/.local/share/synccheck on Linux, ~/Library/Application Support/synccheck on
+    /// macOS).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct HistoryArgs {
+    #[command(subcommand)]
+    pub show: Option<HistoryCommand>,
+
+    /// Only this phone's scans.
+    #[arg(long, value_name = "UDID")]
+    pub udid: Option<String>,
+
+    /// Hide serial numbers, UDIDs and device names.
+    #[arg(long)]
+    pub redact: bool,
+
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HistoryCommand {
+    /// Reprint the report of one past scan (its snapshot evaluated again, with its answers).
+    Show {
+        /// The scan's number, as `synccheck history` lists it.
+        id: i64,
+
+        #[command(flatten)]
+        db: DbArgs,
+
+        #[command(flatten)]
+        report: ReportArgs,
+    },
 }
 
 #[derive(Debug, clap::Args)]

@@ -45,6 +45,8 @@ pub enum CliError {
     Address(#[from] AddressError),
     #[error(transparent)]
     Device(#[from] DeviceError),
+    #[error(transparent)]
+    History(#[from] synccheck::history::HistoryError),
     /// One phone of several failed: the error, named by the phone.
     #[error("iPhone {udid}: {source}")]
     OnDevice { udid: String, source: DeviceError },
@@ -85,6 +87,7 @@ impl CliError {
             CliError::Usage(_) => "see `synccheck --help`",
             CliError::Address(_) => "for example --usbmuxd UNIX:/var/run/usbmuxd or --usbmuxd 127.0.0.1:27015",
             CliError::Device(e) | CliError::OnDevice { source: e, .. } => return device_hint(e),
+            CliError::History(_) => "check --db (or SYNCCHECK_DB) and that the file is writable",
             CliError::Output(_) | CliError::Runtime(_) | CliError::SaveSnapshot { .. } => return None,
         })
     }

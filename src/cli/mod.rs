@@ -4,6 +4,7 @@
 mod args;
 mod demo;
 mod error;
+mod history;
 mod list;
 mod live;
 mod pair;
@@ -21,6 +22,7 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Scan(scan) => scan::run(scan),
         Command::List(args) => list::run(args),
         Command::Pair(args) => pair::run(args),
+        Command::History(args) => history::run(args),
         Command::Sim(args) => sim::run(args),
         Command::Demo(args) => demo::run(args),
     }

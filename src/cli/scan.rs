@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use synccheck::device::photos::PhotoScope;
 use synccheck::device::DeviceError;
+use synccheck::history::History;
 use synccheck::pipeline;
 use synccheck::snapshot::{self, Snapshot};
 
@@ -58,6 +59,14 @@ fn run_live(args: ScanArgs) -> Result<i32, CliError> {
     drop(board);
 
     let several = devices.len() > 1;
+    let db = super::history::db_path(&args.db);
+    let mut history = match History::open(&db) {
+        Ok(h) => Some(h),
+        Err(e) => {
+            eprintln!("synccheck: warning: scans will not be recorded: {e}");
+            None
+        }
+    };
     let mut reports = Vec::new();
     let mut failures = Vec::new();
     for (device, result) in devices.iter().zip(results) {
@@ -84,13 +93,17 @@ fn run_live(args: ScanArgs) -> Result<i32, CliError> {
             .map(|c| c.as_str())
             .unwrap_or("usbmuxd")
             .to_string();
-        let r =
-            pipeline::report_for(&snap, &origin, &ctx, args.report.redact).map_err(|source| {
-                CliError::Facts {
-                    path: PathBuf::from(&origin),
-                    source,
-                }
-            })?;
+        // Evaluated without redaction: the shop's history keeps serials; output hides them.
+        let mut r = pipeline::report_for(&snap, &origin, &ctx, false).map_err(|source| {
+            CliError::Facts {
+                path: PathBuf::from(&origin),
+                source,
+            }
+        })?;
+        record(&mut history, &snap, &r, &args);
+        if args.report.redact {
+            synccheck::report::redact(&mut r.facts);
+        }
         reports.push(r);
     }
     let code = if reports.is_empty() {
@@ -107,6 +120,26 @@ fn run_live(args: ScanArgs) -> Result<i32, CliError> {
                 f.print();
             }
             Ok(first_code)
+        }
+    }
+}
+
+/// A scan that cannot be recorded is still reported: the history is a convenience, the report
+/// is the job.
+fn record(
+    history: &mut Option<History>,
+    snap: &Snapshot,
+    report: &synccheck::report::DeviceReport,
+    args: &ScanArgs,
+) {
+    if let Some(h) = history {
+        if let Err(e) = h.record(
+            snap,
+            report,
+            &args.report.answers,
+            args.report.trust_answers,
+        ) {
+            eprintln!("synccheck: warning: this scan was not recorded: {e}");
         }
     }
 }

@@ -80,27 +80,57 @@ pub fn start_sim_with(snapshots: &[PathBuf], args: &[&str]) -> Sim {
     }
 }
 
+/// Tests record their scans here, never in the user's own history.
+pub fn test_db() -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "synccheck-test-history-{}.sqlite",
+        std::process::id()
+    ))
+}
+
 /// Runs `synccheck ARGS` against `address`, killing it if it outlives `limit`: a hang is a
 /// failure with a message, never a stuck CI run.
 pub fn synccheck_at(address: &str, args: &[&str], limit: Duration) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_synccheck"))
+    let child = Command::new(env!("CARGO_BIN_EXE_synccheck"))
         .args(args)
         .env("USBMUXD_SOCKET_ADDRESS", address)
+        .env("SYNCCHECK_DB", test_db())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("run synccheck");
+    wait_bounded(child, &format!("synccheck {args:?}"), limit)
+}
+
+/// Waits for `child`, draining its output on threads (a report larger than a pipe buffer must
+/// not block the child), and kills it past `limit`.
+fn wait_bounded(mut child: std::process::Child, what: &str, limit: Duration) -> Output {
+    use std::io::Read;
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            buf
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
     let started = std::time::Instant::now();
     loop {
-        if child.try_wait().unwrap().is_some() {
-            return child.wait_with_output().unwrap();
+        if let Some(status) = child.try_wait().unwrap() {
+            return Output {
+                status,
+                stdout: out.join().unwrap(),
+                stderr: err.join().unwrap(),
+            };
         }
         if started.elapsed() > limit {
             let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
+            let _ = child.wait();
+            let stderr = err.join().unwrap();
             panic!(
-                "synccheck {args:?} still running after {limit:?}; stderr: {}",
-                String::from_utf8_lossy(&out.stderr)
+                "{what} still running after {limit:?}; stderr: {}",
+                String::from_utf8_lossy(&stderr)
             );
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -134,37 +164,17 @@ pub fn run_tool(
     args: &[&str],
     limit: Duration,
 ) -> (bool, String, String) {
-    use std::io::Read;
-    let mut child = Command::new(tool)
+    let child = Command::new(tool)
         .args(args)
         .env("USBMUXD_SOCKET_ADDRESS", address)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run {tool}: {e}"));
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    // Drained on threads so a chatty tool cannot block on a full pipe.
-    let out = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let err = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    let started = std::time::Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return (status.success(), out.join().unwrap(), err.join().unwrap());
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{tool} {args:?} hung for {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let out = wait_bounded(child, &format!("{tool} {args:?}"), limit);
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }

@@ -1,0 +1,88 @@
+//! `synccheck history`: past scans, and a past scan's report reprinted.
+
+use chrono::{DateTime, Utc};
+use synccheck::checklist::{Answers, Context};
+use synccheck::history::{self, History};
+use synccheck::pipeline;
+use synccheck::units;
+
+use super::args::{DbArgs, HistoryArgs, HistoryCommand};
+use super::error::CliError;
+use super::report;
+
+/// `--db`, else `SYNCCHECK_DB`, else the OS's data directory.
+pub fn db_path(args: &DbArgs) -> std::path::PathBuf {
+    args.db
+        .clone()
+        .or_else(|| std::env::var_os("SYNCCHECK_DB").map(Into::into))
+        .unwrap_or_else(history::default_path)
+}
+
+pub fn run(args: HistoryArgs) -> Result<i32, CliError> {
+    match args.show {
+        Some(HistoryCommand::Show { id, db, report }) => show(id, &db, &report),
+        None => list(&args),
+    }
+}
+
+fn list(args: &HistoryArgs) -> Result<i32, CliError> {
+    let history = History::open(&db_path(&args.db))?;
+    let rows = history.list(args.udid.as_deref())?;
+    if rows.is_empty() {
+        eprintln!("No scans recorded yet.");
+        return Ok(0);
+    }
+    println!(
+        "{:>5}  {:<17}  {:<25}  {:<22}  {:<8}  {:>8}  {:>7}  verdict",
+        "id", "time (UTC)", "device", "model", "iOS", "free", "health"
+    );
+    for r in rows {
+        let when = DateTime::<Utc>::from_timestamp(r.scanned_at, 0)
+            .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_default();
+        let device = if args.redact {
+            "[redacted]".to_string()
+        } else {
+            r.serial.or(r.udid).unwrap_or_else(|| "?".into())
+        };
+        println!(
+            "{:>5}  {:<17}  {:<25}  {:<22}  {:<8}  {:>8}  {:>7}  {}",
+            r.id,
+            when,
+            device,
+            r.model.unwrap_or_else(|| "?".into()),
+            r.ios.unwrap_or_else(|| "?".into()),
+            r.free_bytes.map(units::bytes).unwrap_or_else(|| "?".into()),
+            r.health_percent
+                .map(units::percent)
+                .unwrap_or_else(|| "?".into()),
+            r.verdict
+        );
+    }
+    Ok(0)
+}
+
+fn show(id: i64, db: &DbArgs, args: &super::args::ReportArgs) -> Result<i32, CliError> {
+    let history = History::open(&db_path(db))?;
+    let stored = history
+        .get(id)?
+        .ok_or_else(|| CliError::Usage(format!("no scan {id} in the history")))?;
+    // The answers given at the time, unless the technician gives new ones now.
+    let mut ctx = report::context(args)?;
+    if args.answers.is_empty() {
+        ctx = Context {
+            answers: Answers::parse(&stored.answers)?,
+            trust_answers: stored.trust_answers,
+            ..ctx
+        };
+    }
+    let origin = format!("history scan {id}");
+    let r =
+        pipeline::report_for(&stored.snapshot, &origin, &ctx, args.redact).map_err(|source| {
+            CliError::Facts {
+                path: origin.clone().into(),
+                source,
+            }
+        })?;
+    report::print(args, &[r])
+}

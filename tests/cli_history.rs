@@ -1,0 +1,143 @@
+//! `synccheck history`: every live scan is recorded, listed and reprinted; a process killed
+//! mid-write never damages the database or loses an earlier scan.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{fixture, start_sim, start_sim_with, synccheck_at};
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn scans_are_recorded_listed_and_reprinted() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.sqlite");
+    let db_arg = db.to_str().unwrap();
+    let sim = start_sim_with(&[fixture("healthy.plist"), fixture("failures.plist")], &[]);
+    let first = synccheck_at(
+        &sim.address,
+        &["scan", "--json", "--db", db_arg, "--answer", "restart=done"],
+        LIMIT,
+    );
+    assert_eq!(first.status.code(), Some(1), "{}", text(&first.stderr));
+
+    let out = synccheck_at(&sim.address, &["history", "--db", db_arg], LIMIT);
+    let listing = text(&out.stdout);
+    assert_eq!(
+        listing.lines().count(),
+        3,
+        "a header and one line per phone:\n{listing}"
+    );
+    assert!(
+        listing.contains("F4GZK2LMN7Q1") && listing.contains("iPhone 15 Pro"),
+        "{listing}"
+    );
+    assert!(
+        listing.contains("iPhone 11") && listing.contains("fail"),
+        "{listing}"
+    );
+
+    let out = synccheck_at(
+        &sim.address,
+        &["history", "--db", db_arg, "--redact"],
+        LIMIT,
+    );
+    assert!(
+        !text(&out.stdout).contains("F4GZK2LMN7Q1"),
+        "--redact hides serials"
+    );
+
+    let out = synccheck_at(
+        &sim.address,
+        &[
+            "history",
+            "--db",
+            db_arg,
+            "--udid",
+            "00008030-001E2D3C4B5A6978",
+        ],
+        LIMIT,
+    );
+    assert_eq!(
+        text(&out.stdout).lines().count(),
+        2,
+        "{}",
+        text(&out.stdout)
+    );
+    let id = text(&out.stdout)
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+
+    let shown = synccheck_at(
+        &sim.address,
+        &["history", "show", &id, "--db", db_arg, "--json"],
+        LIMIT,
+    );
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    let live: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    let live_device = live["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["facts"]["identity"]["product_type"] == "iPhone12,1")
+        .unwrap();
+    assert_eq!(
+        shown["devices"][0]["checks"], live_device["checks"],
+        "same findings, answers included"
+    );
+
+    let out = synccheck_at(
+        &sim.address,
+        &["history", "show", "9999", "--db", db_arg],
+        LIMIT,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no scan 9999 in the history"));
+}
+
+#[test]
+fn a_process_killed_mid_write_loses_no_earlier_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.sqlite");
+    let db_arg = db.to_str().unwrap().to_string();
+    let sim = start_sim(8, &[]);
+    let done = synccheck_at(&sim.address, &["scan", "--json", "--db", &db_arg], LIMIT);
+    assert_eq!(done.status.code(), Some(0), "{}", text(&done.stderr));
+
+    // Kill scans of 8 phones at staggered moments: some before, some during, some after
+    // their writes.
+    for i in 0..12u64 {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_synccheck"))
+            .args(["scan", "--json", "--db", &db_arg])
+            .env("USBMUXD_SOCKET_ADDRESS", &sim.address)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(5 + i * 7));
+        let _ = child.kill(); // SIGKILL: no destructor, no cleanup.
+        let _ = child.wait();
+    }
+
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    let out = synccheck_at(&sim.address, &["history", "--db", &db_arg], LIMIT);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).lines().count() > 8,
+        "the first complete scan's 8 rows are all there"
+    );
+}
