@@ -6,19 +6,13 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{fixture, start_sim, start_sim_with, synccheck_at};
-use serde_json::Value;
+use common::{fixture, report_json as json, start_sim, start_sim_with, synccheck_at};
 
 /// Generous: a debug build on a loaded 2-core CI machine. A hang is caught by this limit.
 const LIMIT: Duration = Duration::from_secs(60);
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn json(out: &std::process::Output) -> Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}{}", text(&out.stdout), text(&out.stderr)))
 }
 
 #[test]

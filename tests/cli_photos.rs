@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::fixture;
+use common::{finding, fixture};
 use serde_json::Value;
 
 fn scan(name: &str, extra: &[&str]) -> (i32, Value) {
@@ -17,15 +17,6 @@ fn scan(name: &str, extra: &[&str]) -> (i32, Value) {
     let json = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{name}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
     (out.status.code().unwrap(), json)
-}
-
-fn finding<'a>(r: &'a Value, id: &str) -> &'a Value {
-    r["devices"][0]["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == id)
-        .unwrap()
 }
 
 fn status(r: &Value, id: &str) -> String {

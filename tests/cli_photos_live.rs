@@ -7,20 +7,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{fixture, start_sim_with, synccheck_at};
+use common::{finding, fixture, report_json as json, start_sim_with, synccheck_at};
 use serde_json::Value;
 
 const LIMIT: Duration = Duration::from_secs(90);
-
-fn json(out: &std::process::Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
 
 fn checks(r: &Value) -> Vec<(String, String)> {
     r["devices"][0]["checks"]
@@ -34,15 +24,6 @@ fn checks(r: &Value) -> Vec<(String, String)> {
             )
         })
         .collect()
-}
-
-fn finding<'a>(r: &'a Value, id: &str) -> &'a Value {
-    r["devices"][0]["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == id)
-        .unwrap()
 }
 
 fn live(name: &str, faults: &[&str], extra: &[&str]) -> Value {

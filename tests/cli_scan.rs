@@ -1,15 +1,11 @@
 //! `synccheck scan --from` end to end: the binary on fixtures, asserting on the JSON report.
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use serde_json::Value;
+mod common;
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(name)
-}
+use common::{finding, fixture};
+use serde_json::Value;
 
 fn synccheck(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_synccheck"))
@@ -30,17 +26,8 @@ fn scan_json(name: &str, extra: &[&str]) -> (i32, Value) {
     (out.status.code().unwrap(), json)
 }
 
-fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
-    report["devices"][0]["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == id)
-        .unwrap_or_else(|| panic!("no check {id}"))
-}
-
 fn status(report: &Value, id: &str) -> String {
-    check(report, id)["status"].as_str().unwrap().to_string()
+    finding(report, id)["status"].as_str().unwrap().to_string()
 }
 
 #[test]
@@ -54,7 +41,7 @@ fn healthy_phone_passes_every_check_the_phone_can_decide() {
         "power",
         "battery-health",
     ] {
-        assert_eq!(status(&r, id), "pass", "{id}: {}", check(&r, id));
+        assert_eq!(status(&r, id), "pass", "{id}: {}", finding(&r, id));
     }
     for id in [
         "icloud-photos",
@@ -112,7 +99,7 @@ fn every_check_is_reported_in_checklist_order_with_all_fields() {
 fn warnings_fixture_warns_where_expected() {
     let (code, r) = scan_json("warnings.plist", &[]);
     for id in ["device-storage", "ios-update", "power", "battery-health"] {
-        assert_eq!(status(&r, id), "warn", "{id}: {}", check(&r, id));
+        assert_eq!(status(&r, id), "warn", "{id}: {}", finding(&r, id));
     }
     assert_eq!(
         status(&r, "apple-id"),
@@ -126,7 +113,7 @@ fn warnings_fixture_warns_where_expected() {
 fn failures_fixture_fails_and_the_verdict_names_fails_first() {
     let (code, r) = scan_json("failures.plist", &[]);
     for id in ["device-storage", "ios-update", "power", "battery-health"] {
-        assert_eq!(status(&r, id), "fail", "{id}: {}", check(&r, id));
+        assert_eq!(status(&r, id), "fail", "{id}: {}", finding(&r, id));
     }
     assert_eq!(code, 1);
     let verdict = r["devices"][0]["verdict"]["summary"].as_str().unwrap();
@@ -134,7 +121,7 @@ fn failures_fixture_fails_and_the_verdict_names_fails_first() {
         verdict.starts_with("Blocking iCloud Photos: iPhone storage is full"),
         "{verdict}"
     );
-    let storage = check(&r, "device-storage");
+    let storage = finding(&r, "device-storage");
     assert_eq!(
         storage["evidence"][0]["source"],
         "com.apple.disk_usage AmountDataAvailable"
@@ -160,7 +147,7 @@ fn answers_decide_manual_steps_and_are_marked_as_the_technicians() {
     );
     assert_eq!(status(&r, "icloud-photos"), "pass");
     assert_eq!(status(&r, "restart"), "pass");
-    let storage = check(&r, "icloud-storage");
+    let storage = finding(&r, "icloud-storage");
     assert_eq!(storage["status"], "fail");
     assert_eq!(storage["evidence"][0]["source"], "technician");
     assert_eq!(code, 1);
@@ -169,7 +156,7 @@ fn answers_decide_manual_steps_and_are_marked_as_the_technicians() {
 #[test]
 fn an_answer_does_not_override_the_phones_data() {
     let (_, r) = scan_json("failures.plist", &["--answer", "device-storage=ok"]);
-    let storage = check(&r, "device-storage");
+    let storage = finding(&r, "device-storage");
     assert_eq!(storage["status"], "fail");
     let evidence = storage["evidence"].to_string();
     assert!(
@@ -183,7 +170,7 @@ fn an_answer_does_not_override_the_phones_data() {
         "failures.plist",
         &["--answer", "device-storage=ok", "--trust-answers"],
     );
-    let storage = check(&r, "device-storage");
+    let storage = finding(&r, "device-storage");
     assert_eq!(
         storage["status"], "pass",
         "--trust-answers lets the technician decide"
