@@ -18,6 +18,8 @@ pub struct Cli {
 pub enum Command {
     /// Read every attached iPhone (or the one named) and evaluate the iCloud Photos checklist.
     Scan(ScanArgs),
+    /// Bench mode: scan every iPhone as it is plugged in, until Ctrl-C.
+    Watch(WatchArgs),
     /// List attached iPhones: UDID, name, model, iOS, USB or network, paired or not.
     List(ListArgs),
     /// Ask an iPhone to trust this computer (it shows "Trust This Computer?").
@@ -47,8 +49,9 @@ pub struct SimArgs {
 
     /// Make a phone misbehave: MODE[=VALUE][@N], N the device number in --snapshot order (all
     /// devices without @N); repeat to combine. Modes: not-paired, user-denied,
-    /// password-protected, unplug-after=N, latency=MS, garbage, huge-length, slow-tls,
-    /// afc-denied=PATH, torn-db, not-sqlite-db, growing-db.
+    /// password-protected, unplug-after=N, replug-after=N, latency=MS, garbage, huge-length,
+    /// slow-tls, afc-denied=PATH, torn-db, not-sqlite-db, growing-db. While it runs, type
+    /// `unplug N` or `plug N` on stdin to pull phone N off the bus or plug it back in.
     #[arg(long = "fault", value_name = "MODE[=VALUE][@N]")]
     pub faults: Vec<synccheck::sim::FaultSpec>,
 
@@ -76,6 +79,30 @@ pub struct ScanArgs {
 
     /// Do not copy the photo library database (the iCloud Photos engine's state files are
     /// still read): faster on a large library, but `photos-upload` is then left to you.
+    #[arg(long)]
+    pub no_photo_library: bool,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
+    #[command(flatten)]
+    pub trust: TrustArgs,
+
+    #[command(flatten)]
+    pub db: DbArgs,
+
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct WatchArgs {
+    /// Also write each finished scan's JSON report here, as <UDID>-<time>.json (with --redact:
+    /// phone<N>-<time>.json). The directory is created if missing.
+    #[arg(long, value_name = "DIR")]
+    pub json_dir: Option<PathBuf>,
+
+    /// Do not copy the photo library database (see `scan --no-photo-library`).
     #[arg(long)]
     pub no_photo_library: bool,
 

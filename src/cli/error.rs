@@ -105,7 +105,7 @@ fn device_exit_code(e: &DeviceError) -> i32 {
     }
 }
 
-fn device_hint(e: &DeviceError) -> Option<&'static str> {
+pub(super) fn device_hint(e: &DeviceError) -> Option<&'static str> {
     use DeviceError::*;
     Some(match e {
         NoUsbmuxd(_) if cfg!(target_os = "macos") => {

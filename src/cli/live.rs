@@ -165,3 +165,35 @@ pub async fn read_all(
     });
     futures::future::join_all(jobs).await
 }
+
+/// stdin, line by line, read on a plain thread: a blocking read must never hold up shutdown.
+/// At end of input the channel closes (a `select!` branch on it then stays disabled).
+pub fn stdin_lines() -> tokio::sync::mpsc::Receiver<String> {
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lines() {
+            let Ok(line) = line else { break };
+            if tx.blocking_send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Ctrl-C, or SIGTERM from a test harness or service manager: both end serving cleanly so sockets and temporary
+/// files are removed.
+pub async fn wait_for_stop() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}

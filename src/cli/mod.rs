@@ -11,6 +11,7 @@ mod pair;
 mod report;
 mod scan;
 mod sim;
+mod watch;
 
 pub use args::Cli;
 pub use error::CliError;
@@ -20,6 +21,7 @@ use args::Command;
 pub fn run(cli: Cli) -> Result<i32, CliError> {
     match cli.command {
         Command::Scan(scan) => scan::run(scan),
+        Command::Watch(args) => watch::run(args),
         Command::List(args) => list::run(args),
         Command::Pair(args) => pair::run(args),
         Command::History(args) => history::run(args),

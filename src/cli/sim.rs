@@ -57,29 +57,45 @@ pub fn run(args: SimArgs) -> Result<i32, CliError> {
         for (i, udid) in handle.udids().iter().enumerate() {
             tracing::info!(device_id = i + 1, %udid, "serving");
         }
-        wait_for_stop().await;
+        let mut commands = super::live::stdin_lines();
+        let stop = super::live::wait_for_stop();
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                _ = &mut stop => break,
+                Some(line) = commands.recv() => control(&handle, &line),
+            }
+        }
         handle.shutdown().await;
         Ok(0)
     })
 }
 
-fn default_socket() -> PathBuf {
-    std::env::temp_dir().join(format!("synccheck-sim-{}.sock", std::process::id()))
+/// Lines typed on stdin: `unplug N` and `plug N` move phone N (1-based, `--snapshot` order)
+/// off and back on the bus, so `watch` can be tried, and tested, with phones coming and going.
+fn control(handle: &sim::SimHandle, line: &str) {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let result = match words.as_slice() {
+        [] => return,
+        ["unplug", n] => n
+            .parse()
+            .map_err(|_| format!("`{n}` is not a device number"))
+            .and_then(|n| handle.unplug(n).map_err(|e| e.to_string())),
+        ["plug", n] => n
+            .parse()
+            .map_err(|_| format!("`{n}` is not a device number"))
+            .and_then(|n| handle.plug(n).map_err(|e| e.to_string())),
+        _ => Err(format!(
+            "unknown command `{}`; type `unplug N` or `plug N`",
+            line.trim()
+        )),
+    };
+    match result {
+        Ok(()) => eprintln!("sim: {}", line.trim()),
+        Err(e) => eprintln!("sim: {e}"),
+    }
 }
 
-/// Ctrl-C, or SIGTERM from a test harness or service manager: both end serving cleanly so the
-/// socket file is removed.
-async fn wait_for_stop() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
-    }
+fn default_socket() -> PathBuf {
+    std::env::temp_dir().join(format!("synccheck-sim-{}.sock", std::process::id()))
 }

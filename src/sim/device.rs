@@ -15,6 +15,15 @@ use crate::pairing::{DeviceIdentity, TrustedHost};
 use crate::photos::PhotoLibrary;
 use crate::snapshot::DISK_USAGE_DOMAIN;
 
+/// What a lockdown request does to the phone's place on the bus (see `unplug-after` and
+/// `replug-after`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unplug {
+    No,
+    ForGood,
+    Replug,
+}
+
 /// What usbmuxd tells its `Listen` clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum MuxEvent {
@@ -273,13 +282,33 @@ impl Device {
         }
     }
 
-    /// Counts one lockdown request; true when the phone is to leave the bus once it has
+    /// Counts one lockdown request and says whether the phone leaves the bus once it has
     /// answered it.
-    pub fn count_lockdown_request(&self) -> bool {
+    pub fn count_lockdown_request(&self) -> Unplug {
         let n = self.lockdown_requests.fetch_add(1, Ordering::SeqCst) + 1;
-        self.faults
+        if self
+            .faults
             .unplug_after
             .is_some_and(|limit| n >= u64::from(limit))
+        {
+            Unplug::ForGood
+        } else if self.faults.replug_after.map(u64::from) == Some(n) {
+            // `==`, not `>=`: the cable is pulled once; the rescan after it goes through.
+            Unplug::Replug
+        } else {
+            Unplug::No
+        }
+    }
+
+    /// The cable is pulled and pushed back in a moment later.
+    pub fn replug(self: &Arc<Self>) {
+        self.fault_acts(FaultMode::ReplugAfter);
+        self.detach();
+        let device = Arc::clone(self);
+        tokio::spawn(async move {
+            tokio::time::sleep(super::faults::REPLUG_AWAY).await;
+            device.attach();
+        });
     }
 
     /// The cable is pulled: unlike a restart, the phone does not come back.

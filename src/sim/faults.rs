@@ -8,6 +8,11 @@
 //! `password-protected` (a locked phone shows no trust dialog, so there is nothing to deny) over
 //! `user-denied` over `not-paired`. All three mean the host has no pair record for the phone.
 //!
+//! Two faults take the phone off the bus after it has answered N lockdown requests (counted over
+//! every connection, `list`'s included): `unplug-after=N` for good, as a pulled cable;
+//! `replug-after=N` once, coming back [`REPLUG_AWAY`] later, as a cable pulled mid-scan and
+//! pushed back in.
+//!
 //! The AFC faults act on the photo library the phone serves over `com.apple.afc`:
 //! - `afc-denied=PATH`: every request at or below PATH (relative to the AFC root
 //!   `/var/mobile/Media`, e.g. `PhotoData/CPL`) answers AFC error 10, permission denied, as
@@ -33,6 +38,9 @@ use std::time::Duration;
 
 /// Longest `latency=MS` accepted: more than a minute per reply is a hang, not a slow phone.
 pub const MAX_LATENCY_MS: u64 = 60_000;
+
+/// How long a `replug-after` phone stays off the bus.
+pub const REPLUG_AWAY: Duration = Duration::from_millis(500);
 
 /// How much `growing-db` adds to Photos.sqlite per copy: one 4 KiB database page.
 pub const GROWTH_BYTES: usize = 4096;
@@ -61,6 +69,7 @@ pub enum FaultMode {
     UserDenied,
     PasswordProtected,
     UnplugAfter,
+    ReplugAfter,
     Latency,
     Garbage,
     HugeLength,
@@ -72,11 +81,12 @@ pub enum FaultMode {
 }
 
 impl FaultMode {
-    pub const ALL: [FaultMode; 12] = [
+    pub const ALL: [FaultMode; 13] = [
         FaultMode::NotPaired,
         FaultMode::UserDenied,
         FaultMode::PasswordProtected,
         FaultMode::UnplugAfter,
+        FaultMode::ReplugAfter,
         FaultMode::Latency,
         FaultMode::Garbage,
         FaultMode::HugeLength,
@@ -94,6 +104,7 @@ impl FaultMode {
             FaultMode::UserDenied => "user-denied",
             FaultMode::PasswordProtected => "password-protected",
             FaultMode::UnplugAfter => "unplug-after",
+            FaultMode::ReplugAfter => "replug-after",
             FaultMode::Latency => "latency",
             FaultMode::Garbage => "garbage",
             FaultMode::HugeLength => "huge-length",
@@ -108,7 +119,7 @@ impl FaultMode {
     /// The placeholder for the value, for the modes that take one.
     fn value_name(self) -> Option<&'static str> {
         match self {
-            FaultMode::UnplugAfter => Some("N"),
+            FaultMode::UnplugAfter | FaultMode::ReplugAfter => Some("N"),
             FaultMode::Latency => Some("MS"),
             FaultMode::AfcDenied => Some("PATH"),
             _ => None,
@@ -139,6 +150,9 @@ pub enum Fault {
     PasswordProtected,
     /// Leaves the bus after answering this many lockdown requests.
     UnplugAfter(u32),
+    /// Leaves the bus after answering this many lockdown requests and is plugged back in a
+    /// moment later, once: the cable pulled mid-scan and pushed back.
+    ReplugAfter(u32),
     /// Delays every lockdown and service reply.
     Latency(Duration),
     Garbage,
@@ -159,6 +173,7 @@ impl Fault {
             Fault::UserDenied => FaultMode::UserDenied,
             Fault::PasswordProtected => FaultMode::PasswordProtected,
             Fault::UnplugAfter(_) => FaultMode::UnplugAfter,
+            Fault::ReplugAfter(_) => FaultMode::ReplugAfter,
             Fault::Latency(_) => FaultMode::Latency,
             Fault::Garbage => FaultMode::Garbage,
             Fault::HugeLength => FaultMode::HugeLength,
@@ -243,12 +258,20 @@ impl FromStr for FaultSpec {
         let mode =
             FaultMode::from_name(name).ok_or_else(|| FaultError::UnknownMode(name.to_string()))?;
         let fault = match (mode, value) {
-            (FaultMode::UnplugAfter | FaultMode::Latency | FaultMode::AfcDenied, Some(v))
-                if !v.is_empty() =>
-            {
-                parse_value(mode, v)?
-            }
-            (FaultMode::UnplugAfter | FaultMode::Latency | FaultMode::AfcDenied, _) => {
+            (
+                FaultMode::UnplugAfter
+                | FaultMode::ReplugAfter
+                | FaultMode::Latency
+                | FaultMode::AfcDenied,
+                Some(v),
+            ) if !v.is_empty() => parse_value(mode, v)?,
+            (
+                FaultMode::UnplugAfter
+                | FaultMode::ReplugAfter
+                | FaultMode::Latency
+                | FaultMode::AfcDenied,
+                _,
+            ) => {
                 return Err(FaultError::MissingValue {
                     mode,
                     placeholder: mode.value_name().unwrap_or("VALUE"),
@@ -281,7 +304,7 @@ fn parse_device(n: &str) -> Result<usize, FaultError> {
     }
 }
 
-/// Parses the value of a mode that takes one (unplug-after, latency, afc-denied).
+/// Parses the value of a mode that takes one (unplug-after, replug-after, latency, afc-denied).
 fn parse_value(mode: FaultMode, value: &str) -> Result<Fault, FaultError> {
     let bad = |why: String| FaultError::BadValue {
         mode,
@@ -298,10 +321,11 @@ fn parse_value(mode: FaultMode, value: &str) -> Result<Fault, FaultError> {
             .map(Fault::AfcDenied)
             .map_err(|why| bad(why.into()));
     }
-    if mode == FaultMode::UnplugAfter {
+    if matches!(mode, FaultMode::UnplugAfter | FaultMode::ReplugAfter) {
         return match value.parse::<u32>() {
             Ok(0) => Err(bad("the phone must answer at least one request".into())),
-            Ok(n) => Ok(Fault::UnplugAfter(n)),
+            Ok(n) if mode == FaultMode::UnplugAfter => Ok(Fault::UnplugAfter(n)),
+            Ok(n) => Ok(Fault::ReplugAfter(n)),
             Err(_) => Err(bad("expected a whole number of lockdown requests".into())),
         };
     }
@@ -340,6 +364,7 @@ pub struct Faults {
     /// request. `None`: never.
     pub trust_after: Option<Duration>,
     pub unplug_after: Option<u32>,
+    pub replug_after: Option<u32>,
     pub latency: Option<Duration>,
     /// The first `GetValue` of every lockdown session is answered with a frame of random bytes.
     pub garbage: bool,
@@ -372,6 +397,7 @@ impl Faults {
             Fault::UserDenied => self.trust = self.trust.max(Trust::UserDenied),
             Fault::PasswordProtected => self.trust = self.trust.max(Trust::PasswordProtected),
             Fault::UnplugAfter(n) => self.unplug_after = Some(n),
+            Fault::ReplugAfter(n) => self.replug_after = Some(n),
             Fault::Latency(d) => self.latency = Some(d),
             Fault::Garbage => self.garbage = true,
             Fault::HugeLength => self.huge_length = true,
@@ -398,6 +424,7 @@ impl Faults {
         }
         for (on, mode) in [
             (self.unplug_after.is_some(), FaultMode::UnplugAfter),
+            (self.replug_after.is_some(), FaultMode::ReplugAfter),
             (self.latency.is_some(), FaultMode::Latency),
             (self.garbage, FaultMode::Garbage),
             (self.huge_length, FaultMode::HugeLength),
@@ -472,6 +499,13 @@ mod tests {
         assert_eq!(
             parse("unplug-after=3").unwrap().fault,
             Fault::UnplugAfter(3)
+        );
+        assert_eq!(
+            parse("replug-after=4@2").unwrap(),
+            FaultSpec {
+                fault: Fault::ReplugAfter(4),
+                device: Some(2)
+            }
         );
         for (s, f) in [
             ("user-denied", Fault::UserDenied),

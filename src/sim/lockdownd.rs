@@ -18,7 +18,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::TlsAcceptor;
 
-use super::device::{Device, PendingService, ServiceKind};
+use super::device::{Device, PendingService, ServiceKind, Unplug};
 use super::faults::FaultMode;
 use super::frame::{
     read_plist, write_plist, BoxStream, Channel, FrameError, Prefixed, IDLE_TIMEOUT,
@@ -234,11 +234,18 @@ impl Lockdown {
             tracing::trace!(device = self.device.id, %request, tls = self.channel.is_tls(), "lockdown request");
             let unplug = self.device.count_lockdown_request();
             let flow = self.answer(&request, &req).await?;
-            if unplug {
-                // The reply is on the wire; pulling the cable now ends this connection and
-                // every other one to the phone.
-                self.device.unplug_for_good();
-                return Ok(());
+            // The reply is on the wire; pulling the cable now ends this connection and every
+            // other one to the phone.
+            match unplug {
+                Unplug::No => {}
+                Unplug::ForGood => {
+                    self.device.unplug_for_good();
+                    return Ok(());
+                }
+                Unplug::Replug => {
+                    self.device.replug();
+                    return Ok(());
+                }
             }
             if let Flow::Close = flow {
                 return Ok(());

@@ -78,6 +78,8 @@ pub struct SimConfig {
 pub enum SimError {
     #[error("no device to simulate")]
     NoDevices,
+    #[error("there is no device {n}: devices are numbered 1 to {count}")]
+    NoSuchDevice { n: usize, count: usize },
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -125,6 +127,7 @@ pub struct SimHandle {
     address: String,
     udids: Vec<String>,
     socket_path: Option<PathBuf>,
+    shared: Arc<Shared>,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
 }
@@ -138,6 +141,29 @@ impl SimHandle {
     /// The UDIDs served, in DeviceID order.
     pub fn udids(&self) -> &[String] {
         &self.udids
+    }
+
+    /// Pulls phone `n` (1-based, `--snapshot` order) off the bus, as a cable pulled out: Listen
+    /// clients hear `Detached` and every connection to it ends.
+    pub fn unplug(&self, n: usize) -> Result<(), SimError> {
+        self.numbered(n)?.detach();
+        Ok(())
+    }
+
+    /// Plugs phone `n` back in: Listen clients hear `Attached`. A phone unplugged for good by
+    /// `unplug-after` stays away.
+    pub fn plug(&self, n: usize) -> Result<(), SimError> {
+        self.numbered(n)?.attach();
+        Ok(())
+    }
+
+    fn numbered(&self, n: usize) -> Result<&Arc<Device>, SimError> {
+        n.checked_sub(1)
+            .and_then(|i| self.shared.devices.get(i))
+            .ok_or(SimError::NoSuchDevice {
+                n,
+                count: self.shared.devices.len(),
+            })
     }
 
     /// Stops serving, ends every connection and removes the socket file.
@@ -290,7 +316,7 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
             let listener = bind_unix(path)?;
             let task = tokio::spawn(usbmuxd::serve(
                 usbmuxd::Listener::Unix(listener),
-                shared,
+                Arc::clone(&shared),
                 stop_rx,
             ));
             (format!("UNIX:{}", path.display()), Some(path.clone()), task)
@@ -308,7 +334,7 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
             })?;
             let task = tokio::spawn(usbmuxd::serve(
                 usbmuxd::Listener::Tcp(listener),
-                shared,
+                Arc::clone(&shared),
                 stop_rx,
             ));
             (local.to_string(), None, task)
@@ -319,6 +345,7 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
         address,
         udids,
         socket_path,
+        shared,
         stop,
         task: Some(task),
     })

@@ -21,7 +21,18 @@ pub struct Sim {
     /// What to put in `USBMUXD_SOCKET_ADDRESS`, as the simulator printed it.
     pub address: String,
     pub socket: PathBuf,
+    /// The simulator's stdin, where `unplug N` / `plug N` move phones off and on the bus.
+    control: std::process::ChildStdin,
     _dir: tempfile::TempDir,
+}
+
+impl Sim {
+    /// Types a command on the simulator's stdin (`unplug 2`, `plug 2`).
+    pub fn send(&mut self, command: &str) {
+        use std::io::Write;
+        writeln!(self.control, "{command}").expect("write to synccheck sim's stdin");
+        self.control.flush().expect("flush synccheck sim's stdin");
+    }
 }
 
 impl Drop for Sim {
@@ -41,6 +52,17 @@ pub fn start_sim(devices: usize, args: &[&str]) -> Sim {
 pub fn start_sim_with(snapshots: &[PathBuf], args: &[&str]) -> Sim {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("mux.sock");
+    start_sim_in(dir, socket, snapshots, args)
+}
+
+/// Starts the simulator on `socket` (a usbmuxd coming back where the last one was); `dir` is
+/// removed with the returned `Sim`.
+pub fn start_sim_in(
+    dir: tempfile::TempDir,
+    socket: PathBuf,
+    snapshots: &[PathBuf],
+    args: &[&str],
+) -> Sim {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_synccheck"));
     cmd.arg("sim").arg("--socket").arg(&socket);
     for s in snapshots {
@@ -48,10 +70,12 @@ pub fn start_sim_with(snapshots: &[PathBuf], args: &[&str]) -> Sim {
     }
     cmd.args(args);
     let mut child = cmd
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("start synccheck sim");
+    let control = child.stdin.take().unwrap();
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -76,6 +100,7 @@ pub fn start_sim_with(snapshots: &[PathBuf], args: &[&str]) -> Sim {
         child,
         address,
         socket,
+        control,
         _dir: dir,
     }
 }

@@ -1,0 +1,359 @@
+//! `synccheck watch`: bench mode. Subscribes to usbmuxd's attach and detach events and scans
+//! every phone as it is plugged in, each on its own task, so a phone waiting on its Trust
+//! dialog never holds up another. Every finished scan is recorded in the history (and with
+//! `--json-dir` written as a JSON report); typing a phone's number and Enter prints its full
+//! report. Ctrl-C stops: scans under way are cancelled and not recorded.
+
+mod bench;
+mod board;
+mod json_dir;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use synccheck::checklist::Context;
+use synccheck::device::photos::PhotoScope;
+use synccheck::device::{DeviceError, MuxEvent, Progress, ScanOptions, Usbmuxd};
+use synccheck::history::History;
+use synccheck::pipeline;
+use synccheck::snapshot::Snapshot;
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+
+use super::args::WatchArgs;
+use super::error::{device_hint, CliError};
+use super::{live, report};
+use bench::Bench;
+use board::Board;
+use json_dir::JsonDir;
+
+/// How long to wait before listening again when usbmuxd drops the event feed (it restarts
+/// when its package is upgraded, or the host sleeps).
+const RELISTEN_AFTER: Duration = Duration::from_secs(1);
+
+/// What the phones' tasks and the event feed tell the loop.
+enum Event {
+    Mux(MuxEvent),
+    /// The feed broke; the feed task is listening again.
+    FeedLost(DeviceError),
+    FeedBack,
+    Progress {
+        udid: String,
+        run: u64,
+        progress: Progress,
+    },
+    Finished {
+        udid: String,
+        run: u64,
+        /// Boxed: a snapshot is large, and most events are small.
+        result: Box<Result<Snapshot, DeviceError>>,
+    },
+}
+
+pub fn run(args: WatchArgs) -> Result<i32, CliError> {
+    let ctx = report::context(&args.report)?;
+    let mux = live::usbmuxd(&args.connection)?;
+    let scope = if args.no_photo_library {
+        PhotoScope::StateFiles
+    } else {
+        PhotoScope::Everything
+    };
+    let options = live::options(&args.connection, &args.trust, scope);
+    let json_dir = match &args.json_dir {
+        Some(dir) => Some(
+            JsonDir::open(dir)
+                .map_err(|e| CliError::Usage(format!("--json-dir {}: {e}", dir.display())))?,
+        ),
+        None => None,
+    };
+    let db = super::history::db_path(&args.db);
+    let history = match History::open(&db) {
+        Ok(h) => Some(h),
+        Err(e) => {
+            eprintln!("synccheck: warning: scans will not be recorded: {e}");
+            None
+        }
+    };
+    let redact = args.report.redact;
+    live::runtime()?.block_on(async move {
+        // No usbmuxd at start-up is the technician's to fix now; later losses are retried.
+        let listener = mux.listen().await?;
+        let mut watch = Watch {
+            mux,
+            options,
+            ctx,
+            args,
+            history,
+            json_dir,
+            bench: Bench::default(),
+            board: Board::new(redact),
+            scans: HashMap::new(),
+            recorded: 0,
+        };
+        watch.serve(listener).await
+    })
+}
+
+struct Watch {
+    mux: Usbmuxd,
+    options: ScanOptions,
+    ctx: Context,
+    args: WatchArgs,
+    history: Option<History>,
+    json_dir: Option<JsonDir>,
+    bench: Bench,
+    board: Board,
+    /// The scan task of each phone being read, by UDID.
+    scans: HashMap<String, AbortHandle>,
+    recorded: usize,
+}
+
+impl Watch {
+    async fn serve(&mut self, listener: synccheck::device::Listener) -> Result<i32, CliError> {
+        let (tx, mut events) = mpsc::unbounded_channel();
+        let feed = tokio::spawn(feed(self.mux.clone(), listener, tx.clone()));
+        let mut commands = live::stdin_lines();
+        self.board.note(
+            "Watching for iPhones: plug them in. Type a phone's number and Enter for its full report; Ctrl-C to stop.",
+        );
+        let stop = live::wait_for_stop();
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                _ = &mut stop => break,
+                Some(event) = events.recv() => self.handle(event, &tx),
+                Some(line) = commands.recv() => self.command(&line),
+            }
+        }
+        feed.abort();
+        for (_, scan) in self.scans.drain() {
+            scan.abort();
+        }
+        let under_way = self.bench.scanning();
+        drop(std::mem::replace(&mut self.board, Board::new(true)));
+        let cancelled = match under_way {
+            0 => String::new(),
+            n => format!("; {n} scan(s) under way were cancelled and not recorded"),
+        };
+        eprintln!(
+            "Stopped: {} scan(s) recorded this session{cancelled}.",
+            self.recorded
+        );
+        Ok(0)
+    }
+
+    fn handle(&mut self, event: Event, tx: &mpsc::UnboundedSender<Event>) {
+        match event {
+            Event::Mux(MuxEvent::Attached(device)) => {
+                if let Some(start) = self.bench.attached(device) {
+                    let handle = tokio::spawn(scan(
+                        self.mux.clone(),
+                        start.device,
+                        start.udid.clone(),
+                        start.run,
+                        self.options,
+                        tx.clone(),
+                    ));
+                    // A phone replugged while the feed was down may still have its old scan.
+                    if let Some(old) = self.scans.insert(start.udid.clone(), handle.abort_handle())
+                    {
+                        old.abort();
+                    }
+                    self.show(&start.udid);
+                }
+            }
+            Event::Mux(MuxEvent::Detached { device_id }) => {
+                if let Some((udid, mid_scan)) = self.bench.detached(device_id) {
+                    if mid_scan {
+                        if let Some(scan) = self.scans.remove(&udid) {
+                            scan.abort();
+                        }
+                    }
+                    self.show(&udid);
+                }
+            }
+            Event::FeedLost(e) => self.board.note(&format!(
+                "synccheck: lost usbmuxd's event feed ({e}); listening again…"
+            )),
+            Event::FeedBack => self.board.note("synccheck: listening to usbmuxd again."),
+            Event::Progress {
+                udid,
+                run,
+                progress,
+            } => {
+                if let Some(seat) = self.bench.progress(&udid, run, progress) {
+                    self.board.show(seat);
+                }
+            }
+            Event::Finished { udid, run, result } => self.finished(udid, run, *result),
+        }
+    }
+
+    fn finished(&mut self, udid: String, run: u64, result: Result<Snapshot, DeviceError>) {
+        let is_current = self
+            .bench
+            .seat(&udid)
+            .is_some_and(|s| s.run == run && s.phase.is_scanning());
+        if !is_current {
+            return;
+        }
+        self.scans.remove(&udid);
+        let shown = match result {
+            Ok(snap) => match self.evaluate(&snap) {
+                Ok((report, history_id)) => {
+                    self.bench.scanned(&udid, run, report, history_id).is_some()
+                }
+                Err(why) => self.bench.failed(&udid, run, false, why).is_some(),
+            },
+            Err(e) => {
+                let unplugged = matches!(e, DeviceError::Unplugged(_));
+                let why = match device_hint(&e) {
+                    Some(hint) if !unplugged => format!("{e} ({hint})"),
+                    _ => e.to_string(),
+                };
+                self.bench.failed(&udid, run, unplugged, why).is_some()
+            }
+        };
+        if shown {
+            self.show(&udid);
+        }
+    }
+
+    /// Judges a snapshot, records it once, and writes its JSON report when asked to.
+    fn evaluate(
+        &mut self,
+        snap: &Snapshot,
+    ) -> Result<(synccheck::report::DeviceReport, Option<i64>), String> {
+        // Judged unredacted: the shop's history keeps serials; output hides them.
+        let mut report =
+            pipeline::report_for(snap, "USB", &self.ctx, false).map_err(|e| e.to_string())?;
+        let history_id = self.history.as_mut().and_then(|h| {
+            h.record(
+                snap,
+                &report,
+                &self.args.report.answers,
+                self.args.report.trust_answers,
+            )
+            .map_err(|e| {
+                self.board.note(&format!(
+                    "synccheck: warning: this scan was not recorded: {e}"
+                ))
+            })
+            .ok()
+        });
+        if history_id.is_some() {
+            self.recorded += 1;
+        }
+        let stem = report.facts.identity.udid.clone();
+        if self.args.report.redact {
+            synccheck::report::redact(&mut report.facts);
+        }
+        if let Some(dir) = &self.json_dir {
+            let stem = match (&stem, self.args.report.redact) {
+                (Some(udid), false) => udid.clone(),
+                _ => format!("phone{}", history_id.unwrap_or_default()),
+            };
+            if let Err(e) = dir.write(&stem, &report) {
+                self.board.note(&format!(
+                    "synccheck: warning: the JSON report was not written: {e}"
+                ));
+            }
+        }
+        Ok((report, history_id))
+    }
+
+    /// A line typed at the bench: a phone's number prints its last report.
+    fn command(&mut self, line: &str) {
+        let line = line.trim();
+        if line.is_empty() {
+            return;
+        }
+        let Ok(number) = line.trim_start_matches('#').parse::<usize>() else {
+            self.board.note(
+                "Type a phone's number (the one in brackets) and Enter for its full report; Ctrl-C to stop.",
+            );
+            return;
+        };
+        let Some(seat) = self.bench.numbered(number) else {
+            self.board.note(&format!("No phone [{number}] yet."));
+            return;
+        };
+        let Some(report) = &seat.report else {
+            self.board.note(&format!(
+                "[{number}] has no finished scan yet: {}",
+                seat.phase.describe()
+            ));
+            return;
+        };
+        let printed = self
+            .board
+            .suspend(|| report::print(&self.args.report, std::slice::from_ref(report)));
+        if let Err(e) = printed {
+            self.board.note(&format!("synccheck: error: {e}"));
+        }
+    }
+
+    fn show(&mut self, udid: &str) {
+        if let Some(seat) = self.bench.seat(udid) {
+            self.board.show(seat);
+        }
+    }
+}
+
+/// Reads one phone and says how it went; cancelled (aborted) when the phone is pulled out.
+async fn scan(
+    mux: Usbmuxd,
+    device: synccheck::device::AttachedDevice,
+    udid: String,
+    run: u64,
+    options: ScanOptions,
+    tx: mpsc::UnboundedSender<Event>,
+) {
+    let progress_tx = tx.clone();
+    let progress_udid = udid.clone();
+    let result = synccheck::device::read_phone(&mux, &device, options, move |progress| {
+        let _ = progress_tx.send(Event::Progress {
+            udid: progress_udid.clone(),
+            run,
+            progress,
+        });
+    })
+    .await;
+    let _ = tx.send(Event::Finished {
+        udid,
+        run,
+        result: Box::new(result),
+    });
+}
+
+/// Forwards usbmuxd's events; when the feed breaks, says so and listens again until it can.
+async fn feed(
+    mux: Usbmuxd,
+    mut listener: synccheck::device::Listener,
+    tx: mpsc::UnboundedSender<Event>,
+) {
+    loop {
+        let lost = loop {
+            match listener.next().await {
+                Ok(event) => {
+                    if tx.send(Event::Mux(event)).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => break e,
+            }
+        };
+        if tx.send(Event::FeedLost(lost)).is_err() {
+            return;
+        }
+        listener = loop {
+            tokio::time::sleep(RELISTEN_AFTER).await;
+            if let Ok(l) = mux.listen().await {
+                break l;
+            }
+        };
+        if tx.send(Event::FeedBack).is_err() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,353 @@
+//! `synccheck watch` end to end against the simulator: phones attached and detached while it
+//! watches, concurrent scans, one phone stuck on Trust while another finishes, an unplug
+//! mid-scan and the rescan after it, the history written once per scan, `--json-dir`, the full
+//! report on demand, and Ctrl-C.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{fixture, start_sim_in, start_sim_with, Sim};
+
+/// Generous: a debug build on a loaded 2-core CI machine. Waits end as soon as the line comes.
+const WAIT: Duration = Duration::from_secs(60);
+
+const HEALTHY_UDID: &str = "00008130-001C2D3E4F506172";
+const FAILURES_UDID: &str = "00008030-001E2D3C4B5A6978";
+
+/// A running `synccheck watch` whose status lines (stderr) are read as they come.
+struct Watcher {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Receiver<String>,
+    seen: Vec<String>,
+    /// Everything printed on stdout so far (reports asked for).
+    stdout: Arc<Mutex<String>>,
+    _dir: tempfile::TempDir,
+    db: PathBuf,
+}
+
+impl Watcher {
+    fn start(sim: &Sim, args: &[&str]) -> Watcher {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("history.sqlite");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_synccheck"))
+            .arg("watch")
+            .args(args)
+            .env("USBMUXD_SOCKET_ADDRESS", &sim.address)
+            .env("SYNCCHECK_DB", &db)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start synccheck watch");
+        let stdin = child.stdin.take().unwrap();
+        let mut out = child.stdout.take().unwrap();
+        let stdout = Arc::new(Mutex::new(String::new()));
+        let sink = Arc::clone(&stdout);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = out.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        let err = child.stderr.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Watcher {
+            child,
+            stdin,
+            lines,
+            seen: Vec::new(),
+            stdout,
+            _dir: dir,
+            db,
+        }
+    }
+
+    /// Waits for a status line holding every one of `parts`, and returns it.
+    fn wait_for(&mut self, parts: &[&str]) -> String {
+        self.wait_for_nth(parts, 1)
+    }
+
+    /// Waits for the `n`th status line holding every one of `parts`, and returns it.
+    fn wait_for_nth(&mut self, parts: &[&str], n: usize) -> String {
+        let matches = |l: &String| parts.iter().all(|p| l.contains(p));
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(l) = self.seen.iter().filter(|l| matches(l)).nth(n - 1) {
+                return l.clone();
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(_) => {
+                    let _ = self.child.kill();
+                    panic!(
+                        "no line {n} with {parts:?} within {WAIT:?}; watch said:\n{}",
+                        self.seen.join("\n")
+                    );
+                }
+            }
+        }
+    }
+
+    /// Waits until stdout holds `part`.
+    fn wait_for_stdout(&mut self, part: &str) {
+        let deadline = Instant::now() + WAIT;
+        while !self.stdout.lock().unwrap().contains(part) {
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "stdout never held {part:?}: {}",
+                    self.stdout.lock().unwrap()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn type_line(&mut self, line: &str) {
+        writeln!(self.stdin, "{line}").unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    /// Ctrl-C, then everything it printed: (exit code, stdout, status lines).
+    fn interrupt(mut self) -> (Option<i32>, String, Vec<String>) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+        assert!(sent.success());
+        let deadline = Instant::now() + WAIT;
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("watch did not stop within {WAIT:?} of Ctrl-C");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        // The reader thread ends with the pipe; collect the rest.
+        for line in self.lines.iter() {
+            self.seen.push(line);
+        }
+        let stdout = self.stdout.lock().unwrap().clone();
+        (status.code(), stdout, self.seen)
+    }
+
+    /// The scans recorded in this watcher's history: (udid, verdict) in order.
+    fn history(&self) -> Vec<(String, String)> {
+        history_rows(&self.db)
+    }
+}
+
+fn history_rows(db: &Path) -> Vec<(String, String)> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT udid, verdict FROM scans ORDER BY id")
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    rows
+}
+
+#[test]
+fn phones_plugged_in_and_out_while_watching_are_scanned_each_time() {
+    let mut sim = start_sim_with(&[fixture("healthy.plist"), fixture("failures.plist")], &[]);
+    let mut w = Watcher::start(&sim, &[]);
+    // Both phones, concurrently: each gets its number and its verdict.
+    w.wait_for(&["[1]", "attached"]);
+    w.wait_for(&["[2]", "attached"]);
+    w.wait_for(&[HEALTHY_UDID, "PASS", "iPhone 15 Pro", "type 1 and Enter"]);
+    w.wait_for(&[FAILURES_UDID, "FAIL", "iPhone 11", "type 2 and Enter"]);
+
+    sim.send("unplug 2");
+    w.wait_for(&["[2]", "unplugged"]);
+    sim.send("plug 2");
+    // Plugged back in: scanned again, under the same number.
+    w.wait_for_nth(&["[2]", "attached"], 2);
+    w.wait_for_nth(&[FAILURES_UDID, "FAIL"], 2);
+
+    // The full report on demand.
+    w.type_line("2");
+    w.wait_for_stdout("Verdict: FAIL");
+    let history = w.history();
+    let (code, stdout, lines) = w.interrupt();
+    assert_eq!(code, Some(0), "Ctrl-C is a clean stop");
+    assert!(
+        stdout.contains("iPhone 11") && stdout.contains("Verdict: FAIL"),
+        "typing 2 prints phone 2's full report:\n{stdout}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("Stopped: 3 scan(s) recorded")),
+        "{lines:?}"
+    );
+    let per_phone = |udid: &str| history.iter().filter(|(u, _)| u == udid).count();
+    assert_eq!(
+        history.len(),
+        3,
+        "one history row per finished scan: {history:?}"
+    );
+    assert_eq!(per_phone(HEALTHY_UDID), 1);
+    assert_eq!(per_phone(FAILURES_UDID), 2);
+    assert!(history
+        .iter()
+        .any(|(u, v)| u == FAILURES_UDID && v == "fail"));
+}
+
+#[test]
+fn a_phone_stuck_on_trust_never_holds_up_another_and_ctrl_c_cancels_it() {
+    let sim = start_sim_with(
+        &[fixture("failures.plist"), fixture("healthy.plist")],
+        &["--fault", "not-paired@1"],
+    );
+    let mut w = Watcher::start(&sim, &["--trust-timeout", "600"]);
+    w.wait_for(&["[1]", FAILURES_UDID, "waiting for Trust", "tap Trust"]);
+    w.wait_for(&["[2]", HEALTHY_UDID, "PASS"]);
+    // Asking for the report of a phone still waiting says so.
+    w.type_line("1");
+    w.wait_for(&["[1] has no finished scan yet", "waiting for Trust"]);
+    let history = w.history();
+    let (code, _, lines) = w.interrupt();
+    assert_eq!(code, Some(0));
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.contains("[1]") && l.contains("FAIL")),
+        "phone 1 never got past Trust: {lines:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains(
+            "Stopped: 1 scan(s) recorded this session; 1 scan(s) under way were cancelled"
+        )),
+        "{lines:?}"
+    );
+    assert_eq!(
+        history,
+        vec![(HEALTHY_UDID.to_string(), "manual".to_string())]
+    );
+}
+
+#[test]
+fn unplugged_mid_scan_is_reported_then_rescanned_and_recorded_once() {
+    let sim = start_sim_with(&[fixture("healthy.plist")], &["--fault", "replug-after=3"]);
+    let json = tempfile::tempdir().unwrap();
+    let json_dir = json.path().join("reports");
+    let mut w = Watcher::start(&sim, &["--json-dir", json_dir.to_str().unwrap()]);
+    w.wait_for(&["[1]", "unplugged mid-scan", "plug it back in"]);
+    w.wait_for_nth(&["[1]", "attached"], 2);
+    w.wait_for(&["[1]", "PASS"]);
+    let history = w.history();
+    let (code, _, lines) = w.interrupt();
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        history.len(),
+        1,
+        "the cut-short scan is not recorded: {lines:?}"
+    );
+
+    let files: Vec<String> = std::fs::read_dir(&json_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(files.len(), 1, "one report, no temporary files: {files:?}");
+    assert!(
+        files[0].starts_with(&format!("{HEALTHY_UDID}-")) && files[0].ends_with("Z.json"),
+        "{files:?}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(json_dir.join(&files[0])).unwrap()).unwrap();
+    assert_eq!(report["schema"], "synccheck.report/1");
+    assert_eq!(report["devices"][0]["verdict"]["status"], "manual");
+}
+
+#[test]
+fn redacted_watch_hides_udids_and_serials_everywhere() {
+    let sim = start_sim_with(&[fixture("healthy.plist")], &[]);
+    let json = tempfile::tempdir().unwrap();
+    let mut w = Watcher::start(
+        &sim,
+        &["--redact", "--json-dir", json.path().to_str().unwrap()],
+    );
+    w.wait_for(&["[1] iPhone", "PASS"]);
+    w.type_line("1");
+    w.wait_for_stdout("Verdict:");
+    let (_, stdout, lines) = w.interrupt();
+    let mut everything = format!("{stdout}\n{}", lines.join("\n"));
+    for entry in std::fs::read_dir(json.path()).unwrap() {
+        let entry = entry.unwrap();
+        everything.push_str(&entry.file_name().to_string_lossy());
+        everything.push_str(&std::fs::read_to_string(entry.path()).unwrap());
+    }
+    for secret in [HEALTHY_UDID, "F4GZK2LMN7Q1"] {
+        assert!(
+            !everything.contains(secret),
+            "{secret} leaked:\n{everything}"
+        );
+    }
+}
+
+#[test]
+fn no_usbmuxd_is_exit_3_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = common::synccheck_at(
+        &format!("UNIX:{}", dir.path().join("none.sock").display()),
+        &["watch"],
+        WAIT,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("no usbmuxd is listening"), "{err}");
+}
+
+#[test]
+fn usbmuxd_going_away_is_said_and_watching_resumes_when_it_is_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("mux.sock");
+    let keep = tempfile::tempdir().unwrap();
+    let sim = start_sim_in(
+        tempfile::tempdir_in(keep.path()).unwrap(),
+        socket.clone(),
+        &[fixture("healthy.plist")],
+        &[],
+    );
+    let mut w = Watcher::start(&sim, &[]);
+    w.wait_for(&["[1]", "PASS"]);
+    drop(sim);
+    w.wait_for(&["lost usbmuxd's event feed", "listening again"]);
+    // A usbmuxd comes back on the same socket, with another phone.
+    let _sim = start_sim_in(
+        tempfile::tempdir_in(keep.path()).unwrap(),
+        socket,
+        &[fixture("failures.plist")],
+        &[],
+    );
+    w.wait_for(&["listening to usbmuxd again"]);
+    w.wait_for(&["[2]", FAILURES_UDID, "FAIL"]);
+    let (code, _, _) = w.interrupt();
+    assert_eq!(code, Some(0));
+    drop(dir);
+}
