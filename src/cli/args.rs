@@ -26,6 +26,8 @@ pub enum Command {
     Pair(PairArgs),
     /// List past scans, or reprint one (`history show ID`).
     History(HistoryArgs),
+    /// Make the customer's printable HTML sheet from a snapshot or a saved JSON report.
+    Report(ReportFromArgs),
     /// Serve simulated iPhones behind a usbmuxd-compatible socket until Ctrl-C.
     Sim(SimArgs),
     /// Start the built-in simulated iPhone and scan it: try synccheck with no phone.
@@ -83,6 +85,9 @@ pub struct ScanArgs {
     pub no_photo_library: bool,
 
     #[command(flatten)]
+    pub html: HtmlArgs,
+
+    #[command(flatten)]
     pub connection: ConnectionArgs,
 
     #[command(flatten)]
@@ -117,6 +122,44 @@ pub struct WatchArgs {
 
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+/// The customer's sheet.
+#[derive(Debug, clap::Args)]
+pub struct HtmlArgs {
+    /// Also write the customer's one-page HTML sheet here (print it from a browser). With
+    /// several phones, each file gets the phone's UDID (or its number, with --redact) before
+    /// the extension.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReportFromArgs {
+    /// A snapshot (or an import `scan --from` reads), or a JSON report (`--json` output,
+    /// `watch --json-dir` files).
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
+
+    /// Where to write the HTML sheet.
+    #[arg(long, value_name = "FILE", required = true)]
+    pub html: PathBuf,
+
+    /// Answer a step the phone cannot report (snapshots only: a JSON report is already judged).
+    #[arg(long = "answer", value_name = "CHECK=VALUE")]
+    pub answers: Vec<String>,
+
+    /// Let an --answer decide a step even where the phone's own evidence says otherwise.
+    #[arg(long)]
+    pub trust_answers: bool,
+
+    /// A TOML file overriding the pass/warn/fail limits (snapshots only).
+    #[arg(long, value_name = "FILE")]
+    pub thresholds: Option<PathBuf>,
+
+    /// Hide the serial number, UDID, device name and Wi-Fi address.
+    #[arg(long)]
+    pub redact: bool,
 }
 
 /// Where the scan history lives.
@@ -155,6 +198,9 @@ pub enum HistoryCommand {
 
         #[command(flatten)]
         db: DbArgs,
+
+        #[command(flatten)]
+        html: HtmlArgs,
 
         #[command(flatten)]
         report: ReportArgs,

@@ -47,6 +47,21 @@ pub enum CliError {
     Device(#[from] DeviceError),
     #[error(transparent)]
     History(#[from] synccheck::history::HistoryError),
+    #[error("{path}: {source}")]
+    Document {
+        path: PathBuf,
+        source: synccheck::report::document::DocumentError,
+    },
+    #[error("cannot make the HTML sheet {path}: {source}")]
+    Html {
+        path: PathBuf,
+        source: synccheck::report::html::HtmlError,
+    },
+    #[error("cannot write the HTML sheet {path}: {source}")]
+    WriteHtml {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// One phone of several failed: the error, named by the phone.
     #[error("iPhone {udid}: {source}")]
     OnDevice { udid: String, source: DeviceError },
@@ -88,6 +103,11 @@ impl CliError {
             CliError::Address(_) => "for example --usbmuxd UNIX:/var/run/usbmuxd or --usbmuxd 127.0.0.1:27015",
             CliError::Device(e) | CliError::OnDevice { source: e, .. } => return device_hint(e),
             CliError::History(_) => "check --db (or SYNCCHECK_DB) and that the file is writable",
+            CliError::Document { .. } => {
+                "give a synccheck snapshot, or a JSON report made by `synccheck scan --json` or `watch --json-dir`"
+            }
+            CliError::WriteHtml { .. } => "check that the folder exists and is writable",
+            CliError::Html { .. } => "please report this: the page template failed",
             CliError::Output(_) | CliError::Runtime(_) | CliError::SaveSnapshot { .. } => return None,
         })
     }

@@ -20,7 +20,12 @@ pub fn db_path(args: &DbArgs) -> std::path::PathBuf {
 
 pub fn run(args: HistoryArgs) -> Result<i32, CliError> {
     match args.show {
-        Some(HistoryCommand::Show { id, db, report }) => show(id, &db, &report),
+        Some(HistoryCommand::Show {
+            id,
+            db,
+            html,
+            report,
+        }) => show(id, &db, &html, &report),
         None => list(&args),
     }
 }
@@ -62,7 +67,12 @@ fn list(args: &HistoryArgs) -> Result<i32, CliError> {
     Ok(0)
 }
 
-fn show(id: i64, db: &DbArgs, args: &super::args::ReportArgs) -> Result<i32, CliError> {
+fn show(
+    id: i64,
+    db: &DbArgs,
+    html: &super::args::HtmlArgs,
+    args: &super::args::ReportArgs,
+) -> Result<i32, CliError> {
     let history = History::open(&db_path(db))?;
     let stored = history
         .get(id)?
@@ -84,5 +94,8 @@ fn show(id: i64, db: &DbArgs, args: &super::args::ReportArgs) -> Result<i32, Cli
                 source,
             }
         })?;
+    if let Some(path) = &html.html {
+        super::html::write_reports(path, std::slice::from_ref(&r))?;
+    }
     report::print(args, &[r])
 }

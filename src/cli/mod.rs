@@ -5,6 +5,7 @@ mod args;
 mod demo;
 mod error;
 mod history;
+mod html;
 mod list;
 mod live;
 mod pair;
@@ -25,6 +26,7 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
         Command::List(args) => list::run(args),
         Command::Pair(args) => pair::run(args),
         Command::History(args) => history::run(args),
+        Command::Report(args) => html::run(args),
         Command::Sim(args) => sim::run(args),
         Command::Demo(args) => demo::run(args),
     }

@@ -38,6 +38,9 @@ fn run_offline(args: ScanArgs) -> Result<i32, CliError> {
             })?;
         reports.push(r);
     }
+    if let Some(path) = &args.html.html {
+        super::html::write_reports(path, &reports)?;
+    }
     report::print(&args.report, &reports)
 }
 
@@ -106,6 +109,9 @@ fn run_live(args: ScanArgs) -> Result<i32, CliError> {
         }
         reports.push(r);
     }
+    if let (Some(path), false) = (&args.html.html, reports.is_empty()) {
+        super::html::write_reports(path, &reports)?;
+    }
     let code = if reports.is_empty() {
         0
     } else {
@@ -145,7 +151,7 @@ fn record(
 }
 
 /// `scan.plist` → `scan-<UDID>.plist`, for one file per phone.
-fn per_device(path: &Path, udid: &str) -> PathBuf {
+pub(super) fn per_device(path: &Path, udid: &str) -> PathBuf {
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())

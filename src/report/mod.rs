@@ -1,6 +1,8 @@
 //! Reports: what a technician reads (text) and what other programs read (JSON).
 //! Both print the same [`DeviceReport`]s; neither decides anything.
 
+pub mod document;
+pub mod html;
 pub mod json;
 pub mod text;
 
@@ -53,12 +55,14 @@ impl ReportContext {
     }
 }
 
+/// What a hidden value reads as.
+pub const REDACTED: &str = "[redacted]";
+
 /// Hides what identifies the customer, for reports that leave the shop.
 pub fn redact(facts: &mut DeviceFacts) {
-    const HIDDEN: &str = "[redacted]";
     let hide = |v: &mut Option<String>| {
         if v.is_some() {
-            *v = Some(HIDDEN.to_string());
+            *v = Some(REDACTED.to_string());
         }
     };
     hide(&mut facts.identity.name);

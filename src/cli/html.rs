@@ -1,0 +1,116 @@
+//! The customer's sheet: `scan --html`, `history show ID --html` and `synccheck report --from
+//! FILE --html OUT`.
+
+use std::path::Path;
+
+use synccheck::checklist::Context;
+use synccheck::pipeline;
+use synccheck::report::document::{self, ReportDocument};
+use synccheck::report::{html, DeviceReport, ReportContext};
+use synccheck::snapshot;
+
+use super::args::ReportFromArgs;
+use super::error::CliError;
+use super::report;
+
+/// Writes one sheet per report: `path` itself for one phone; with several, each file gets the
+/// phone's UDID (or its position, when redacted) before the extension.
+pub fn write_reports(path: &Path, reports: &[DeviceReport]) -> Result<(), CliError> {
+    let pages =
+        html::render_reports(reports, &ReportContext::now()).map_err(|source| CliError::Html {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let names: Vec<Option<String>> = reports
+        .iter()
+        .map(|r| r.facts.identity.udid.clone())
+        .collect();
+    write_pages(path, &pages, &names)
+}
+
+fn write_pages(path: &Path, pages: &[String], udids: &[Option<String>]) -> Result<(), CliError> {
+    for (i, page) in pages.iter().enumerate() {
+        let target = if pages.len() == 1 {
+            path.to_path_buf()
+        } else {
+            let tag = match udids.get(i).cloned().flatten() {
+                Some(u) if u != synccheck::report::REDACTED => u,
+                _ => format!("phone{}", i + 1),
+            };
+            super::scan::per_device(path, &tag)
+        };
+        write_atomically(&target, page.as_bytes())?;
+        eprintln!("synccheck: wrote {}", target.display());
+    }
+    Ok(())
+}
+
+/// Beside the target, then renamed: a half-written sheet never exists under its name.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    use std::io::Write;
+    let fail = |source| CliError::WriteHtml {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
+    tmp.write_all(bytes).map_err(fail)?;
+    tmp.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
+}
+
+/// `synccheck report --from FILE --html OUT`.
+pub fn run(args: ReportFromArgs) -> Result<i32, CliError> {
+    let doc_error = |source| CliError::Document {
+        path: args.from.clone(),
+        source,
+    };
+    if let Some(mut doc) = document::read_if_report(&args.from).map_err(doc_error)? {
+        if !args.answers.is_empty() || args.thresholds.is_some() || args.trust_answers {
+            return Err(CliError::Usage(format!(
+                "{} is a JSON report, already judged: --answer and --thresholds need a snapshot",
+                args.from.display()
+            )));
+        }
+        if args.redact {
+            doc.redact();
+        }
+        return render_document(&args.html, &doc);
+    }
+    let snap = snapshot::load_file(&args.from)?;
+    let report_args = super::args::ReportArgs {
+        json: false,
+        answers: args.answers.clone(),
+        trust_answers: args.trust_answers,
+        thresholds: args.thresholds.clone(),
+        redact: args.redact,
+        color: super::args::ColorWhen::Never,
+    };
+    let ctx: Context = report::context(&report_args)?;
+    let origin = args.from.display().to_string();
+    let r = pipeline::report_for(&snap, &origin, &ctx, args.redact).map_err(|source| {
+        CliError::Facts {
+            path: args.from.clone(),
+            source,
+        }
+    })?;
+    write_reports(&args.html, &[r])?;
+    Ok(0)
+}
+
+fn render_document(path: &Path, doc: &ReportDocument) -> Result<i32, CliError> {
+    let pages = html::render_document(doc).map_err(|source| CliError::Html {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let udids: Vec<Option<String>> = doc
+        .devices
+        .iter()
+        .map(|d| d.facts.identity.udid.clone())
+        .collect();
+    write_pages(path, &pages, &udids)?;
+    Ok(0)
+}
