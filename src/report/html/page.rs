@@ -182,10 +182,17 @@ fn customer_words(summary: &str) -> String {
         Some(i) if summary.ends_with(')') => &summary[..i],
         _ => summary,
     };
-    let s = s.strip_prefix("Check on the phone: ").unwrap_or(s).trim();
+    let (s, stripped) = match s.strip_prefix("Check on the phone: ") {
+        Some(rest) => (rest.trim(), true),
+        None => (s.trim(), false),
+    };
     let mut s = s.to_string();
-    if let Some(first) = s.chars().next() {
-        s.replace_range(..first.len_utf8(), &first.to_uppercase().to_string());
+    // "the top of Settings" starts a sentence now; "iPhone", "iOS" and "iCloud" keep their case.
+    let mut chars = s.chars();
+    if let (true, Some(first), Some(second)) = (stripped, chars.next(), chars.next()) {
+        if first.is_lowercase() && !second.is_uppercase() {
+            s.replace_range(..first.len_utf8(), &first.to_uppercase().to_string());
+        }
     }
     if s.is_empty() || s.ends_with('.') {
         s
@@ -273,6 +280,14 @@ mod tests {
             "Restart it."
         );
         assert_eq!(customer_words("Storage is fine."), "Storage is fine.");
+        assert_eq!(
+            customer_words("iPhone storage is full: 1 GB free"),
+            "iPhone storage is full: 1 GB free."
+        );
+        assert_eq!(
+            customer_words("Check on the phone: iCloud Photos should be on"),
+            "iCloud Photos should be on."
+        );
     }
 
     #[test]
