@@ -10,7 +10,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::fixture;
 
@@ -31,41 +31,20 @@ const CHROMIUM_FLAGS: &[&str] = &[
 ];
 
 fn tools_present() -> bool {
-    let found = ["chromium", "pdfinfo", "pdftotext"].iter().all(|t| {
-        Command::new(t)
-            .arg("-v")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok()
-    });
-    if !found {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("chromium or poppler-utils is not installed (apt-get install -y chromium poppler-utils)");
-        }
-        eprintln!("skipping: chromium or poppler-utils is not installed");
-    }
-    found
+    common::debian_tools_present(
+        &["chromium", "pdfinfo", "pdftotext"],
+        "chromium poppler-utils",
+    )
 }
 
 /// Runs a command to completion within LIMIT; a hang is a failure with a message.
 fn run(cmd: &mut Command) -> Output {
-    let mut child = cmd
+    let child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    let started = Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            return child.wait_with_output().unwrap();
-        }
-        if started.elapsed() > LIMIT {
-            let _ = child.kill();
-            panic!("{cmd:?} still running after {LIMIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    common::wait_bounded(child, &format!("{cmd:?}"), LIMIT)
 }
 
 fn synccheck(args: &[&str]) -> Output {

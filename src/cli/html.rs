@@ -1,6 +1,7 @@
 //! The customer's sheet: `scan --html`, `history show ID --html` and `synccheck report --from
 //! FILE --html OUT`.
 
+use std::io::Write;
 use std::path::Path;
 
 use synccheck::checklist::Context;
@@ -37,28 +38,16 @@ fn write_pages(path: &Path, pages: &[String], udids: &[Option<String>]) -> Resul
                 Some(u) if u != synccheck::report::REDACTED => u,
                 _ => format!("phone{}", i + 1),
             };
-            super::scan::per_device(path, &tag)
+            super::files::per_device(path, &tag)
         };
-        write_atomically(&target, page.as_bytes())?;
+        super::files::write_atomically(&target, |f| f.write_all(page.as_bytes())).map_err(
+            |source| CliError::WriteHtml {
+                path: target.clone(),
+                source,
+            },
+        )?;
         eprintln!("synccheck: wrote {}", target.display());
     }
-    Ok(())
-}
-
-/// Beside the target, then renamed: a half-written sheet never exists under its name.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    use std::io::Write;
-    let fail = |source| CliError::WriteHtml {
-        path: path.to_path_buf(),
-        source,
-    };
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
-    tmp.write_all(bytes).map_err(fail)?;
-    tmp.persist(path).map_err(|e| fail(e.error))?;
     Ok(())
 }
 

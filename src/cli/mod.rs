@@ -4,6 +4,7 @@
 mod args;
 mod demo;
 mod error;
+mod files;
 mod history;
 mod html;
 mod list;

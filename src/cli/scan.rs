@@ -85,7 +85,7 @@ fn run_live(args: ScanArgs) -> Result<i32, CliError> {
         };
         if let Some(path) = &args.save_snapshot {
             let path = if several {
-                per_device(path, &device.udid)
+                super::files::per_device(path, &device.udid)
             } else {
                 path.clone()
             };
@@ -150,49 +150,10 @@ fn record(
     }
 }
 
-/// `scan.plist` → `scan-<UDID>.plist`, for one file per phone.
-pub(super) fn per_device(path: &Path, udid: &str) -> PathBuf {
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let name = match path.extension() {
-        Some(ext) => format!("{stem}-{udid}.{}", ext.to_string_lossy()),
-        None => format!("{stem}-{udid}"),
-    };
-    path.with_file_name(name)
-}
-
-/// Writes beside the target and renames, so a crash never leaves half a snapshot.
 fn save(snap: &Snapshot, path: &Path) -> Result<(), CliError> {
-    let fail = |source| CliError::SaveSnapshot {
-        path: path.to_path_buf(),
-        source,
-    };
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
-    snap.write_xml(&mut tmp)
-        .map_err(|e| fail(std::io::Error::other(e)))?;
-    tmp.persist(path).map_err(|e| fail(e.error))?;
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn per_device_names_keep_the_extension() {
-        assert_eq!(
-            per_device(Path::new("out/scan.plist"), "U1"),
-            PathBuf::from("out/scan-U1.plist")
-        );
-        assert_eq!(
-            per_device(Path::new("scan"), "U1"),
-            PathBuf::from("scan-U1")
-        );
-    }
+    super::files::write_atomically(path, |f| snap.write_xml(f).map_err(std::io::Error::other))
+        .map_err(|source| CliError::SaveSnapshot {
+            path: path.to_path_buf(),
+            source,
+        })
 }

@@ -129,7 +129,7 @@ pub fn synccheck_at(address: &str, args: &[&str], limit: Duration) -> Output {
 
 /// Waits for `child`, draining its output on threads (a report larger than a pipe buffer must
 /// not block the child), and kills it past `limit`.
-fn wait_bounded(mut child: std::process::Child, what: &str, limit: Duration) -> Output {
+pub fn wait_bounded(mut child: std::process::Child, what: &str, limit: Duration) -> Output {
     use std::io::Read;
     let drain = |mut r: Box<dyn Read + Send>| {
         std::thread::spawn(move || {
@@ -165,6 +165,12 @@ fn wait_bounded(mut child: std::process::Child, what: &str, limit: Duration) -> 
 /// Whether Debian's libimobiledevice-utils `tools` are here; panics under CI (which installs
 /// them), so a missing install fails instead of silently skipping.
 pub fn libimobiledevice_present(tools: &[&str]) -> bool {
+    debian_tools_present(tools, "libimobiledevice-utils")
+}
+
+/// Whether `tools` (from the Debian `packages`) can be run. Under CI=true, where `.ci/run`
+/// installs them, a missing one panics: a test fails rather than silently skipping.
+pub fn debian_tools_present(tools: &[&str], packages: &str) -> bool {
     let found = tools.iter().all(|t| {
         Command::new(t)
             .arg("--help")
@@ -175,9 +181,9 @@ pub fn libimobiledevice_present(tools: &[&str]) -> bool {
     });
     if !found {
         if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("libimobiledevice-utils is not installed (apt-get install -y libimobiledevice-utils)");
+            panic!("{packages} is not installed (apt-get install -y {packages})");
         }
-        eprintln!("skipping: libimobiledevice-utils is not installed");
+        eprintln!("skipping: {packages} is not installed");
     }
     found
 }
