@@ -25,8 +25,9 @@ fn run(sim: &Sim, tool: &str, args: &[&str]) -> String {
     out
 }
 
+/// Serves the snapshots byte for byte (`--as-captured`), so every value can be compared.
 fn start_sim(snapshots: &[std::path::PathBuf]) -> Sim {
-    let sim = start_sim_with(snapshots, &[]);
+    let sim = start_sim_with(snapshots, &["--as-captured"]);
     assert_eq!(sim.address, format!("UNIX:{}", sim.socket.display()));
     sim
 }
@@ -145,6 +146,50 @@ fn libimobiledevice_reads_every_value_of_the_snapshot() {
         );
     }
     assert_contains("AppleSmartBattery", battery, expected);
+}
+
+/// By default a snapshot is replayed as if captured now: the phone's clock, as
+/// libimobiledevice reads it, is the present, and its last backup moved by the same amount.
+#[test]
+fn a_replayed_phone_tells_the_time_of_now() {
+    if !tools_present() {
+        return;
+    }
+    let path = fixture("healthy.plist");
+    let snap = snapshot::load_file(&path).unwrap();
+    let sim = start_sim_with(&[path], &[]);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let clock: f64 = run(&sim, "ideviceinfo", &["-k", "TimeIntervalSince1970"])
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        (clock - now).abs() < 120.0,
+        "phone clock {clock}, now {now}"
+    );
+
+    let captured = snap.captured_at.unwrap();
+    let moved_by = std::time::SystemTime::now()
+        .duration_since(captured)
+        .unwrap()
+        .as_secs() as i64;
+    let backup = |d: &plist::Dictionary| d["LastCloudBackupDate"].as_signed_integer().unwrap();
+    let served = parse_dict(
+        "ideviceinfo -q com.apple.mobile.backup",
+        &run(
+            &sim,
+            "ideviceinfo",
+            &["-q", "com.apple.mobile.backup", "-x"],
+        ),
+    );
+    let shift = backup(&served) - backup(snap.domain("com.apple.mobile.backup").unwrap());
+    assert!(
+        (shift - moved_by).abs() < 120,
+        "moved {shift}s, expected {moved_by}s"
+    );
 }
 
 #[test]

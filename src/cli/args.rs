@@ -61,6 +61,12 @@ pub struct SimArgs {
     /// first Pair request. Default: never.
     #[arg(long, value_name = "SECS")]
     pub trust_after: Option<u64>,
+
+    /// Serve every value exactly as captured. By default each snapshot is replayed as if it
+    /// were captured now: its dates (the phone's clock, last backup, last sync, photos waiting
+    /// since…) move forward by the time since its capture, so ages read the same on any day.
+    #[arg(long)]
+    pub as_captured: bool,
 }
 
 #[derive(Debug, clap::Args)]

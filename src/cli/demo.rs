@@ -25,7 +25,10 @@ pub fn run(args: DemoArgs) -> Result<i32, CliError> {
     let board = StatusBoard::new();
     let snap = live::runtime()?.block_on(async {
         let handle = sim::start(SimConfig {
-            devices: vec![SimDevice::new(snapshot::builtin_demo())],
+            // Replayed now, so the demo phone's photo story reads the same on any day.
+            devices: vec![SimDevice::new(
+                snapshot::builtin_demo().replayed_at(std::time::SystemTime::now()),
+            )],
             listen: ListenAddr::Unix(socket.clone()),
         })
         .await?;

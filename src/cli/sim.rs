@@ -2,7 +2,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use synccheck::sim::{self, Faults, ListenAddr, SimConfig, SimDevice};
 use synccheck::snapshot;
@@ -11,14 +11,21 @@ use super::args::SimArgs;
 use super::error::CliError;
 
 pub fn run(args: SimArgs) -> Result<i32, CliError> {
-    let mut devices = Vec::new();
+    let mut snapshots = Vec::new();
     if args.snapshots.is_empty() {
-        let snap = snapshot::builtin_demo();
-        devices.push(SimDevice::new(snap));
+        snapshots.push(snapshot::builtin_demo());
     }
     for path in &args.snapshots {
-        devices.push(SimDevice::new(snapshot::load_file(path)?));
+        snapshots.push(snapshot::load_file(path)?);
     }
+    let now = SystemTime::now();
+    let mut devices: Vec<SimDevice> = snapshots
+        .into_iter()
+        .map(|snap| match args.as_captured {
+            true => SimDevice::new(snap),
+            false => SimDevice::new(snap.replayed_at(now)),
+        })
+        .collect();
     let faults = Faults::per_device(
         &args.faults,
         devices.len(),

@@ -5,7 +5,8 @@
 //! usbmuxd's plist protocol ([`usbmuxd`]), lockdownd on port 62078 with its TLS session
 //! ([`lockdownd`]), the diagnostics_relay service ([`diagnostics`]) and AFC, the media
 //! filesystem with the iCloud Photos engine's files and library ([`afc`]). Values come from
-//! snapshots, untouched. On request a phone misbehaves in the ways real ones do on a repair
+//! snapshots, untouched (the CLI replays them as of now unless `--as-captured`: see
+//! `Snapshot::replayed_at`). On request a phone misbehaves in the ways real ones do on a repair
 //! bench (not paired, locked, unplugged mid-read, slow, or sending broken frames): see
 //! [`faults`].
 //!

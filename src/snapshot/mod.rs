@@ -3,11 +3,13 @@
 //! One format serves three uses: what a live scan captured (`--save-snapshot`), what
 //! `scan --from` evaluates offline, and what `sim` serves. It keeps the device's own values
 //! untouched (no interpretation happens here) so that the simulator can hand them back byte for
-//! byte and a later synccheck can read facts an earlier one did not know about.
+//! byte and a later synccheck can read facts an earlier one did not know about. The one
+//! transformation, [`Snapshot::replayed_at`], moves only dates, for `sim` to replay it now.
 
 mod error;
 mod import;
 mod load;
+mod replay;
 
 use std::collections::BTreeMap;
 use std::time::SystemTime;
