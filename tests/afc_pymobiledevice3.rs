@@ -155,7 +155,8 @@ fn pymobiledevice3_lists_and_pulls_the_photo_library() {
     let snap_path = dir.path().join("phone.plist");
     snap.write_xml(std::fs::File::create(&snap_path).unwrap())
         .unwrap();
-    let sim = common::start_sim_with(&[snap_path], &[]);
+    // As captured: the pulled files are compared with the snapshot, modification times included.
+    let sim = common::start_sim_with(&[snap_path], &["--as-captured"]);
     let socket = sim.socket.to_str().unwrap().to_string();
     let home = dir.path().join("home");
     std::fs::create_dir(&home).unwrap();
