@@ -494,14 +494,27 @@ fn idevicepair_waits_for_the_trust_dialog_then_ideviceinfo_reads_the_phone() {
     if !tools_present() {
         return;
     }
-    let sim = start_sim(1, &["--fault", "not-paired", "--trust-after", "1"]);
+    // ideviceinfo already asks to pair (libimobiledevice pairs when it has no record), which
+    // opens the dialog; the simulated user taps Trust 5 s later. Generous, so a loaded machine
+    // still runs the first idevicepair while the dialog is up.
+    let sim = start_sim(1, &["--fault", "not-paired", "--trust-after", "5"]);
     let (ok, out) = run(&sim, "ideviceinfo", &["-k", "SerialNumber"]);
     assert!(!ok, "an unpaired phone gave its serial number: {out}");
     let (ok, out) = run(&sim, "idevicepair", &["pair"]);
     assert!(!ok && out.contains("accept the trust dialog"), "{out}");
-    std::thread::sleep(Duration::from_millis(1200));
-    let (ok, out) = run(&sim, "idevicepair", &["pair"]);
-    assert!(ok && out.contains("SUCCESS"), "{out}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (ok, out) = run(&sim, "idevicepair", &["pair"]);
+        if ok {
+            assert!(out.contains("SUCCESS"), "{out}");
+            break;
+        }
+        assert!(
+            out.contains("accept the trust dialog") && std::time::Instant::now() < deadline,
+            "{out}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
     let (ok, out) = run(&sim, "ideviceinfo", &["-k", "SerialNumber"]);
     assert!(ok, "{out}");
     assert_eq!(
