@@ -249,15 +249,10 @@ impl Bench {
 }
 
 /// `FAIL  iPhone 13 Pro · iOS 17.5 — Blocking iCloud Photos: … (history #4; type 1 and Enter
-/// for the full report)`: the status word first, so a glance down the bench finds the fails.
+/// for the full report)`: the status word first, so a glance down the bench finds the fails. The
+/// word is the report's own (`Verdict: MANUAL`), so the line and the full report never disagree.
 fn verdict_line(r: &DeviceReport, number: usize, history_id: Option<i64>) -> String {
-    let status = r.evaluation.verdict.status;
-    let word = match status {
-        Status::Pass => "PASS",
-        Status::Manual => "PASS (steps left to check by hand)",
-        Status::Warn => "WARN",
-        Status::Fail => "FAIL",
-    };
+    let word = r.evaluation.verdict.status.as_str().to_uppercase();
     let mut what = vec![r
         .facts
         .identity
@@ -350,6 +345,21 @@ mod tests {
         assert!(bench.failed("A", 1, true, "gone".into()).is_some());
         assert_eq!(bench.detached(1), None);
         assert!(bench.attached(usb(2, "A")).is_some());
+    }
+
+    #[test]
+    fn the_line_says_the_verdict_word_of_the_full_report() {
+        let mut r = report();
+        for (status, word) in [
+            (Status::Pass, "PASS  "),
+            (Status::Manual, "MANUAL  "),
+            (Status::Warn, "WARN  "),
+            (Status::Fail, "FAIL  "),
+        ] {
+            r.evaluation.verdict.status = status;
+            let line = verdict_line(&r, 1, None);
+            assert!(line.starts_with(word), "{line}");
+        }
     }
 
     #[test]
