@@ -179,7 +179,7 @@ fn phones_plugged_in_and_out_while_watching_are_scanned_each_time() {
     // Both phones, concurrently: each gets its number and its verdict.
     w.wait_for(&["[1]", "attached"]);
     w.wait_for(&["[2]", "attached"]);
-    w.wait_for(&[HEALTHY_UDID, "PASS", "iPhone 15 Pro", "type 1 and Enter"]);
+    w.wait_for(&[HEALTHY_UDID, "MANUAL", "iPhone 15 Pro", "type 1 and Enter"]);
     w.wait_for(&[FAILURES_UDID, "FAIL", "iPhone 11", "type 2 and Enter"]);
 
     sim.send("unplug 2");
@@ -226,7 +226,7 @@ fn a_phone_stuck_on_trust_never_holds_up_another_and_ctrl_c_cancels_it() {
     );
     let mut w = Watcher::start(&sim, &["--trust-timeout", "600"]);
     w.wait_for(&["[1]", FAILURES_UDID, "waiting for Trust", "tap Trust"]);
-    w.wait_for(&["[2]", HEALTHY_UDID, "PASS"]);
+    w.wait_for(&["[2]", HEALTHY_UDID, "MANUAL"]);
     // Asking for the report of a phone still waiting says so.
     w.type_line("1");
     w.wait_for(&["[1] has no finished scan yet", "waiting for Trust"]);
@@ -259,7 +259,7 @@ fn unplugged_mid_scan_is_reported_then_rescanned_and_recorded_once() {
     let mut w = Watcher::start(&sim, &["--json-dir", json_dir.to_str().unwrap()]);
     w.wait_for(&["[1]", "unplugged mid-scan", "plug it back in"]);
     w.wait_for_nth(&["[1]", "attached"], 2);
-    w.wait_for(&["[1]", "PASS"]);
+    w.wait_for(&["[1]", "MANUAL"]);
     let history = w.history();
     let (code, _, lines) = w.interrupt();
     assert_eq!(code, Some(0));
@@ -292,7 +292,7 @@ fn redacted_watch_hides_udids_and_serials_everywhere() {
         &sim,
         &["--redact", "--json-dir", json.path().to_str().unwrap()],
     );
-    w.wait_for(&["[1] iPhone", "PASS"]);
+    w.wait_for(&["[1] iPhone", "MANUAL"]);
     w.type_line("1");
     w.wait_for_stdout("Verdict:");
     let (_, stdout, lines) = w.interrupt();
@@ -335,7 +335,7 @@ fn usbmuxd_going_away_is_said_and_watching_resumes_when_it_is_back() {
         &[],
     );
     let mut w = Watcher::start(&sim, &[]);
-    w.wait_for(&["[1]", "PASS"]);
+    w.wait_for(&["[1]", "MANUAL"]);
     drop(sim);
     w.wait_for(&["lost usbmuxd's event feed", "listening again"]);
     // A usbmuxd comes back on the same socket, with another phone.
