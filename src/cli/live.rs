@@ -35,6 +35,16 @@ pub fn options(connection: &ConnectionArgs, trust: &TrustArgs, photos: PhotoScop
     }
 }
 
+/// What a scan reads over AFC: `--no-photo-library` keeps the engine's state files and skips
+/// the library copy.
+pub fn photo_scope(no_photo_library: bool) -> PhotoScope {
+    if no_photo_library {
+        PhotoScope::StateFiles
+    } else {
+        PhotoScope::Everything
+    }
+}
+
 /// The attached phones, or just the one named; none at all is an error.
 pub async fn select(mux: &Usbmuxd, udid: Option<&str>) -> Result<Vec<AttachedDevice>, DeviceError> {
     let all = mux.list_devices().await?;

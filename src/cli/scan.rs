@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use synccheck::device::photos::PhotoScope;
 use synccheck::device::DeviceError;
 use synccheck::history::History;
 use synccheck::pipeline;
@@ -47,11 +46,7 @@ fn run_offline(args: ScanArgs) -> Result<i32, CliError> {
 fn run_live(args: ScanArgs) -> Result<i32, CliError> {
     let ctx = report::context(&args.report)?;
     let mux = live::usbmuxd(&args.connection)?;
-    let scope = if args.no_photo_library {
-        PhotoScope::StateFiles
-    } else {
-        PhotoScope::Everything
-    };
+    let scope = live::photo_scope(args.no_photo_library);
     let options = live::options(&args.connection, &args.trust, scope);
     let board = StatusBoard::new();
     let (devices, results) = live::runtime()?.block_on(async {

@@ -12,7 +12,6 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use synccheck::checklist::Context;
-use synccheck::device::photos::PhotoScope;
 use synccheck::device::{DeviceError, MuxEvent, Progress, ScanOptions, Usbmuxd};
 use synccheck::history::History;
 use synccheck::pipeline;
@@ -53,11 +52,7 @@ enum Event {
 pub fn run(args: WatchArgs) -> Result<i32, CliError> {
     let ctx = report::context(&args.report)?;
     let mux = live::usbmuxd(&args.connection)?;
-    let scope = if args.no_photo_library {
-        PhotoScope::StateFiles
-    } else {
-        PhotoScope::Everything
-    };
+    let scope = live::photo_scope(args.no_photo_library);
     let options = live::options(&args.connection, &args.trust, scope);
     let json_dir = match &args.json_dir {
         Some(dir) => Some(
