@@ -16,6 +16,8 @@ pub fn write_atomically(
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     fill(tmp.as_file_mut())?;
     tmp.as_file_mut().flush()?;
+    // On disk before the rename: after a power cut the name holds the whole file, not an empty one.
+    tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
