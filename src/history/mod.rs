@@ -54,6 +54,8 @@ pub enum HistoryError {
     },
     #[error("scan {id} in the history cannot be read back: {why}")]
     Damaged { id: i64, why: String },
+    #[error("this scan's snapshot cannot be stored: {0}")]
+    Unstorable(String),
 }
 
 /// One line of `synccheck history`.
@@ -156,9 +158,11 @@ impl History {
         trust_answers: bool,
     ) -> Result<i64, HistoryError> {
         let mut xml = Vec::new();
+        // Loading refuses what XML cannot hold (a UID, found by fuzzing); an error here stays an
+        // error, never a panic in the middle of a bench session.
         snapshot
             .write_xml(&mut xml)
-            .expect("writing a snapshot to memory cannot fail");
+            .map_err(|e| HistoryError::Unstorable(e.to_string()))?;
         let f = &report.facts;
         let at = report
             .captured_at
@@ -296,6 +300,19 @@ mod tests {
         // Reopening runs no migration twice.
         drop(h);
         assert_eq!(History::open(&path).unwrap().list(None).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_snapshot_xml_cannot_hold_is_an_error_and_records_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut snap = crate::snapshot::builtin_demo();
+        let report = pipeline::report_for(&snap, "USB", &Context::default(), false).unwrap();
+        snap.lockdown
+            .insert("Archived".into(), plist::Value::Uid(plist::Uid::new(1)));
+        let mut h = History::open(&dir.path().join("h.sqlite")).unwrap();
+        let err = h.record(&snap, &report, &[], false).unwrap_err();
+        assert!(matches!(err, HistoryError::Unstorable(_)), "{err}");
+        assert!(h.list(None).unwrap().is_empty());
     }
 
     #[test]

@@ -52,8 +52,38 @@ pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Snapshot, SnapshotError>
                     detail: e.to_string(),
                 }
             })?;
+            // Found by fuzzing: a binary plist may hold a UID, which XML cannot, so such a
+            // snapshot loaded but could not be saved again, and recording it in the history
+            // (which keeps the snapshot as XML) panicked. Refused here, naming the key.
+            if let Some(at) = uid_path(&value) {
+                return Err(SnapshotError::Shape {
+                    path: path.to_path_buf(),
+                    key: at.trim_start_matches('/').to_string(),
+                    problem: UID_PROBLEM.into(),
+                });
+            }
             from_plist(path, value)
         }
+    }
+}
+
+pub(crate) const UID_PROBLEM: &str =
+    "a UID (only keyed archives hold one), which a snapshot cannot: it is saved as XML";
+
+/// Where the first UID in a value is, as `/key/index/...` (empty for the value itself). UIDs
+/// belong to NSKeyedArchiver's binary plists, never to lockdown, and an XML plist cannot hold
+/// one, so nothing that synccheck may write back as XML (a snapshot, a message) may carry one.
+pub(crate) fn uid_path(value: &plist::Value) -> Option<String> {
+    match value {
+        plist::Value::Uid(_) => Some(String::new()),
+        plist::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| uid_path(v).map(|p| format!("/{i}{p}"))),
+        plist::Value::Dictionary(d) => d
+            .iter()
+            .find_map(|(k, v)| uid_path(v).map(|p| format!("/{k}{p}"))),
+        _ => None,
     }
 }
 
@@ -296,6 +326,23 @@ mod tests {
         );
         let err = parse(&xml("<key>SnapshotVersion</key><integer>7</integer>")).unwrap_err();
         assert!(err.to_string().contains("newer"), "{err}");
+    }
+
+    #[test]
+    fn a_uid_is_refused_because_a_snapshot_is_saved_as_xml() {
+        // Fuzzing found a binary snapshot with a UID that loaded, then could not be saved.
+        let mut snap = Snapshot::new(Source::Usb);
+        snap.lockdown.insert(
+            "Archived".into(),
+            plist::Value::Array(vec![plist::Value::Uid(plist::Uid::new(3))]),
+        );
+        let mut bin = Vec::new();
+        snap.to_plist().to_writer_binary(&mut bin).unwrap();
+        let err = parse_bytes(Path::new("x"), &bin).unwrap_err();
+        assert!(
+            matches!(&err, SnapshotError::Shape { key, .. } if key == "Lockdown/Archived/0"),
+            "{err}"
+        );
     }
 
     #[test]

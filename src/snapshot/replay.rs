@@ -43,7 +43,11 @@ impl Shift {
             Shift::Forward(d) => t.checked_add(d),
             Shift::Back(d) => t.checked_sub(d),
         };
-        moved.unwrap_or(t)
+        // Found while writing the snapshot fuzz target: a snapshot captured in year 1 holding a
+        // date in year 9000 moved that date past 9999, which a plist cannot write (the plist
+        // crate panics writing it as XML, as `sim` does for every lockdown reply). A date that
+        // would leave the years a plist holds stays where it was, as on an overflow.
+        moved.filter(|m| plist_can_hold(*m)).unwrap_or(t)
     }
 
     fn seconds(self) -> f64 {
@@ -108,6 +112,16 @@ impl Shift {
             }
         }
         lib.read_at = lib.read_at.map(|t| self.time(t));
+    }
+}
+
+/// Years 0001 to 9999: within what the plist crate reads and writes as a date.
+fn plist_can_hold(t: SystemTime) -> bool {
+    const BEFORE_EPOCH: Duration = Duration::from_secs(62_135_596_800); // 0001-01-01
+    const AFTER_EPOCH: Duration = Duration::from_secs(253_402_300_799); // 9999-12-31 23:59:59
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(after) => after <= AFTER_EPOCH,
+        Err(before) => before.duration() <= BEFORE_EPOCH,
     }
 }
 
@@ -206,6 +220,21 @@ mod tests {
             read_at: Some(captured),
         });
         s
+    }
+
+    #[test]
+    fn a_date_that_would_leave_the_years_a_plist_holds_stays_put() {
+        // A snapshot captured in year 1 with a date in year 9000, replayed now: moving the
+        // date past 9999 made writing the snapshot as XML panic.
+        let year_1 = SystemTime::UNIX_EPOCH - Duration::from_secs(62_135_596_800);
+        let year_9000 = at(221_845_392_000);
+        let mut s = Snapshot::new(Source::Usb);
+        s.captured_at = Some(year_1);
+        s.lockdown
+            .insert("When".into(), plist::Value::Date(year_9000.into()));
+        let moved = s.replayed_at(at(1_800_000_000));
+        assert_eq!(moved.lockdown["When"], plist::Value::Date(year_9000.into()));
+        moved.write_xml(&mut Vec::new()).unwrap();
     }
 
     #[test]

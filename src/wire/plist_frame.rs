@@ -23,7 +23,21 @@ pub fn body_len(prefix: [u8; 4], max: u32) -> Result<usize, FrameError> {
 /// Decodes a body that must be a plist dictionary (every lockdown message is); XML or binary.
 pub fn decode_dict(body: &[u8]) -> Result<plist::Dictionary, FrameError> {
     match plist::from_bytes(body) {
-        Ok(plist::Value::Dictionary(d)) => Ok(d),
+        Ok(plist::Value::Dictionary(d)) => {
+            // Found by fuzzing: a UID (binary plists only) decoded here could not be encoded
+            // again, so echoing such a message, or saving the snapshot it went into, failed
+            // or panicked. Lockdown never sends one: refused like any other malformed message.
+            let uid = d
+                .iter()
+                .find_map(|(k, v)| crate::snapshot::uid_path(v).map(|p| format!("{k}{p}")));
+            match uid {
+                None => Ok(d),
+                Some(at) => Err(FrameError::NotPlist(format!(
+                    "{at}: {}",
+                    crate::snapshot::UID_PROBLEM
+                ))),
+            }
+        }
         Ok(other) => Err(FrameError::NotPlist(format!(
             "{} where a dictionary belongs",
             crate::snapshot::describe_value(&other)
@@ -126,5 +140,21 @@ mod tests {
         let array = encode_value(&plist::Value::Array(vec![]));
         let got = read_dict(&mut &array[..], MAX_FRAME).await;
         assert!(matches!(got, Err(FrameError::NotPlist(_))));
+    }
+
+    #[test]
+    fn a_uid_which_xml_cannot_carry_is_refused() {
+        // Found by fuzzing: decode_dict accepted it, and encoding the dictionary failed.
+        let mut d = dict("Request", "GetValue");
+        d.insert("Value".into(), plist::Value::Uid(plist::Uid::new(1)));
+        let mut body = Vec::new();
+        plist::Value::Dictionary(d)
+            .to_writer_binary(&mut body)
+            .unwrap();
+        let err = decode_dict(&body).unwrap_err();
+        assert!(
+            matches!(&err, FrameError::NotPlist(why) if why.starts_with("Value:")),
+            "{err}"
+        );
     }
 }
