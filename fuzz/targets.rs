@@ -1,0 +1,290 @@
+//! One entry function per fuzz target: bytes from outside in, the library's public API called
+//! on them, and a panic, a hang or an unbounded allocation the only way to fail. Where it is
+//! cheap, a round trip is asserted too (what we write, we read back the same).
+//!
+//! Shared by path (`#[path = "..."] mod targets;`) between the libFuzzer targets in
+//! `fuzz/fuzz_targets/` and the stable test `tests/fuzz_corpus.rs`, which replays
+//! `fuzz/corpus/<target>/` and `fuzz/regressions/<target>/` through the same functions on every
+//! CI run. It uses only synccheck's public API and crates synccheck already depends on.
+
+use std::future::Future;
+use std::path::Path;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use synccheck::checklist::{self, Thresholds};
+use synccheck::facts::PhotoSync;
+use synccheck::pairing::PairRecord;
+use synccheck::photos::{self, DatabaseRead, FileRead, PhotoLibrary};
+use synccheck::report::document::ReportDocument;
+use synccheck::report::{html, json, text, ReportContext};
+use synccheck::snapshot::{self, Snapshot, Source};
+use synccheck::wire::{afc, plist_frame, usbmux};
+
+/// A target's entry function.
+pub type Entry = fn(&[u8]);
+
+/// Every target, by the name of its directory under `fuzz/corpus/` and `fuzz/regressions/`.
+pub const TARGETS: &[(&str, Entry)] = &[
+    ("snapshot", snapshot),
+    ("usbmux", usbmux),
+    ("plist_frame", plist_frame),
+    ("afc", afc),
+    ("photos_state", photos_state),
+    ("thresholds", thresholds),
+    ("report", report),
+    ("pair_record", pair_record),
+];
+
+/// Runs a wire reader over an in-memory buffer. `&[u8]` never returns `Pending`, so one poll
+/// finishes it; no runtime needed, and a reader that did wait would be a bug worth a panic.
+fn ready<F: Future>(f: F) -> F::Output {
+    let mut f = pin!(f);
+    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(out) => out,
+        Poll::Pending => panic!("a reader over a memory buffer waited"),
+    }
+}
+
+/// A snapshot through every arrow `scan --from` takes: facts, checklist, text and JSON
+/// report, and the JSON report read back as `report --from` reads it.
+fn evaluate(snap: &Snapshot) {
+    let Ok(report) =
+        synccheck::pipeline::report_for(snap, "fuzz", &checklist::Context::default(), false)
+    else {
+        return;
+    };
+    let ctx = ReportContext::now();
+    let reports = [report];
+    let mut out = Vec::new();
+    text::write(&mut out, &reports, &ctx, text::Style { color: false }).expect("in memory");
+    let value = json::to_value(&reports, &ctx);
+    ReportDocument::from_value(value).expect("every JSON report synccheck writes reads back");
+}
+
+fn xml(snap: &Snapshot) -> Vec<u8> {
+    let mut out = Vec::new();
+    snap.write_xml(&mut out).expect("writing to memory");
+    out
+}
+
+/// `snapshot::parse_bytes`: native snapshots (XML or binary plist), `ideviceinfo -x` plists
+/// and pymobiledevice3 JSON; then the facts layer and the checklist. What loads can be saved
+/// (`--save-snapshot`) and loaded again, and saving that gives the same bytes.
+pub fn snapshot(data: &[u8]) {
+    let Ok(snap) = snapshot::parse_bytes(Path::new("fuzz"), data) else {
+        return;
+    };
+    evaluate(&snap);
+    let saved = xml(&snap);
+    let again = snapshot::parse_bytes(Path::new("fuzz-saved"), &saved)
+        .expect("a snapshot synccheck saved loads again");
+    assert_eq!(
+        String::from_utf8_lossy(&xml(&again)),
+        String::from_utf8_lossy(&saved),
+        "saving a loaded snapshot is stable"
+    );
+    // `sim FILE` serves it with every date moved to now (a fixed now, to reproduce).
+    let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_790_000_000);
+    xml(&snap.replayed_at(now));
+}
+
+/// Both ends of a plist dictionary sent and received again: the second encoding must be the
+/// first (byte comparison, so a NaN real compares equal to itself).
+fn dict_round_trip(dict: &plist::Dictionary, encode: impl Fn(&plist::Dictionary) -> Vec<u8>) {
+    let first = encode(dict);
+    let back = plist_frame::decode_dict(&first).expect("what we send, we read");
+    assert_eq!(encode(&back), first, "a dictionary survives a round trip");
+}
+
+/// usbmuxd: the 16-byte header, its bounded length, and the plist payload.
+pub fn usbmux(data: &[u8]) {
+    if let Some((head, payload)) = data.split_first_chunk::<{ usbmux::HEADER_LEN }>() {
+        let header = usbmux::Header::parse(head);
+        if let Ok(len) = header.payload_len(usbmux::MAX_MESSAGE) {
+            assert!(len + usbmux::HEADER_LEN <= usbmux::MAX_MESSAGE as usize);
+        }
+        // The header words survive encoding, and the length is the one written.
+        let framed = usbmux::encode_raw(header.version, header.message, header.tag, payload);
+        let back = usbmux::Header::parse(framed.first_chunk().expect("16 bytes"));
+        assert_eq!(
+            (back.version, back.message, back.tag),
+            (header.version, header.message, header.tag)
+        );
+        assert_eq!(back.payload_len(u32::MAX).ok(), Some(payload.len()));
+    }
+    // The reader the device layer and the simulator use.
+    if let Ok(message) = ready(usbmux::read(&mut &data[..], usbmux::MAX_MESSAGE)) {
+        dict_round_trip(&message.body, |d| {
+            let framed = usbmux::encode(message.header.tag, d);
+            framed[usbmux::HEADER_LEN..].to_vec()
+        });
+        let framed = usbmux::encode(message.header.tag, &message.body);
+        let back = ready(usbmux::read(&mut &framed[..], u32::MAX)).expect("reads back");
+        assert_eq!(back.header.tag, message.header.tag);
+    }
+}
+
+/// lockdownd: a 4-byte big-endian length, then a plist dictionary.
+pub fn plist_frame(data: &[u8]) {
+    if let Some((prefix, body)) = data.split_first_chunk::<4>() {
+        if let Ok(len) = plist_frame::body_len(*prefix, plist_frame::MAX_FRAME) {
+            assert!(len <= plist_frame::MAX_FRAME as usize);
+        }
+        // The body alone, as `read_body` decodes it once read.
+        if let Ok(dict) = plist_frame::decode_dict(body) {
+            dict_round_trip(&dict, |d| plist_frame::encode(d)[4..].to_vec());
+        }
+    }
+    if let Ok(dict) = ready(plist_frame::read_dict(
+        &mut &data[..],
+        plist_frame::MAX_FRAME,
+    )) {
+        let framed = plist_frame::encode(&dict);
+        let back = ready(plist_frame::read_dict(&mut &framed[..], u32::MAX)).expect("reads back");
+        assert_eq!(plist_frame::encode(&back), framed);
+    }
+}
+
+/// AFC: the 40-byte header, its lengths, and every body decoder.
+pub fn afc(data: &[u8]) {
+    let Some((&max_sel, data)) = data.split_first() else {
+        return;
+    };
+    // Limits the callers use: an info reply, a listing, a read of a state file, no limit.
+    let max = [64 * 1024, 16 * 1024 * 1024, 1024 * 1024, usize::MAX][usize::from(max_sel % 4)];
+    if let Some(raw) = data.first_chunk::<{ afc::HEADER_LEN }>() {
+        if let Ok(header) = afc::Header::parse(raw) {
+            assert_eq!(&header.to_bytes(), raw, "a header survives a round trip");
+            if let Ok(len) = header.body_len(max) {
+                assert!(len <= max);
+                assert!(len as u64 + afc::HEADER_LEN as u64 == header.entire_length);
+            }
+        }
+    }
+    // The reader, with a limit that stays allocatable (usize::MAX is only for body_len above).
+    let read_max = max.min(16 * 1024 * 1024);
+    let body = match ready(afc::read(&mut &data[..], read_max)) {
+        Ok(packet) => {
+            assert!(packet.body.len() <= read_max);
+            let _ = packet.status();
+            packet.body
+        }
+        Err(_) => data.get(afc::HEADER_LEN..).unwrap_or(data).to_vec(),
+    };
+    for index in [0, 1, 2, 3, body.len() / 8, usize::MAX / 8, usize::MAX] {
+        if let Some(word) = afc::u64_at(&body, index) {
+            assert_eq!(word.to_le_bytes()[..], body[index * 8..index * 8 + 8]);
+        }
+    }
+    if let Some(path) = afc::path_arg(&body) {
+        assert!(!path.contains('\0'));
+        assert_eq!(afc::path_arg(&afc::cstring(path)), Some(path));
+    }
+    if let Ok(names) = afc::decode_strings(&body) {
+        let encoded = afc::encode_strings(names.iter().map(String::as_str));
+        assert_eq!(afc::decode_strings(&encoded).expect("re-decodes"), names);
+    }
+    if let Ok(pairs) = afc::decode_pairs(&body) {
+        let encoded = afc::encode_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.clone())));
+        assert_eq!(afc::decode_pairs(&encoded).expect("re-decodes"), pairs);
+    }
+    // Packets we build come back as built.
+    let (args, payload) = body.split_at(body.len() / 2);
+    let packet = afc::encode(7, afc::op::DATA, args, payload);
+    let back = ready(afc::read(&mut &packet[..], body.len())).expect("reads back");
+    assert_eq!(back.body, body);
+    assert_eq!(
+        back.header.this_length,
+        (afc::HEADER_LEN + args.len()) as u64
+    );
+}
+
+/// The iCloud Photos engine's state files as the facts layer reads them. The first two bytes
+/// choose, two bits per file, whether each of the six state files was read, absent, refused or
+/// failed; every file that was read holds the rest of the input (each parser looks for its own
+/// keys, so one plist can exercise syncstatus.plist, pauseICloudPhotos and
+/// appPrivateData.plist at once).
+pub fn photos_state(data: &[u8]) {
+    let Some((&[a, b], contents)) = data.split_first_chunk::<2>() else {
+        return;
+    };
+    let select = u16::from_le_bytes([a, b]);
+    let files = photos::STATE_FILES
+        .iter()
+        .enumerate()
+        .map(|(i, path)| {
+            let read = match (select >> (2 * i)) & 3 {
+                0 => FileRead::Present {
+                    contents: contents.to_vec(),
+                    modified: None,
+                },
+                1 => FileRead::NotFound,
+                2 => FileRead::PermissionDenied,
+                _ => FileRead::Failed("fuzz".into()),
+            };
+            (path.to_string(), read)
+        })
+        .collect();
+    let library = PhotoLibrary {
+        files,
+        database: DatabaseRead::Skipped,
+        copied_bytes: None,
+        read_at: None,
+    };
+    let facts = PhotoSync::from_library(&library);
+    assert_eq!(facts.files.len(), photos::STATE_FILES.len());
+    // The section survives a snapshot's plist form...
+    let back = PhotoLibrary::from_plist("PhotoLibrary", &library.to_plist()).expect("reads back");
+    assert_eq!(back, library);
+    // ...and the whole way through a scan of a phone that showed these files.
+    let mut snap = Snapshot::new(Source::Usb);
+    snap.photo_library = Some(library);
+    evaluate(&snap);
+}
+
+/// `--thresholds FILE`: TOML. What is accepted, written back as TOML, is accepted the same.
+pub fn thresholds(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(t) = Thresholds::from_toml(text) else {
+        return;
+    };
+    let written = toml::to_string(&t).expect("thresholds serialise");
+    assert_eq!(
+        Thresholds::from_toml(&written).expect("written thresholds read back"),
+        t
+    );
+}
+
+/// `report --from FILE`: a `synccheck.report/1` JSON report read back and drawn as the
+/// customer's sheet. The sniffing mirrors `document::read_if_report`, which takes a path.
+pub fn report(data: &[u8]) {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {
+        return;
+    };
+    let is_report = value
+        .get("schema")
+        .and_then(serde_json::Value::as_str)
+        .is_some_and(|s| s.starts_with("synccheck.report/"));
+    if !is_report {
+        return;
+    }
+    let Ok(mut doc) = ReportDocument::from_value(value) else {
+        return;
+    };
+    doc.redact();
+    let pages = html::render_document(&doc).expect("a report that reads renders");
+    assert_eq!(pages.len(), doc.devices.len());
+}
+
+/// usbmuxd's `ReadPairRecord` reply (`PairRecordData`): a plist with PEM text in it.
+pub fn pair_record(data: &[u8]) {
+    let Ok(record) = PairRecord::from_bytes(data) else {
+        return;
+    };
+    let saved = record.to_xml_bytes();
+    let back = PairRecord::from_bytes(&saved).expect("a saved pair record reads back");
+    assert_eq!(back.to_xml_bytes(), saved);
+}
