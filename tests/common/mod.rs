@@ -105,21 +105,18 @@ pub fn start_sim_in(
     }
 }
 
-/// Tests record their scans here, never in the user's own history.
-pub fn test_db() -> PathBuf {
-    std::env::temp_dir().join(format!(
-        "synccheck-test-history-{}.sqlite",
-        std::process::id()
-    ))
-}
-
 /// Runs `synccheck ARGS` against `address`, killing it if it outlives `limit`: a hang is a
 /// failure with a message, never a stuck CI run.
+///
+/// Each run records into a history of its own (never the user's, and never another test's: a
+/// rescan is compared with the phone's last recorded scan); a test that wants one history
+/// across runs passes `--db`.
 pub fn synccheck_at(address: &str, args: &[&str], limit: Duration) -> Output {
+    let history = tempfile::tempdir().expect("a temporary directory for the history");
     let child = Command::new(env!("CARGO_BIN_EXE_synccheck"))
         .args(args)
         .env("USBMUXD_SOCKET_ADDRESS", address)
-        .env("SYNCCHECK_DB", test_db())
+        .env("SYNCCHECK_DB", history.path().join("history.sqlite"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
