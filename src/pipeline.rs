@@ -1,6 +1,6 @@
 //! The one place the arrows meet: snapshot → facts → checklist → report.
 
-use crate::checklist::{self, Context};
+use crate::checklist::{self, Context, EarlierScan};
 use crate::facts::{Catalog, DeviceFacts, FactError};
 use crate::report::{self, DeviceReport};
 use crate::snapshot::Snapshot;
@@ -12,8 +12,19 @@ pub fn report_for(
     ctx: &Context,
     redact: bool,
 ) -> Result<DeviceReport, FactError> {
+    report_since(snapshot, origin, ctx, redact, None)
+}
+
+/// [`report_for`], comparing the photo library with an earlier scan of the same phone.
+pub fn report_since(
+    snapshot: &Snapshot,
+    origin: &str,
+    ctx: &Context,
+    redact: bool,
+    earlier: Option<&EarlierScan>,
+) -> Result<DeviceReport, FactError> {
     let mut facts = DeviceFacts::from_snapshot(snapshot, Catalog::builtin())?;
-    let evaluation = checklist::evaluate(&facts, ctx);
+    let evaluation = checklist::evaluate_since(&facts, earlier, ctx);
     // Redact after evaluating: no check reads identity, and the evidence never quotes it.
     if redact {
         report::redact(&mut facts);
@@ -25,4 +36,11 @@ pub fn report_for(
         facts,
         evaluation,
     })
+}
+
+/// An earlier scan's snapshot as what `photos-upload` compares with, named `label`; `None`
+/// when its facts do not read or it has no photo count.
+pub fn earlier_scan(label: &str, snapshot: &Snapshot) -> Option<EarlierScan> {
+    let facts = DeviceFacts::from_snapshot(snapshot, Catalog::builtin()).ok()?;
+    EarlierScan::from_facts(label, &facts)
 }

@@ -141,3 +141,63 @@ fn a_process_killed_mid_write_loses_no_earlier_scan() {
         "the first complete scan's 8 rows are all there"
     );
 }
+
+/// The same phone scanned twice, its backlog smaller the second time with nothing deleted:
+/// `photos-upload` compares with the recorded scan and says uploads are moving, and the reprint
+/// of each scan compares with the scan before it, as when it was made.
+#[test]
+fn a_rescan_compares_the_backlog_with_the_last_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.sqlite");
+    let db_arg = db.to_str().unwrap();
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo-iphone.plist");
+    let scan = |snapshot: &std::path::Path| {
+        let sim = start_sim_with(&[snapshot.to_path_buf()], &[]);
+        let out = synccheck_at(&sim.address, &["scan", "--json", "--db", db_arg], LIMIT);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        common::report_json(&out)
+    };
+    let first = scan(&demo);
+    let upload = common::finding(&first, "photos-upload");
+    assert_eq!(upload["status"], "warn", "{upload}");
+
+    // 104 photos later: 1100 waiting of the same 6130.
+    let mut snap = synccheck::snapshot::load_file(&demo).unwrap();
+    let library = snap.photo_library.as_mut().unwrap();
+    let synccheck::photos::DatabaseRead::Summary(summary) = &mut library.database else {
+        panic!("the demo phone has a library summary");
+    };
+    summary.waiting = Some(1100);
+    let later = dir.path().join("later.plist");
+    snap.write_xml(std::fs::File::create(&later).unwrap())
+        .unwrap();
+    let second = scan(&later);
+    let upload = common::finding(&second, "photos-upload");
+    assert_eq!(upload["status"], "pass", "{upload}");
+    let summary = upload["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with("1100 photos")
+            && summary.contains("down from 1204 at ")
+            && summary.ends_with("(history #1): uploads are moving"),
+        "{summary}"
+    );
+
+    let show = |id: &str| {
+        let out = synccheck_at(
+            "unused",
+            &["history", "show", id, "--json", "--db", db_arg],
+            LIMIT,
+        );
+        common::report_json(&out)
+    };
+    assert_eq!(
+        common::finding(&show("2"), "photos-upload"),
+        common::finding(&second, "photos-upload"),
+        "the reprint compares with the scan before it"
+    );
+    assert_eq!(
+        common::finding(&show("1"), "photos-upload")["status"],
+        "warn",
+        "the first scan has nothing to compare with"
+    );
+}

@@ -30,13 +30,51 @@ pub struct Evaluation {
     pub verdict: Verdict,
 }
 
+/// What an earlier scan of the same phone counted in its photo library. Two counts some time
+/// apart are the strongest evidence that uploads move, stronger than any flag of the engine's
+/// (`shared/reference/device-facts.md`), so `photos-upload` compares with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EarlierScan {
+    /// How the report names that scan: "history #12".
+    pub label: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub waiting: u64,
+    /// Waiting plus uploaded: a count that falls because photos were deleted is not progress.
+    pub assets: Option<u64>,
+}
+
+impl EarlierScan {
+    /// `None` when that scan has no capture time or no waiting count to compare with.
+    pub fn from_facts(label: impl Into<String>, facts: &DeviceFacts) -> Option<Self> {
+        let counts = match &facts.photos.as_ref()?.library {
+            crate::facts::photos::LibraryFacts::Read(c) => c,
+            crate::facts::photos::LibraryFacts::NotRead { .. } => return None,
+        };
+        Some(EarlierScan {
+            label: label.into(),
+            at: facts.captured_at?,
+            waiting: counts.waiting?,
+            assets: counts.assets,
+        })
+    }
+}
+
 pub fn evaluate(facts: &DeviceFacts, ctx: &Context) -> Evaluation {
+    evaluate_since(facts, None, ctx)
+}
+
+/// [`evaluate`], comparing the photo library with an earlier scan of the same phone.
+pub fn evaluate_since(
+    facts: &DeviceFacts,
+    earlier: Option<&EarlierScan>,
+    ctx: &Context,
+) -> Evaluation {
     // Ages count from when the phone was read, so a saved snapshot evaluates the same later.
     let now = facts.captured_at.unwrap_or_else(chrono::Utc::now);
     let findings: Vec<Finding> = CheckId::ALL
         .iter()
         .map(|&id| {
-            let from_phone = checks::run(id, facts, &ctx.thresholds, now);
+            let from_phone = checks::run(id, facts, earlier, &ctx.thresholds, now);
             answers::apply(from_phone, ctx.answers.get(id), ctx.trust_answers)
         })
         .collect();

@@ -1,7 +1,7 @@
 //! `synccheck history`: past scans, and a past scan's report reprinted.
 
 use chrono::{DateTime, Utc};
-use synccheck::checklist::{Answers, Context};
+use synccheck::checklist::{Answers, Context, EarlierScan};
 use synccheck::history::{self, History};
 use synccheck::pipeline;
 use synccheck::units;
@@ -16,6 +16,18 @@ pub fn db_path(args: &DbArgs) -> std::path::PathBuf {
         .clone()
         .or_else(|| std::env::var_os("SYNCCHECK_DB").map(Into::into))
         .unwrap_or_else(history::default_path)
+}
+
+/// The same phone's last recorded scan (before scan `before`), for `photos-upload` to compare
+/// its photo count with. The history only helps here: when it cannot be read, nothing is
+/// compared.
+pub fn earlier_scan(
+    history: Option<&History>,
+    udid: Option<&str>,
+    before: Option<i64>,
+) -> Option<EarlierScan> {
+    let stored = history?.previous(udid?, before).ok()??;
+    pipeline::earlier_scan(&format!("history #{}", stored.row.id), &stored.snapshot)
 }
 
 pub fn run(args: HistoryArgs) -> Result<i32, CliError> {
@@ -87,13 +99,19 @@ fn show(
         };
     }
     let origin = format!("history scan {id}");
-    let r =
-        pipeline::report_for(&stored.snapshot, &origin, &ctx, args.redact).map_err(|source| {
-            CliError::Facts {
-                path: origin.clone().into(),
-                source,
-            }
-        })?;
+    // Compared with the scan before it, as it was when it was recorded.
+    let earlier = earlier_scan(Some(&history), stored.row.udid.as_deref(), Some(id));
+    let r = pipeline::report_since(
+        &stored.snapshot,
+        &origin,
+        &ctx,
+        args.redact,
+        earlier.as_ref(),
+    )
+    .map_err(|source| CliError::Facts {
+        path: origin.clone().into(),
+        source,
+    })?;
     if let Some(path) = &html.html {
         super::html::write_reports(path, std::slice::from_ref(&r))?;
     }

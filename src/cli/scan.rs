@@ -92,12 +92,13 @@ fn run_live(args: ScanArgs) -> Result<i32, CliError> {
             .unwrap_or("usbmuxd")
             .to_string();
         // Evaluated without redaction: the shop's history keeps serials; output hides them.
-        let mut r = pipeline::report_for(&snap, &origin, &ctx, false).map_err(|source| {
-            CliError::Facts {
+        let earlier = super::history::earlier_scan(history.as_ref(), Some(&device.udid), None);
+        let mut r = pipeline::report_since(&snap, &origin, &ctx, false, earlier.as_ref()).map_err(
+            |source| CliError::Facts {
                 path: PathBuf::from(&origin),
                 source,
-            }
-        })?;
+            },
+        )?;
         record(&mut history, &snap, &r, &args);
         if args.report.redact {
             synccheck::report::redact(&mut r.facts);

@@ -223,6 +223,29 @@ impl History {
         Ok(rows)
     }
 
+    /// The scan of `udid` recorded last, or last before scan `before`: what a new scan, or the
+    /// reprint of an old one, compares its photo count with.
+    pub fn previous(
+        &self,
+        udid: &str,
+        before: Option<i64>,
+    ) -> Result<Option<StoredScan>, HistoryError> {
+        let id: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT id FROM scans WHERE udid = ?1 AND (?2 IS NULL OR id < ?2)
+                 ORDER BY id DESC LIMIT 1",
+                params![udid, before],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.sql(e))?;
+        match id {
+            Some(id) => self.get(id),
+            None => Ok(None),
+        }
+    }
+
     pub fn get(&self, id: i64) -> Result<Option<StoredScan>, HistoryError> {
         let found = self
             .conn
@@ -300,6 +323,30 @@ mod tests {
         // Reopening runs no migration twice.
         drop(h);
         assert_eq!(History::open(&path).unwrap().list(None).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn the_previous_scan_is_the_same_phones_last_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = crate::snapshot::builtin_demo();
+        let report = pipeline::report_for(&snap, "USB", &Context::default(), false).unwrap();
+        let udid = report.facts.identity.udid.clone().unwrap();
+        let mut other = snap.clone();
+        other
+            .lockdown
+            .insert("UniqueDeviceID".into(), "OTHER".into());
+        let other_report = pipeline::report_for(&other, "USB", &Context::default(), false).unwrap();
+        let mut h = History::open(&dir.path().join("h.sqlite")).unwrap();
+        assert!(h.previous(&udid, None).unwrap().is_none());
+        let first = h.record(&snap, &report, &[], false).unwrap();
+        h.record(&other, &other_report, &[], false).unwrap();
+        let third = h.record(&snap, &report, &[], false).unwrap();
+        assert_eq!(h.previous(&udid, None).unwrap().unwrap().row.id, third);
+        assert_eq!(
+            h.previous(&udid, Some(third)).unwrap().unwrap().row.id,
+            first
+        );
+        assert!(h.previous(&udid, Some(first)).unwrap().is_none());
     }
 
     #[test]

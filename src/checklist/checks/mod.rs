@@ -13,13 +13,20 @@ use chrono::{DateTime, Utc};
 use super::answers::how_to_answer;
 use super::finding::{CheckId, Finding, Status};
 use super::thresholds::Thresholds;
+use super::EarlierScan;
 use crate::facts::DeviceFacts;
 
-pub(super) fn run(id: CheckId, facts: &DeviceFacts, t: &Thresholds, now: DateTime<Utc>) -> Finding {
+pub(super) fn run(
+    id: CheckId,
+    facts: &DeviceFacts,
+    earlier: Option<&EarlierScan>,
+    t: &Thresholds,
+    now: DateTime<Utc>,
+) -> Finding {
     match id {
         CheckId::AppleId => account::apple_id(facts),
         CheckId::IcloudPhotos => account::icloud_photos(facts),
-        CheckId::PhotosUpload => photos::photos_upload(facts, &t.photos_upload, now),
+        CheckId::PhotosUpload => photos::photos_upload(facts, earlier, &t.photos_upload, now),
         CheckId::IcloudStorage => account::icloud_storage(facts),
         CheckId::Network => network::network(facts),
         CheckId::CellularData => network::cellular_data(facts),

@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use super::manual;
 use crate::checklist::finding::{CheckId, Finding, Status};
 use crate::checklist::thresholds::PhotosUploadLimits;
-use crate::facts::photos::{EngineStatus, FileState, LibraryFacts};
+use crate::checklist::EarlierScan;
+use crate::facts::photos::{EngineStatus, FileState, LibraryCounts, LibraryFacts};
 use crate::facts::DeviceFacts;
 use crate::photos;
 use crate::units;
@@ -48,8 +49,48 @@ fn photos_word(n: u64) -> String {
 
 const STUCK: &str = "Open the Photos app and look at the bottom of Library for the upload status; keep the phone on Wi-Fi and charging overnight. If the count does not move, restart the phone; photos that keep failing may be damaged: find them in Photos > Albums > Utilities and export or delete them.";
 
+/// How the waiting count moved since an earlier scan of the same phone.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Since {
+    /// Fewer waiting, and (where the totals are known) more uploaded: the engine is uploading.
+    Moving,
+    /// No fewer waiting, or fewer only because photos were deleted. (Waiting and uploaded both
+    /// rising, new photos taken while others upload, is counted here too: a photo synced down
+    /// from another device also adds to "uploaded", so only a falling waiting count is proof.)
+    Still,
+}
+
+/// Compares with `earlier` when it is the same kind of count from within the window in which a
+/// sync counts as recent; a scan from last week says nothing about uploads now.
+fn since(
+    earlier: &EarlierScan,
+    counts: &LibraryCounts,
+    limits: &PhotosUploadLimits,
+    now: DateTime<Utc>,
+) -> Option<Since> {
+    let apart = now - earlier.at;
+    if apart <= chrono::Duration::zero()
+        || apart > chrono::Duration::hours(limits.recent_sync_hours.into())
+    {
+        return None;
+    }
+    let waiting = counts.waiting?;
+    let uploaded_more = match (earlier.assets, counts.assets) {
+        (Some(then), Some(total)) => {
+            total.saturating_sub(waiting) > then.saturating_sub(earlier.waiting)
+        }
+        _ => true,
+    };
+    Some(if waiting < earlier.waiting && uploaded_more {
+        Since::Moving
+    } else {
+        Since::Still
+    })
+}
+
 pub(super) fn photos_upload(
     facts: &DeviceFacts,
+    earlier: Option<&EarlierScan>,
     limits: &PhotosUploadLimits,
     now: DateTime<Utc>,
 ) -> Finding {
@@ -95,6 +136,13 @@ pub(super) fn photos_upload(
     let last_sync = p.engine.as_ref().and_then(|e| e.last_sync);
     if let Some(t) = last_sync {
         evidence.push((format!("{} lastSyncDate", photos::SYNC_STATUS), date(t)));
+    }
+    let progress = earlier.and_then(|e| Some((e, since(e, counts, limits, now)?)));
+    if let Some((e, _)) = progress {
+        evidence.push((
+            format!("{} at {}", e.label, date(e.at)),
+            format!("{} waiting to upload", e.waiting),
+        ));
     }
     let finish = |status: Status, summary: String| {
         let remedy = if status == Status::Pass { "" } else { STUCK };
@@ -163,6 +211,32 @@ pub(super) fn photos_upload(
             ),
         );
     }
+    // Two counts apart in time outweigh the engine's last-sync date: the count fell, so it is
+    // uploading, whatever the date says.
+    match progress {
+        Some((e, Since::Moving)) => {
+            return finish(
+                Status::Pass,
+                format!(
+                    "{backlog}, down from {} at {} ({}): uploads are moving",
+                    e.waiting,
+                    date(e.at),
+                    e.label
+                ),
+            )
+        }
+        Some((e, Since::Still)) => {
+            let still = format!(
+                "{backlog}{oldest}; no upload progress since {} ({})",
+                date(e.at),
+                e.label
+            );
+            let stale = last_sync
+                .is_some_and(|t| now - t > chrono::Duration::days(limits.fail_after_days.into()));
+            return finish(if stale { Status::Fail } else { Status::Warn }, still);
+        }
+        None => {}
+    }
     if let Some(t) = last_sync {
         let age = now - t;
         if age > chrono::Duration::days(limits.fail_after_days.into()) {
@@ -230,7 +304,13 @@ mod tests {
     }
 
     fn status(counts: LibraryCounts, days: Option<i64>) -> Status {
-        photos_upload(&facts(counts, days), &PhotosUploadLimits::default(), now()).status
+        photos_upload(
+            &facts(counts, days),
+            None,
+            &PhotosUploadLimits::default(),
+            now(),
+        )
+        .status
     }
 
     fn waiting(n: u64) -> LibraryCounts {
@@ -283,6 +363,7 @@ mod tests {
     fn summary_names_the_count_and_size() {
         let f = photos_upload(
             &facts(waiting(312), Some(0)),
+            None,
             &PhotosUploadLimits::default(),
             now(),
         );
@@ -298,13 +379,103 @@ mod tests {
             .any(|e| e.source.contains("ZCLOUDLOCALSTATE 0")));
     }
 
+    fn earlier(hours_ago: i64, waiting: u64, assets: Option<u64>) -> EarlierScan {
+        EarlierScan {
+            label: "history #3".into(),
+            at: now() - chrono::Duration::hours(hours_ago),
+            waiting,
+            assets,
+        }
+    }
+
+    fn since_earlier(now_counts: LibraryCounts, days: Option<i64>, e: &EarlierScan) -> Finding {
+        photos_upload(
+            &facts(now_counts, days),
+            Some(e),
+            &PhotosUploadLimits::default(),
+            now(),
+        )
+    }
+
+    fn of(waiting_now: u64, assets: u64) -> LibraryCounts {
+        LibraryCounts {
+            assets: Some(assets),
+            ..waiting(waiting_now)
+        }
+    }
+
+    #[test]
+    fn a_count_that_fell_since_the_last_scan_passes_even_with_a_stale_sync_date() {
+        let e = earlier(2, 1204, Some(6130));
+        let f = since_earlier(of(1100, 6130), Some(30), &e);
+        assert_eq!(f.status, Status::Pass, "{}", f.summary);
+        assert!(
+            f.summary.ends_with(
+                "down from 1204 at 2026-11-18 09:06 UTC (history #3): uploads are moving"
+            ),
+            "{}",
+            f.summary
+        );
+        assert!(f
+            .evidence
+            .iter()
+            .any(|ev| ev.source == "history #3 at 2026-11-18 09:06 UTC"
+                && ev.value == "1204 waiting to upload"));
+    }
+
+    #[test]
+    fn a_count_that_fell_because_photos_were_deleted_is_not_progress() {
+        // 104 fewer waiting, and 104 fewer photos: nothing more was uploaded.
+        let f = since_earlier(of(1100, 6026), Some(0), &earlier(2, 1204, Some(6130)));
+        assert_eq!(f.status, Status::Warn);
+        assert!(
+            f.summary
+                .ends_with("no upload progress since 2026-11-18 09:06 UTC (history #3)"),
+            "{}",
+            f.summary
+        );
+    }
+
+    #[test]
+    fn no_progress_warns_and_with_a_stale_sync_still_fails() {
+        let e = earlier(1, 1204, Some(6130));
+        assert_eq!(
+            since_earlier(of(1204, 6130), Some(0), &e).status,
+            Status::Warn
+        );
+        assert_eq!(since_earlier(of(1250, 6176), None, &e).status, Status::Warn);
+        assert_eq!(
+            since_earlier(of(1204, 6130), Some(8), &e).status,
+            Status::Fail
+        );
+        // Without the totals, a falling count is taken as progress.
+        let f = since_earlier(waiting(1100), None, &earlier(1, 1204, None));
+        assert_eq!(f.status, Status::Pass);
+    }
+
+    #[test]
+    fn failures_still_fail_and_a_scan_from_too_long_ago_is_not_compared() {
+        let failing = LibraryCounts {
+            failed: Some(3),
+            ..of(1100, 6130)
+        };
+        let e = earlier(2, 1204, Some(6130));
+        assert_eq!(since_earlier(failing, Some(0), &e).status, Status::Fail);
+        let old = since_earlier(of(1100, 6130), None, &earlier(25, 1204, Some(6130)));
+        assert_eq!(old.status, Status::Warn);
+        assert!(!old.evidence.iter().any(|ev| ev.source.contains("history")));
+        // An "earlier" scan after this one (a clock gone wrong) is not compared either.
+        let later = since_earlier(of(1100, 6130), None, &earlier(-1, 1204, Some(6130)));
+        assert_eq!(later.status, Status::Warn);
+    }
+
     #[test]
     fn unread_library_is_manual_with_the_reason() {
         let mut f = facts(waiting(0), None);
         f.photos.as_mut().unwrap().library = LibraryFacts::NotRead {
             reason: "could not read the photo library: not a database".into(),
         };
-        let finding = photos_upload(&f, &PhotosUploadLimits::default(), now());
+        let finding = photos_upload(&f, None, &PhotosUploadLimits::default(), now());
         assert_eq!(finding.status, Status::Manual);
         assert!(
             finding
@@ -314,7 +485,7 @@ mod tests {
             finding.summary
         );
         assert_eq!(
-            photos_upload(&unknown(), &PhotosUploadLimits::default(), now()).status,
+            photos_upload(&unknown(), None, &PhotosUploadLimits::default(), now()).status,
             Status::Manual
         );
     }

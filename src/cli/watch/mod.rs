@@ -219,9 +219,15 @@ impl Watch {
         &mut self,
         snap: &Snapshot,
     ) -> Result<(synccheck::report::DeviceReport, Option<i64>), String> {
-        // Judged unredacted: the shop's history keeps serials; output hides them.
-        let mut report =
-            pipeline::report_for(snap, "USB", &self.ctx, false).map_err(|e| e.to_string())?;
+        // Judged unredacted: the shop's history keeps serials; output hides them. A phone
+        // plugged in again is compared with its last scan: is the backlog going down?
+        let udid = snap
+            .lockdown
+            .get("UniqueDeviceID")
+            .and_then(|v| v.as_string());
+        let earlier = super::history::earlier_scan(self.history.as_ref(), udid, None);
+        let mut report = pipeline::report_since(snap, "USB", &self.ctx, false, earlier.as_ref())
+            .map_err(|e| e.to_string())?;
         let history_id = self.history.as_mut().and_then(|h| {
             h.record(
                 snap,
