@@ -351,3 +351,24 @@ fn usbmuxd_going_away_is_said_and_watching_resumes_when_it_is_back() {
     assert_eq!(code, Some(0));
     drop(dir);
 }
+
+/// A phone plugged in again is compared with its last scan: the demo phone's backlog did not
+/// move between the two plug-ins, and the second verdict says since when.
+#[test]
+fn a_replugged_phone_is_compared_with_its_last_scan() {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo-iphone.plist");
+    let mut sim = start_sim_with(&[demo], &[]);
+    let mut w = Watcher::start(&sim, &[]);
+    let first = w.wait_for(&["[1]", "FAIL", "1204 photos"]);
+    assert!(!first.contains("no upload progress"), "{first}");
+    sim.send("unplug 1");
+    w.wait_for(&["[1]", "unplugged"]);
+    sim.send("plug 1");
+    let second = w.wait_for_nth(&["[1]", "FAIL", "1204 photos"], 2);
+    assert!(
+        second.contains("no upload progress since") && second.contains("(history #1)"),
+        "{second}"
+    );
+    let (code, _, _) = w.interrupt();
+    assert_eq!(code, Some(0));
+}
