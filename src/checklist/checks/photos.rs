@@ -211,6 +211,8 @@ pub(super) fn photos_upload(
             ),
         );
     }
+    let sync_age = last_sync.map(|t| now - t);
+    let stale = sync_age.filter(|&age| age > chrono::Duration::days(limits.fail_after_days.into()));
     // Two counts apart in time outweigh the engine's last-sync date: the count fell, so it is
     // uploading, whatever the date says.
     match progress {
@@ -231,23 +233,25 @@ pub(super) fn photos_upload(
                 date(e.at),
                 e.label
             );
-            let stale = last_sync
-                .is_some_and(|t| now - t > chrono::Duration::days(limits.fail_after_days.into()));
-            return finish(if stale { Status::Fail } else { Status::Warn }, still);
+            let status = if stale.is_some() {
+                Status::Fail
+            } else {
+                Status::Warn
+            };
+            return finish(status, still);
         }
         None => {}
     }
-    if let Some(t) = last_sync {
-        let age = now - t;
-        if age > chrono::Duration::days(limits.fail_after_days.into()) {
-            return finish(
-                Status::Fail,
-                format!(
-                    "{backlog}{oldest}, and the last sync was {} days ago",
-                    age.num_days()
-                ),
-            );
-        }
+    if let Some(age) = stale {
+        return finish(
+            Status::Fail,
+            format!(
+                "{backlog}{oldest}, and the last sync was {} days ago",
+                age.num_days()
+            ),
+        );
+    }
+    if let (Some(t), Some(age)) = (last_sync, sync_age) {
         if age <= chrono::Duration::hours(limits.recent_sync_hours.into())
             && waiting <= limits.small_backlog
         {
