@@ -21,10 +21,14 @@ pub fn run(args: SimArgs) -> Result<i32, CliError> {
     let now = SystemTime::now();
     let mut devices: Vec<SimDevice> = snapshots
         .into_iter()
-        .map(|snap| match args.as_captured {
-            true => SimDevice::new(snap),
-            false => SimDevice::new(snap.replayed_at(now)),
+        .map(|snap| {
+            if args.as_captured {
+                snap
+            } else {
+                snap.replayed_at(now)
+            }
         })
+        .map(SimDevice::new)
         .collect();
     let faults = Faults::per_device(
         &args.faults,

@@ -194,7 +194,7 @@ impl Watch {
         }
         self.scans.remove(&udid);
         let shown = match result {
-            Ok(snap) => match self.evaluate(&snap) {
+            Ok(snap) => match self.evaluate(&udid, &snap) {
                 Ok((report, history_id)) => {
                     self.bench.scanned(&udid, run, report, history_id).is_some()
                 }
@@ -217,15 +217,12 @@ impl Watch {
     /// Judges a snapshot, records it once, and writes its JSON report when asked to.
     fn evaluate(
         &mut self,
+        udid: &str,
         snap: &Snapshot,
     ) -> Result<(synccheck::report::DeviceReport, Option<i64>), String> {
         // Judged unredacted: the shop's history keeps serials; output hides them. A phone
         // plugged in again is compared with its last scan: is the backlog going down?
-        let udid = snap
-            .lockdown
-            .get("UniqueDeviceID")
-            .and_then(|v| v.as_string());
-        let earlier = super::history::earlier_scan(self.history.as_ref(), udid, None);
+        let earlier = super::history::earlier_scan(self.history.as_ref(), Some(udid), None);
         let mut report = pipeline::report_since(snap, "USB", &self.ctx, false, earlier.as_ref())
             .map_err(|e| e.to_string())?;
         let history_id = self.history.as_mut().and_then(|h| {
