@@ -182,6 +182,16 @@ fn a_rescan_compares_the_backlog_with_the_last_scan() {
         "{summary}"
     );
 
+    // Scanned again at once with the same backlog: too soon to call it "no progress".
+    let third = scan(&later);
+    let upload = common::finding(&third, "photos-upload");
+    let summary = upload["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("the last scan (history #2) was")
+            && summary.ends_with("too soon to judge upload progress"),
+        "{summary}"
+    );
+
     let show = |id: &str| {
         let out = synccheck_at(
             "unused",
