@@ -334,6 +334,112 @@ fn one_faulty_phone_does_not_stop_the_others() {
     assert_eq!(err.matches("synccheck: error:").count(), 1, "{err}");
 }
 
+const HEALTHY_UDID: &str = "00008130-001C2D3E4F506172";
+const FAILING_UDID: &str = "00008030-001E2D3C4B5A6978";
+
+/// Two phones, where the second one's snapshot cannot be saved (a folder holds its file name):
+/// `scan --json` with `extra` arguments. Returns the output and the folder holding the saved
+/// snapshots and the history.
+fn scan_two_with_blocked_save(extra: &[&str]) -> (std::process::Output, tempfile::TempDir) {
+    let sim = start_sim_with(&[fixture("healthy.plist"), fixture("failures.plist")], &[]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(format!("scan-{FAILING_UDID}.plist"))).unwrap();
+    let save = dir.path().join("scan.plist");
+    let db = dir.path().join("history.sqlite");
+    let mut args = vec![
+        "scan",
+        "--json",
+        "--save-snapshot",
+        save.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let out = synccheck_at(&sim.address, &args, LIMIT);
+    (out, dir)
+}
+
+#[test]
+fn one_phone_whose_snapshot_cannot_be_saved_does_not_stop_the_others() {
+    let (out, dir) = scan_two_with_blocked_save(&[]);
+    let err = text(&out.stderr);
+    // A file that cannot be written is exit 2, and it outranks the verdicts of the reports.
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let r = json(&out);
+    let devices = r["devices"].as_array().unwrap();
+    assert_eq!(devices.len(), 2, "both phones are reported: {err}");
+    // The healthy phone is saved; the other's error is one line naming it, after the reports.
+    assert!(dir
+        .path()
+        .join(format!("scan-{HEALTHY_UDID}.plist"))
+        .is_file());
+    let errors: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("synccheck: error:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{err}");
+    assert!(
+        errors[0].starts_with(&format!(
+            "synccheck: error: iPhone {FAILING_UDID}: cannot write the snapshot"
+        )),
+        "{err}"
+    );
+    // Both phones are in the history.
+    let history = std::process::Command::new(env!("CARGO_BIN_EXE_synccheck"))
+        .args(["history", "--db"])
+        .arg(dir.path().join("history.sqlite"))
+        .output()
+        .unwrap();
+    let listing = text(&history.stdout);
+    assert!(
+        listing.contains("iPhone 15 Pro") && listing.contains("iPhone 11"),
+        "{listing}"
+    );
+}
+
+#[test]
+fn redact_hides_the_failing_phones_udid_in_its_error() {
+    let (out, _dir) = scan_two_with_blocked_save(&["--redact"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(json(&out)["devices"].as_array().unwrap().len(), 2);
+    assert!(
+        err.contains("synccheck: error: iPhone 2 (UDID hidden): cannot write the snapshot"),
+        "{err}"
+    );
+    for udid in [HEALTHY_UDID, FAILING_UDID] {
+        assert!(!err.contains(udid), "{err}");
+        assert!(!text(&out.stdout).contains(udid));
+    }
+}
+
+#[test]
+fn one_phone_whose_sheet_cannot_be_written_does_not_stop_the_others() {
+    let sim = start_sim_with(&[fixture("healthy.plist"), fixture("failures.plist")], &[]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(format!("sheet-{HEALTHY_UDID}.html"))).unwrap();
+    let sheet = dir.path().join("sheet.html");
+    let out = synccheck_at(
+        &sim.address,
+        &["scan", "--json", "--html", sheet.to_str().unwrap()],
+        LIMIT,
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(json(&out)["devices"].as_array().unwrap().len(), 2);
+    assert!(dir
+        .path()
+        .join(format!("sheet-{FAILING_UDID}.html"))
+        .is_file());
+    assert!(
+        err.contains(&format!(
+            "synccheck: error: iPhone {HEALTHY_UDID}: cannot write the HTML sheet"
+        )),
+        "{err}"
+    );
+    assert_eq!(err.matches("synccheck: error:").count(), 1, "{err}");
+}
+
 #[test]
 fn demo_goes_through_the_socket() {
     let out = synccheck_at("unused", &["demo", "--json", "-v"], LIMIT);

@@ -243,6 +243,43 @@ fn several_files_make_one_report_object_each() {
     assert_eq!(out.status.code(), Some(1));
 }
 
+/// A file that cannot be read, or is not a snapshot, is that file's error: the good files are
+/// still reported, and the errors follow on stderr, one per file, in the order given.
+#[test]
+fn one_bad_file_does_not_stop_the_others() {
+    let good = fixture("healthy.plist");
+    let not_a_snapshot = fixture("bad/not-a-plist.txt");
+    let missing = fixture("does-not-exist.plist");
+    let other = fixture("failures.plist");
+    let out = synccheck(&[
+        "scan",
+        "--json",
+        "--from",
+        good.to_str().unwrap(),
+        "--from",
+        not_a_snapshot.to_str().unwrap(),
+        "--from",
+        other.to_str().unwrap(),
+        "--from",
+        missing.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8(out.stderr).unwrap();
+    // An input error outranks the verdicts (the failures.plist phone fails: that alone is 1).
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let devices = r["devices"].as_array().unwrap();
+    assert_eq!(devices.len(), 2, "{err}");
+    assert_eq!(devices[0]["origin"], good.to_str().unwrap());
+    assert_eq!(devices[1]["origin"], other.to_str().unwrap());
+    let errors: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("synccheck: error: "))
+        .collect();
+    assert_eq!(errors.len(), 2, "{err}");
+    assert!(errors[0].contains("bad/not-a-plist.txt"), "{err}");
+    assert!(errors[1].contains("does-not-exist.plist"), "{err}");
+}
+
 #[test]
 fn redact_hides_identifiers_everywhere() {
     let path = fixture("healthy.plist");

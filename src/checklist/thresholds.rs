@@ -22,6 +22,10 @@ pub struct PhotosUploadLimits {
     /// engine is working through it.
     pub small_backlog: u64,
     pub recent_sync_hours: u32,
+    /// "No upload progress" since the phone's last scan is concluded only when that scan is at
+    /// least this many minutes old: a minute apart, an uploading engine may not have finished
+    /// one photo. A falling count shows progress at any gap.
+    pub no_progress_after_minutes: u32,
 }
 
 impl Default for PhotosUploadLimits {
@@ -30,6 +34,7 @@ impl Default for PhotosUploadLimits {
             fail_after_days: 7,
             small_backlog: 50,
             recent_sync_hours: 24,
+            no_progress_after_minutes: 30,
         }
     }
 }
@@ -168,6 +173,19 @@ mod tests {
         let t = Thresholds::from_toml("[power]\nfail_below_percent = 30\n").unwrap();
         assert_eq!(t.power.fail_below_percent, 30);
         assert_eq!(t.device_storage, DeviceStorageLimits::default());
+    }
+
+    #[test]
+    fn the_gap_before_judging_upload_progress_is_30_minutes_and_can_be_set() {
+        assert_eq!(
+            Thresholds::default()
+                .photos_upload
+                .no_progress_after_minutes,
+            30
+        );
+        let t = Thresholds::from_toml("[photos-upload]\nno_progress_after_minutes = 90\n").unwrap();
+        assert_eq!(t.photos_upload.no_progress_after_minutes, 90);
+        assert_eq!(t.photos_upload.fail_after_days, 7);
     }
 
     #[test]

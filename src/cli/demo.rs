@@ -35,7 +35,14 @@ pub fn run(args: DemoArgs) -> Result<i32, CliError> {
         let mux = Usbmuxd::new(UsbmuxdAddress::Unix(socket), Duration::from_secs(10));
         let read = async {
             let devices = live::select(&mux, None).await?;
-            let mut results = live::read_all(&mux, &devices, ScanOptions::default(), &board).await;
+            let mut results = live::read_all(
+                &mux,
+                &devices,
+                ScanOptions::default(),
+                &board,
+                args.report.redact,
+            )
+            .await;
             results.remove(0)
         };
         let result = read.await;

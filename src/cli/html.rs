@@ -2,7 +2,7 @@
 //! FILE --html OUT`.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use synccheck::checklist::Context;
 use synccheck::pipeline;
@@ -15,38 +15,59 @@ use super::error::CliError;
 use super::report;
 
 /// Writes one sheet per report: `path` itself for one phone; with several, each file gets the
-/// phone's UDID (or its position, when redacted) before the extension.
+/// phone's UDID (or its position, when redacted) before the extension. Stops at the first
+/// sheet that cannot be made or written.
 pub fn write_reports(path: &Path, reports: &[DeviceReport]) -> Result<(), CliError> {
-    let pages =
-        html::render_reports(reports, &ReportContext::now()).map_err(|source| CliError::Html {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    let names: Vec<Option<String>> = reports
+    write_each(path, reports).into_iter().collect()
+}
+
+/// [`write_reports`], sheet by sheet: one phone's sheet that cannot be written does not keep
+/// the others from theirs. One result per report, in its order.
+pub fn write_each(path: &Path, reports: &[DeviceReport]) -> Vec<Result<(), CliError>> {
+    let ctx = ReportContext::now();
+    reports
         .iter()
-        .map(|r| r.facts.identity.udid.clone())
-        .collect();
-    write_pages(path, &pages, &names)
+        .enumerate()
+        .map(|(i, r)| {
+            let pages = html::render_reports(std::slice::from_ref(r), &ctx).map_err(|source| {
+                CliError::Html {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            })?;
+            let target = sheet_path(path, reports.len(), i, r.facts.identity.udid.as_deref());
+            pages.iter().try_for_each(|page| write_page(&target, page))
+        })
+        .collect()
+}
+
+/// Where sheet `i` of `count` goes.
+fn sheet_path(path: &Path, count: usize, i: usize, udid: Option<&str>) -> PathBuf {
+    if count == 1 {
+        return path.to_path_buf();
+    }
+    let tag = match udid {
+        Some(u) if u != synccheck::report::REDACTED => u.to_string(),
+        _ => format!("phone{}", i + 1),
+    };
+    super::files::per_device(path, &tag)
+}
+
+fn write_page(target: &Path, page: &str) -> Result<(), CliError> {
+    super::files::write_atomically(target, |f| f.write_all(page.as_bytes())).map_err(|source| {
+        CliError::WriteHtml {
+            path: target.to_path_buf(),
+            source,
+        }
+    })?;
+    eprintln!("synccheck: wrote {}", target.display());
+    Ok(())
 }
 
 fn write_pages(path: &Path, pages: &[String], udids: &[Option<String>]) -> Result<(), CliError> {
     for (i, page) in pages.iter().enumerate() {
-        let target = if pages.len() == 1 {
-            path.to_path_buf()
-        } else {
-            let tag = match udids.get(i).cloned().flatten() {
-                Some(u) if u != synccheck::report::REDACTED => u,
-                _ => format!("phone{}", i + 1),
-            };
-            super::files::per_device(path, &tag)
-        };
-        super::files::write_atomically(&target, |f| f.write_all(page.as_bytes())).map_err(
-            |source| CliError::WriteHtml {
-                path: target.clone(),
-                source,
-            },
-        )?;
-        eprintln!("synccheck: wrote {}", target.display());
+        let udid = udids.get(i).cloned().flatten();
+        write_page(&sheet_path(path, pages.len(), i, udid.as_deref()), page)?;
     }
     Ok(())
 }

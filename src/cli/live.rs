@@ -164,9 +164,14 @@ pub async fn read_all(
     devices: &[AttachedDevice],
     options: ScanOptions,
     board: &StatusBoard,
+    redact: bool,
 ) -> Vec<Result<synccheck::snapshot::Snapshot, DeviceError>> {
-    let jobs = devices.iter().map(|d| {
-        let mut line = board.line(d.udid.clone());
+    let jobs = devices.iter().enumerate().map(|(i, d)| {
+        let label = match redact {
+            true => super::phones::label(&d.udid, i + 1, true),
+            false => d.udid.clone(),
+        };
+        let mut line = board.line(label);
         async move {
             let result = synccheck::device::read_phone(mux, d, options, |p| line.update(p)).await;
             line.finish();

@@ -10,6 +10,7 @@ mod html;
 mod list;
 mod live;
 mod pair;
+mod phones;
 mod report;
 mod scan;
 mod sim;

@@ -3,14 +3,17 @@
 
 use std::path::{Path, PathBuf};
 
+use synccheck::checklist::Context;
 use synccheck::device::DeviceError;
 use synccheck::history::History;
 use synccheck::pipeline;
+use synccheck::report::DeviceReport;
 use synccheck::snapshot::{self, Snapshot};
 
 use super::args::ScanArgs;
 use super::error::CliError;
 use super::live::{self, StatusBoard};
+use super::phones::{Failures, Phone};
 use super::report;
 
 pub fn run(args: ScanArgs) -> Result<i32, CliError> {
@@ -21,28 +24,47 @@ pub fn run(args: ScanArgs) -> Result<i32, CliError> {
     }
 }
 
-fn run_offline(args: ScanArgs) -> Result<i32, CliError> {
-    let ctx = report::context(&args.report)?;
-    let mut reports = Vec::with_capacity(args.from.len());
-    for path in &args.from {
-        let snap = snapshot::load_file(path)?;
-        tracing::debug!(path = %path.display(), source = snap.source.as_str(), "snapshot loaded");
-        let origin = path.display().to_string();
-        let r =
-            pipeline::report_for(&snap, &origin, &ctx, args.report.redact).map_err(|source| {
-                CliError::Facts {
-                    path: path.clone(),
-                    source,
-                }
-            })?;
-        reports.push(r);
-    }
-    if let Some(path) = &args.html.html {
-        super::html::write_reports(path, &reports)?;
-    }
-    report::print(&args.report, &reports)
+/// One judged phone, in the command's order, with what names it in an error.
+struct Judged {
+    order: usize,
+    /// Its UDID, for a live phone (a snapshot's file names it otherwise).
+    udid: Option<String>,
+    origin: String,
+    report: DeviceReport,
 }
 
+/// Each `--from` file on its own: one that cannot be read or is not a snapshot is that file's
+/// error, told after the reports of the others.
+fn run_offline(args: ScanArgs) -> Result<i32, CliError> {
+    let ctx = report::context(&args.report)?;
+    let mut judged = Vec::with_capacity(args.from.len());
+    let mut failures = Failures::new(args.report.redact);
+    for (order, path) in args.from.iter().enumerate() {
+        match judge_file(path, &ctx, args.report.redact) {
+            Ok(report) => judged.push(Judged {
+                order,
+                udid: None,
+                origin: path.display().to_string(),
+                report,
+            }),
+            Err(e) => failures.add(order, Phone::File, e),
+        }
+    }
+    finish(&args, judged, failures)
+}
+
+fn judge_file(path: &Path, ctx: &Context, redact: bool) -> Result<DeviceReport, CliError> {
+    let snap = snapshot::load_file(path)?;
+    tracing::debug!(path = %path.display(), source = snap.source.as_str(), "snapshot loaded");
+    let origin = path.display().to_string();
+    pipeline::report_for(&snap, &origin, ctx, redact).map_err(|source| CliError::Facts {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Reads every phone at once, then judges, records, saves and reports each on its own: a phone
+/// that cannot be read, or whose snapshot cannot be saved, is that phone's error only.
 fn run_live(args: ScanArgs) -> Result<i32, CliError> {
     let ctx = report::context(&args.report)?;
     let mux = live::usbmuxd(&args.connection)?;
@@ -51,7 +73,7 @@ fn run_live(args: ScanArgs) -> Result<i32, CliError> {
     let board = StatusBoard::new();
     let (devices, results) = live::runtime()?.block_on(async {
         let devices = live::select(&mux, args.udid.as_deref()).await?;
-        let results = live::read_all(&mux, &devices, options, &board).await;
+        let results = live::read_all(&mux, &devices, options, &board, args.report.redact).await;
         Ok::<_, DeviceError>((devices, results))
     })?;
     drop(board);
@@ -65,27 +87,20 @@ fn run_live(args: ScanArgs) -> Result<i32, CliError> {
             None
         }
     };
-    let mut reports = Vec::new();
-    let mut failures = Vec::new();
-    for (device, result) in devices.iter().zip(results) {
+    let mut judged = Vec::new();
+    let mut failures = Failures::new(args.report.redact);
+    for (order, (device, result)) in devices.iter().zip(results).enumerate() {
+        let phone = Phone::Attached {
+            udid: &device.udid,
+            position: order + 1,
+        };
         let snap = match result {
             Ok(snap) => snap,
             Err(source) => {
-                failures.push(CliError::OnDevice {
-                    udid: device.udid.clone(),
-                    source,
-                });
+                failures.add(order, phone, CliError::Device(source));
                 continue;
             }
         };
-        if let Some(path) = &args.save_snapshot {
-            let path = if several {
-                super::files::per_device(path, &device.udid)
-            } else {
-                path.clone()
-            };
-            save(&snap, &path)?;
-        }
         let origin = device
             .connection
             .map(|c| c.as_str())
@@ -93,47 +108,77 @@ fn run_live(args: ScanArgs) -> Result<i32, CliError> {
             .to_string();
         // Evaluated without redaction: the shop's history keeps serials; output hides them.
         let earlier = super::history::earlier_scan(history.as_ref(), Some(&device.udid), None);
-        let mut r = pipeline::report_since(&snap, &origin, &ctx, false, earlier.as_ref()).map_err(
-            |source| CliError::Facts {
+        let judgement = pipeline::report_since(&snap, &origin, &ctx, false, earlier.as_ref())
+            .map_err(|source| CliError::Facts {
                 path: PathBuf::from(&origin),
                 source,
-            },
-        )?;
+            });
+        // The snapshot is saved whatever the judgement: it is what the phone said, and the
+        // way to look into a phone whose facts could not be judged.
+        if let Some(path) = &args.save_snapshot {
+            let path = if several {
+                super::files::per_device(path, &device.udid)
+            } else {
+                path.clone()
+            };
+            if let Err(e) = save(&snap, &path) {
+                failures.add(order, phone, e);
+            }
+        }
+        let mut r = match judgement {
+            Ok(r) => r,
+            Err(e) => {
+                failures.add(order, phone, e);
+                continue;
+            }
+        };
         record(&mut history, &snap, &r, &args);
         if args.report.redact {
             synccheck::report::redact(&mut r.facts);
         }
-        reports.push(r);
+        judged.push(Judged {
+            order,
+            udid: Some(device.udid.clone()),
+            origin,
+            report: r,
+        });
     }
-    if let (Some(path), false) = (&args.html.html, reports.is_empty()) {
-        super::html::write_reports(path, &reports)?;
+    finish(&args, judged, failures)
+}
+
+/// Writes each judged phone's sheet, prints the reports, then the phones' errors; returns the
+/// exit code (see [`Failures::finish`]).
+fn finish(args: &ScanArgs, judged: Vec<Judged>, mut failures: Failures) -> Result<i32, CliError> {
+    let (phones, reports): (Vec<_>, Vec<_>) = judged
+        .into_iter()
+        .map(|j| ((j.order, j.udid, j.origin), j.report))
+        .unzip();
+    if let Some(path) = &args.html.html {
+        let written = super::html::write_each(path, &reports);
+        for ((order, udid, origin), result) in phones.iter().zip(written) {
+            if let Err(e) = result {
+                let phone = match udid {
+                    Some(udid) => Phone::Attached {
+                        udid,
+                        position: order + 1,
+                    },
+                    None => Phone::Named(origin),
+                };
+                failures.add(*order, phone, e);
+            }
+        }
     }
-    let code = if reports.is_empty() {
+    let verdicts = if reports.is_empty() {
         0
     } else {
         report::print(&args.report, &reports)?
     };
-    // A phone that could not be read outranks the verdicts of the others: its code says why.
-    match failures.first() {
-        None => Ok(code),
-        Some(first) => {
-            let first_code = first.exit_code();
-            for f in &failures {
-                f.print();
-            }
-            Ok(first_code)
-        }
-    }
+    Ok(failures.finish(verdicts))
 }
 
 /// A scan that cannot be recorded is still reported: the history is a convenience, the report
 /// is the job.
-fn record(
-    history: &mut Option<History>,
-    snap: &Snapshot,
-    report: &synccheck::report::DeviceReport,
-    args: &ScanArgs,
-) {
+fn record(history: &mut Option<History>, snap: &Snapshot, report: &DeviceReport, args: &ScanArgs) {
     if let Some(h) = history {
         if let Err(e) = h.record(
             snap,

@@ -85,6 +85,30 @@ pub struct StoredScan {
 pub struct History {
     conn: Connection,
     path: PathBuf,
+    /// Scans this process has begun to record: what [`TEST_PAUSE_ENV`] counts.
+    writes: u64,
+}
+
+/// Test-only, read by nothing but [`History::record`]: `SYNCCHECK_TEST_HISTORY_PAUSE=N` makes
+/// the Nth scan this process records stop inside its transaction (its row inserted, not yet
+/// committed), print [`TEST_PAUSE_MARKER`] on stderr and wait until the process is killed. A
+/// test then kills the writer at a known point instead of after a sleep that may or may not
+/// land mid-write. Unset (always, outside tests), nothing changes.
+pub const TEST_PAUSE_ENV: &str = "SYNCCHECK_TEST_HISTORY_PAUSE";
+pub const TEST_PAUSE_MARKER: &str = "synccheck-test: history write paused inside its transaction";
+
+/// The test hook of [`TEST_PAUSE_ENV`]: waits forever when `write` is the one asked for.
+fn pause_if_asked(write: u64) {
+    let asked = std::env::var(TEST_PAUSE_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if asked != Some(write) {
+        return;
+    }
+    eprintln!("{TEST_PAUSE_MARKER} (write {write})");
+    loop {
+        std::thread::park();
+    }
 }
 
 /// The default place: the user's data directory, per the OS convention.
@@ -139,6 +163,7 @@ impl History {
         Ok(History {
             conn,
             path: path.to_path_buf(),
+            writes: 0,
         })
     }
 
@@ -199,6 +224,8 @@ impl History {
             source: e,
         })?;
         let id = tx.last_insert_rowid();
+        self.writes += 1;
+        pause_if_asked(self.writes);
         tx.commit().map_err(|e| HistoryError::Sqlite {
             path: self.path.clone(),
             source: e,

@@ -53,11 +53,15 @@ const STUCK: &str = "Open the Photos app and look at the bottom of Library for t
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Since {
     /// Fewer waiting, and (where the totals are known) more uploaded: the engine is uploading.
+    /// Shown at any gap: a replug minutes later can see uploads moving.
     Moving,
     /// No fewer waiting, or fewer only because photos were deleted. (Waiting and uploaded both
     /// rising, new photos taken while others upload, is counted here too: a photo synced down
     /// from another device also adds to "uploaded", so only a falling waiting count is proof.)
     Still,
+    /// Not moving, but the earlier scan is too recent to say so: one large video can take an
+    /// engine many minutes, so a count that stood still for one minute proves nothing.
+    TooSoon(chrono::Duration),
 }
 
 /// Compares with `earlier` when it is the same kind of count from within the window in which a
@@ -83,9 +87,20 @@ fn since(
     };
     Some(if waiting < earlier.waiting && uploaded_more {
         Since::Moving
+    } else if apart < chrono::Duration::minutes(limits.no_progress_after_minutes.into()) {
+        Since::TooSoon(apart)
     } else {
         Since::Still
     })
+}
+
+/// "1 minute ago", "12 minutes ago", "less than a minute ago".
+fn ago(apart: chrono::Duration) -> String {
+    match apart.num_minutes() {
+        0 => "less than a minute ago".to_string(),
+        1 => "1 minute ago".to_string(),
+        n => format!("{n} minutes ago"),
+    }
 }
 
 pub(super) fn photos_upload(
@@ -215,6 +230,7 @@ pub(super) fn photos_upload(
     let stale = sync_age.filter(|&age| age > chrono::Duration::days(limits.fail_after_days.into()));
     // Two counts apart in time outweigh the engine's last-sync date: the count fell, so it is
     // uploading, whatever the date says.
+    let mut too_soon = None;
     match progress {
         Some((e, Since::Moving)) => {
             return finish(
@@ -240,13 +256,22 @@ pub(super) fn photos_upload(
             };
             return finish(status, still);
         }
+        // Judged as without the earlier scan, saying why it was not used.
+        Some((e, Since::TooSoon(apart))) => {
+            too_soon = Some(format!(
+                "; the last scan ({}) was {}: too soon to judge upload progress",
+                e.label,
+                ago(apart)
+            ))
+        }
         None => {}
     }
+    let too_soon = too_soon.unwrap_or_default();
     if let Some(age) = stale {
         return finish(
             Status::Fail,
             format!(
-                "{backlog}{oldest}, and the last sync was {} days ago",
+                "{backlog}{oldest}, and the last sync was {} days ago{too_soon}",
                 age.num_days()
             ),
         );
@@ -258,13 +283,13 @@ pub(super) fn photos_upload(
             return finish(
                 Status::Pass,
                 format!(
-                    "{backlog}; the engine synced {} and is working through them",
+                    "{backlog}; the engine synced {} and is working through them{too_soon}",
                     date(t)
                 ),
             );
         }
     }
-    finish(Status::Warn, format!("{backlog}{oldest}"))
+    finish(Status::Warn, format!("{backlog}{oldest}{too_soon}"))
 }
 
 pub(super) fn upper_first(s: &str) -> String {
@@ -384,9 +409,13 @@ mod tests {
     }
 
     fn earlier(hours_ago: i64, waiting: u64, assets: Option<u64>) -> EarlierScan {
+        earlier_by(chrono::Duration::hours(hours_ago), waiting, assets)
+    }
+
+    fn earlier_by(ago: chrono::Duration, waiting: u64, assets: Option<u64>) -> EarlierScan {
         EarlierScan {
             label: "history #3".into(),
-            at: now() - chrono::Duration::hours(hours_ago),
+            at: now() - ago,
             waiting,
             assets,
         }
@@ -455,6 +484,96 @@ mod tests {
         // Without the totals, a falling count is taken as progress.
         let f = since_earlier(waiting(1100), None, &earlier(1, 1204, None));
         assert_eq!(f.status, Status::Pass);
+    }
+
+    #[test]
+    fn a_count_that_stood_still_is_no_progress_only_after_the_gap() {
+        let minutes = chrono::Duration::minutes;
+        let just_under = minutes(30) - chrono::Duration::seconds(1);
+        let f = since_earlier(
+            of(1204, 6130),
+            None,
+            &earlier_by(just_under, 1204, Some(6130)),
+        );
+        assert_eq!(f.status, Status::Warn);
+        assert!(
+            f.summary.ends_with(
+                "; the last scan (history #3) was 29 minutes ago: too soon to judge upload progress"
+            ),
+            "{}",
+            f.summary
+        );
+        assert!(!f.summary.contains("no upload progress"), "{}", f.summary);
+
+        let f = since_earlier(
+            of(1204, 6130),
+            None,
+            &earlier_by(minutes(30), 1204, Some(6130)),
+        );
+        assert!(
+            f.summary
+                .ends_with("no upload progress since 2026-11-18 10:36 UTC (history #3)"),
+            "{}",
+            f.summary
+        );
+
+        let f = since_earlier(
+            of(1204, 6130),
+            None,
+            &earlier_by(minutes(1), 1204, Some(6130)),
+        );
+        assert!(
+            f.summary.contains("was 1 minute ago: too soon"),
+            "{}",
+            f.summary
+        );
+        let seconds = chrono::Duration::seconds(20);
+        let f = since_earlier(of(1204, 6130), None, &earlier_by(seconds, 1204, Some(6130)));
+        assert!(
+            f.summary.contains("was less than a minute ago"),
+            "{}",
+            f.summary
+        );
+    }
+
+    #[test]
+    fn too_soon_is_judged_as_without_the_earlier_scan() {
+        let e = earlier_by(chrono::Duration::minutes(2), 20, Some(6130));
+        // A small backlog and a recent sync pass; a stale sync still fails.
+        assert_eq!(
+            since_earlier(of(20, 6130), Some(0), &e).status,
+            Status::Pass
+        );
+        let stale = since_earlier(of(20, 6130), Some(8), &e);
+        assert_eq!(stale.status, Status::Fail);
+        assert!(
+            stale.summary.contains("too soon to judge"),
+            "{}",
+            stale.summary
+        );
+    }
+
+    #[test]
+    fn a_falling_count_is_progress_at_any_gap() {
+        let e = earlier_by(chrono::Duration::minutes(1), 1204, Some(6130));
+        let f = since_earlier(of(1190, 6130), Some(30), &e);
+        assert_eq!(f.status, Status::Pass, "{}", f.summary);
+        assert!(f.summary.ends_with("uploads are moving"), "{}", f.summary);
+    }
+
+    #[test]
+    fn the_gap_is_a_threshold() {
+        let e = earlier_by(chrono::Duration::minutes(10), 1204, Some(6130));
+        let limits = PhotosUploadLimits {
+            no_progress_after_minutes: 5,
+            ..PhotosUploadLimits::default()
+        };
+        let f = photos_upload(&facts(of(1204, 6130), None), Some(&e), &limits, now());
+        assert!(
+            f.summary.contains("no upload progress since"),
+            "{}",
+            f.summary
+        );
     }
 
     #[test]

@@ -225,6 +225,11 @@ impl Watch {
         let earlier = super::history::earlier_scan(self.history.as_ref(), Some(udid), None);
         let mut report = pipeline::report_since(snap, "USB", &self.ctx, false, earlier.as_ref())
             .map_err(|e| e.to_string())?;
+        // Warnings name the phone by its number on the board (never its UDID: --redact).
+        let phone = self
+            .bench
+            .seat(udid)
+            .map_or_else(|| "a phone".to_string(), |s| format!("[{}]", s.number));
         let history_id = self.history.as_mut().and_then(|h| {
             h.record(
                 snap,
@@ -234,7 +239,7 @@ impl Watch {
             )
             .map_err(|e| {
                 self.board.note(&format!(
-                    "synccheck: warning: this scan was not recorded: {e}"
+                    "synccheck: warning: {phone}: this scan was not recorded: {e}"
                 ))
             })
             .ok()
@@ -253,7 +258,7 @@ impl Watch {
             };
             if let Err(e) = dir.write(&stem, &report) {
                 self.board.note(&format!(
-                    "synccheck: warning: the JSON report was not written: {e}"
+                    "synccheck: warning: {phone}: the JSON report was not written: {e}"
                 ));
             }
         }
