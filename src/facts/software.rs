@@ -114,8 +114,8 @@ impl Software {
         let model = product_type.and_then(|p| catalog.model(p));
         let latest = model.and_then(|m| catalog.latest_for(m));
         let counted = match (ios_version, product_type, latest) {
-            (None, _, _) => Err("the phone did not report its iOS version (ProductVersion)".into()),
-            (_, None, _) => Err("the phone did not report its model (ProductType)".into()),
+            (None, _, _) => Err("the installed iOS version (ProductVersion) is unknown".into()),
+            (_, None, _) => Err("the model (ProductType) is unknown".into()),
             (_, Some(p), None) => Err(format!(
                 "{p} is not in the model table of {}",
                 catalog.updated
