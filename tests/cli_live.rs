@@ -100,7 +100,7 @@ fn list_shows_one_line_per_phone() {
     let stdout = text(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 2, "{stdout}");
-    assert!(lines[0].starts_with("00008130-001C2D3E4F506172  Sam’s iPhone  iPhone 15 Pro (iPhone16,1)  iOS 27.0.1  USB  paired"), "{stdout}");
+    assert!(lines[0].starts_with("00008130-001C2D3E4F506172  Sam’s iPhone  iPhone 15 Pro (iPhone16,1)  iOS 27.2  USB  paired"), "{stdout}");
     assert!(
         lines[1].contains("iPhone 11 (iPhone12,1)") && lines[1].ends_with("not paired"),
         "{stdout}"

@@ -17,7 +17,7 @@ use serde::Serialize;
 
 pub use account::Account;
 pub use battery::{Battery, BatteryHealth};
-pub use catalog::Catalog;
+pub use catalog::{Catalog, UncountableMajor};
 pub use identity::Identity;
 pub use photos::{LibraryFacts, PhotoSync};
 pub use read::FactError;
@@ -74,6 +74,8 @@ impl DeviceFacts {
             root.string("BuildVersion")?.map(str::to_owned),
             identity.product_type.as_deref(),
             catalog,
+            snap.captured_at
+                .map(|t| chrono::DateTime::<chrono::Utc>::from(t).date_naive()),
         );
         let storage = Storage::read(&Values::new(&disk_path, snap.domain(DISK_USAGE_DOMAIN)))?;
         let battery = Battery::read(

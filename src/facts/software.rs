@@ -4,6 +4,7 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::str::FromStr;
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::catalog::Catalog;
@@ -89,26 +90,44 @@ pub struct Software {
     /// Whether a newer iOS than the installed one exists for this model.
     pub update_available: Option<bool>,
     /// How many iOS major releases came out after the installed one, up to the newest for this
-    /// model (iOS 18 → 26 is one release, not eight).
+    /// model, counted as Apple numbers them (iOS 12 → 16 is four, iOS 18 → 26 is one).
     pub majors_behind: Option<u32>,
+    /// Why `update_available` and `majors_behind` are unknown, when they are.
+    pub update_unknown_reason: Option<String>,
+    /// The day the model table these facts were derived with was last checked.
+    pub model_table_updated: Option<NaiveDate>,
+    /// Whether that table was over a year old when the phone was read (newer iOS releases may
+    /// be missing from it); unknown when the capture time is.
+    pub model_table_stale: Option<bool>,
 }
 
 impl Software {
+    /// Compares the installed iOS with the newest the model can run, per `catalog`, as of
+    /// `captured_on` (the day the phone was read; the table's age is judged against it).
     pub fn derive(
         ios_version: Option<IosVersion>,
         build: Option<String>,
         product_type: Option<&str>,
         catalog: &Catalog,
+        captured_on: Option<NaiveDate>,
     ) -> Self {
-        let latest = product_type
-            .and_then(|p| catalog.model(p))
-            .and_then(|m| catalog.latest_for(m));
-        let (update_available, majors_behind) = match (ios_version, latest) {
-            (Some(have), Some(l)) => (
-                Some(have < l.latest),
-                Some(catalog.majors_between(have.major, l.major)),
-            ),
-            _ => (None, None),
+        let model = product_type.and_then(|p| catalog.model(p));
+        let latest = model.and_then(|m| catalog.latest_for(m));
+        let counted = match (ios_version, product_type, latest) {
+            (None, _, _) => Err("the installed iOS version (ProductVersion) is unknown".into()),
+            (_, None, _) => Err("the model (ProductType) is unknown".into()),
+            (_, Some(p), None) => Err(format!(
+                "{p} is not in the model table of {}",
+                catalog.updated
+            )),
+            (Some(have), Some(_), Some(l)) => catalog
+                .majors_between(have.major, l.major)
+                .map(|behind| (have < l.latest, behind))
+                .map_err(|why| why.to_string()),
+        };
+        let (update_available, majors_behind, update_unknown_reason) = match counted {
+            Ok((update, behind)) => (Some(update), Some(behind), None),
+            Err(why) => (None, None, Some(why)),
         };
         Software {
             ios_version,
@@ -117,6 +136,9 @@ impl Software {
             latest_build: latest.and_then(|l| l.build.clone()),
             update_available,
             majors_behind,
+            update_unknown_reason,
+            model_table_updated: Some(catalog.updated),
+            model_table_stale: captured_on.map(|day| catalog.is_stale(day)),
         }
     }
 }
@@ -151,14 +173,77 @@ mod tests {
     #[test]
     fn update_against_catalog() {
         let c = Catalog::builtin();
-        let s = Software::derive(Some(v("15.0")), None, Some("iPhone8,1"), c);
+        let s = Software::derive(Some(v("15.0")), None, Some("iPhone8,1"), c, None);
         assert_eq!(s.latest_ios.unwrap().major, 15);
         assert_eq!(s.update_available, Some(true));
         assert_eq!(s.majors_behind, Some(0));
+        assert_eq!(s.model_table_updated, Some(c.updated));
+        assert_eq!(s.model_table_stale, None, "no capture day, no judgement");
         let newest = c.latest_for(c.model("iPhone8,1").unwrap()).unwrap().latest;
-        let s = Software::derive(Some(newest), None, Some("iPhone8,1"), c);
+        let s = Software::derive(Some(newest), None, Some("iPhone8,1"), c, None);
         assert_eq!(s.update_available, Some(false));
-        let s = Software::derive(Some(v("17.0")), None, Some("iPhone9,9"), c);
+        let s = Software::derive(Some(v("17.0")), None, Some("iPhone9,9"), c, None);
         assert_eq!(s.update_available, None);
+        assert!(s
+            .update_unknown_reason
+            .unwrap()
+            .contains("iPhone9,9 is not in the model table"));
+    }
+
+    /// The two cases: the table listed majors from 15 only, so these said 1 and 2.
+    #[test]
+    fn old_ios_counts_every_major_apple_released() {
+        let c = Catalog::builtin();
+        let s = Software::derive(Some(v("13.7")), None, Some("iPhone8,2"), c, None);
+        assert_eq!(
+            s.majors_behind,
+            Some(2),
+            "iPhone 6s Plus on iOS 13.7: 14 and 15"
+        );
+        let s = Software::derive(Some(v("12.4")), None, Some("iPhone10,1"), c, None);
+        assert_eq!(
+            s.majors_behind,
+            Some(4),
+            "iPhone 8 on iOS 12.4: 13, 14, 15, 16"
+        );
+        let s = Software::derive(Some(v("18.6")), None, Some("iPhone14,5"), c, None);
+        assert_eq!(s.majors_behind, Some(2), "iPhone 13 on iOS 18.6: 26 and 27");
+    }
+
+    #[test]
+    fn versions_the_table_cannot_place_are_unknown_with_a_reason() {
+        let c = Catalog::builtin();
+        let beyond = format!("{}.0", c.newest_major() + 1);
+        for (version, product, why) in [
+            ("8.4", "iPhone8,1", "older than the iOS majors"),
+            ("21.0", "iPhone14,5", "never released"),
+            (
+                beyond.as_str(),
+                "iPhone14,5",
+                "newer than any iOS the model table knows",
+            ),
+            (
+                "16.1",
+                "iPhone8,1",
+                "newer than the model table says this model can run",
+            ),
+        ] {
+            let s = Software::derive(Some(v(version)), None, Some(product), c, None);
+            assert_eq!(s.majors_behind, None, "{version} on {product}");
+            assert_eq!(s.update_available, None, "{version} on {product}");
+            let reason = s.update_unknown_reason.unwrap();
+            assert!(reason.contains(why), "{version} on {product}: {reason}");
+            assert!(s.latest_ios.is_some(), "the model's newest is still known");
+        }
+    }
+
+    #[test]
+    fn the_table_is_stale_against_the_capture_day() {
+        let c = Catalog::builtin();
+        let day = |d: u64| Some(c.updated + chrono::Days::new(d));
+        let s = Software::derive(Some(v("15.0")), None, Some("iPhone8,1"), c, day(365));
+        assert_eq!(s.model_table_stale, Some(false));
+        let s = Software::derive(Some(v("15.0")), None, Some("iPhone8,1"), c, day(366));
+        assert_eq!(s.model_table_stale, Some(true));
     }
 }

@@ -69,6 +69,8 @@ pub struct SoftwareDocument {
     pub build: Option<String>,
     pub latest_ios: Option<String>,
     pub update_available: Option<bool>,
+    /// The model table was over a year old when the phone was read: "newest" may be wrong.
+    pub model_table_stale: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

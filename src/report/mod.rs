@@ -35,8 +35,12 @@ pub struct ReportContext {
 
 impl ReportContext {
     pub fn now() -> Self {
-        let generated_at = Utc::now();
-        let catalog = Catalog::builtin();
+        Self::at(Utc::now(), Catalog::builtin())
+    }
+
+    /// The context of a report made at `generated_at` with `catalog`: the model table's age is
+    /// judged against that moment.
+    pub fn at(generated_at: DateTime<Utc>, catalog: &Catalog) -> Self {
         ReportContext {
             generated_at,
             model_table_updated: catalog.updated,
@@ -89,13 +93,19 @@ pub fn exit_code(reports: &[DeviceReport]) -> i32 {
 mod tests {
     use super::*;
 
+    fn on(day: &str) -> DateTime<Utc> {
+        format!("{day}T12:00:00Z").parse().unwrap()
+    }
+
     #[test]
     fn stale_model_table_is_said_in_one_sentence() {
-        let mut ctx = ReportContext::now();
+        // A fixed day this build's table was checked on, not today: the test must not start
+        // failing when the calendar moves on (staleness itself is tested with fixed dates).
+        let mut ctx = ReportContext::at(on("2026-12-02"), Catalog::builtin());
         assert_eq!(
             ctx.stale_note(),
             None,
-            "the table shipped with this build is fresh"
+            "the table shipped with this build is fresh on the day it was checked"
         );
         ctx.model_table_stale = true;
         let note = ctx.stale_note().unwrap();
@@ -104,5 +114,19 @@ mod tests {
             "{note}"
         );
         assert!(note.contains("over a year ago"));
+    }
+
+    #[test]
+    fn report_context_judges_the_table_against_its_own_moment() {
+        let c = Catalog::builtin();
+        let day = |d: u64| {
+            (c.updated + chrono::Days::new(d))
+                .format("%Y-%m-%d")
+                .to_string()
+        };
+        assert!(!ReportContext::at(on(&day(365)), c).model_table_stale);
+        let late = ReportContext::at(on(&day(366)), c);
+        assert!(late.model_table_stale);
+        assert_eq!(late.model_table_updated, c.updated);
     }
 }

@@ -59,8 +59,14 @@ mod tests {
         report_for(&snap, fixture, &Context::default(), redact).unwrap()
     }
 
+    /// A fixed moment, so no page depends on the day the tests run.
+    fn context() -> ReportContext {
+        let at = chrono::DateTime::from_timestamp(1_796_212_800, 0).unwrap(); // 2026-12-02
+        ReportContext::at(at, crate::facts::Catalog::builtin())
+    }
+
     fn html(fixture: &str, redact: bool) -> String {
-        render_reports(&[report(fixture, redact)], &ReportContext::now())
+        render_reports(&[report(fixture, redact)], &context())
             .unwrap()
             .remove(0)
     }
@@ -110,8 +116,7 @@ mod tests {
         ];
         // Redacted before rendering (scan --redact) and redacted from a saved JSON report.
         let fresh = html("fixtures/failures.plist", true);
-        let mut doc =
-            ReportDocument::from_value(json::to_value(&[plain], &ReportContext::now())).unwrap();
+        let mut doc = ReportDocument::from_value(json::to_value(&[plain], &context())).unwrap();
         doc.redact();
         let saved = render_document(&doc).unwrap().remove(0);
         for page in [&fresh, &saved] {

@@ -112,7 +112,10 @@ fn device_view(d: &DeviceDocument) -> DeviceView {
         });
     let ios_note = match (f.software.update_available, &f.software.latest_ios) {
         (Some(true), Some(latest)) => Some(format!("iOS {latest} is available")),
-        (Some(false), _) => Some("the newest this iPhone can run".into()),
+        // A table over a year old at the scan cannot vouch for "newest".
+        (Some(false), _) if f.software.model_table_stale != Some(true) => {
+            Some("the newest this iPhone can run".into())
+        }
         _ => None,
     };
     let capacity = f.storage.data_capacity_bytes.or(f.storage.total_bytes);
@@ -272,6 +275,35 @@ fn day(rfc3339: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stale_table_does_not_say_newest() {
+        let doc = |stale: Option<bool>| DeviceDocument {
+            captured_at: None,
+            facts: crate::report::document::FactsDocument {
+                software: crate::report::document::SoftwareDocument {
+                    ios_version: Some("27.2".into()),
+                    latest_ios: Some("27.2".into()),
+                    update_available: Some(false),
+                    model_table_stale: stale,
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            checks: Vec::new(),
+            verdict: None,
+        };
+        let note = |stale| device_view(&doc(stale)).ios_note;
+        assert_eq!(
+            note(None).as_deref(),
+            Some("the newest this iPhone can run")
+        );
+        assert_eq!(
+            note(Some(false)).as_deref(),
+            Some("the newest this iPhone can run")
+        );
+        assert_eq!(note(Some(true)), None);
+    }
 
     #[test]
     fn manual_steps_lose_the_command_line_hint() {
