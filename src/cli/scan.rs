@@ -1,7 +1,7 @@
 //! `synccheck scan`: read attached phones (or evaluate saved snapshots with `--from`), then
 //! report.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use synccheck::device::DeviceError;
 use synccheck::history::History;
@@ -28,14 +28,12 @@ fn run_offline(args: ScanArgs) -> Result<i32, CliError> {
         let snap = snapshot::load_file(path)?;
         tracing::debug!(path = %path.display(), source = snap.source.as_str(), "snapshot loaded");
         let origin = path.display().to_string();
-        let r =
-            pipeline::report_for(&snap, &origin, &ctx, args.report.redact).map_err(|source| {
-                CliError::Facts {
-                    path: path.clone(),
-                    source,
-                }
-            })?;
-        reports.push(r);
+        reports.push(pipeline::report_for(
+            &snap,
+            &origin,
+            &ctx,
+            args.report.redact,
+        ));
     }
     if let Some(path) = &args.html.html {
         super::html::write_reports(path, &reports)?;
@@ -93,12 +91,7 @@ fn run_live(args: ScanArgs) -> Result<i32, CliError> {
             .to_string();
         // Evaluated without redaction: the shop's history keeps serials; output hides them.
         let earlier = super::history::earlier_scan(history.as_ref(), Some(&device.udid), None);
-        let mut r = pipeline::report_since(&snap, &origin, &ctx, false, earlier.as_ref()).map_err(
-            |source| CliError::Facts {
-                path: PathBuf::from(&origin),
-                source,
-            },
-        )?;
+        let mut r = pipeline::report_since(&snap, &origin, &ctx, false, earlier.as_ref());
         record(&mut history, &snap, &r, &args);
         if args.report.redact {
             synccheck::report::redact(&mut r.facts);
