@@ -95,7 +95,13 @@ fn saved_snapshot_replays_to_the_same_findings() {
 /// `sim` serves it again: one snapshot format, one policy.
 #[test]
 fn an_odd_live_value_costs_one_fact_and_replays_the_same() {
-    let cases: [(&str, &[(&str, &str)], &str); 2] = [
+    // (fixture, the (key, value) pairs refused, a check that quotes the last one)
+    type Case = (
+        &'static str,
+        &'static [(&'static str, &'static str)],
+        &'static str,
+    );
+    let cases: [Case; 2] = [
         (
             "bad/wrong-type-battery.plist",
             &[(
@@ -175,7 +181,7 @@ fn an_odd_live_value_costs_one_fact_and_replays_the_same() {
             &["scan", "--json", "--from", saved.to_str().unwrap()],
             LIMIT,
         ));
-        let again_sim = start_sim_with(&[saved.clone()], &[]);
+        let again_sim = start_sim_with(std::slice::from_ref(&saved), &[]);
         let served_again = json(&synccheck_at(
             &again_sim.address,
             &["scan", "--json"],
