@@ -138,6 +138,29 @@ mod tests {
     }
 
     #[test]
+    fn refused_values_are_listed_and_the_sheet_still_renders() {
+        let page = html("fixtures/bad/absurd-battery.plist", false);
+        assert!(page.contains("Values not understood"), "{page}");
+        assert!(
+            page.contains("Domains&#x2f;com.apple.mobile.battery&#x2f;BatteryCurrentCapacity is the integer 250"),
+            "{page}"
+        );
+        assert!(!html("fixtures/healthy.plist", false).contains("Values not understood"));
+        // A JSON report from before the warnings field still renders.
+        let mut value = json::to_value(
+            &[report("fixtures/bad/absurd-battery.plist", false)],
+            &ReportContext::now(),
+        );
+        value["devices"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("warnings");
+        let doc = ReportDocument::from_value(value).unwrap();
+        assert!(doc.devices[0].warnings.is_empty());
+        assert!(!render_document(&doc).unwrap()[0].contains("Values not understood"));
+    }
+
+    #[test]
     fn storage_bar_and_battery_in_words() {
         let page = html("fixtures/failures.plist", false);
         assert!(page.contains("free"), "{page}");
