@@ -139,6 +139,8 @@ impl<'a> Values<'a> {
 
     /// Whether the dictionary holds `key`, whatever its value (refused or not).
     pub fn has(&self, key: &str) -> bool {
+        #[cfg(test)]
+        self.refusals.asked.borrow_mut().push(self.key_path(key));
         self.dict.is_some_and(|d| d.contains_key(key))
     }
 

@@ -193,6 +193,9 @@ mod refusal_tests {
         );
         let asked = crate::facts::asked_keys(&snap, Catalog::builtin());
         assert!(asked.len() > 20, "{asked:?}");
+        // Fallback keys count too.
+        assert!(asked
+            .contains(&"IORegistry/AppleSmartBattery/BatteryData/FullChargeCapacity".to_string()));
         for key in asked {
             let claimed = CheckId::ALL
                 .iter()
