@@ -1,17 +1,14 @@
 //! The one place the arrows meet: snapshot → facts → checklist → report.
 
 use crate::checklist::{self, Context, EarlierScan};
-use crate::facts::{Catalog, DeviceFacts, FactError};
+use crate::facts::{Catalog, DeviceFacts};
 use crate::report::{self, DeviceReport};
 use crate::snapshot::Snapshot;
 
 /// Evaluates one phone's snapshot. `origin` names it in the report (a file name, or "USB").
-pub fn report_for(
-    snapshot: &Snapshot,
-    origin: &str,
-    ctx: &Context,
-    redact: bool,
-) -> Result<DeviceReport, FactError> {
+/// Any snapshot evaluates: a value of a type or range no phone sends makes only its own fact
+/// unknown (and is reported), never the report.
+pub fn report_for(snapshot: &Snapshot, origin: &str, ctx: &Context, redact: bool) -> DeviceReport {
     report_since(snapshot, origin, ctx, redact, None)
 }
 
@@ -22,25 +19,25 @@ pub fn report_since(
     ctx: &Context,
     redact: bool,
     earlier: Option<&EarlierScan>,
-) -> Result<DeviceReport, FactError> {
-    let mut facts = DeviceFacts::from_snapshot(snapshot, Catalog::builtin())?;
+) -> DeviceReport {
+    let mut facts = DeviceFacts::from_snapshot(snapshot, Catalog::builtin());
     let evaluation = checklist::evaluate_since(&facts, earlier, ctx);
     // Redact after evaluating: no check reads identity, and the evidence never quotes it.
     if redact {
         report::redact(&mut facts);
     }
-    Ok(DeviceReport {
+    DeviceReport {
         origin: origin.to_string(),
         source: snapshot.source.as_str().to_string(),
         captured_at: snapshot.captured_at,
         facts,
         evaluation,
-    })
+    }
 }
 
 /// An earlier scan's snapshot as what `photos-upload` compares with, named `label`; `None`
-/// when its facts do not read or it has no photo count.
+/// when it has no capture time or photo count.
 pub fn earlier_scan(label: &str, snapshot: &Snapshot) -> Option<EarlierScan> {
-    let facts = DeviceFacts::from_snapshot(snapshot, Catalog::builtin()).ok()?;
+    let facts = DeviceFacts::from_snapshot(snapshot, Catalog::builtin());
     EarlierScan::from_facts(label, &facts)
 }

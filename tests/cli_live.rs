@@ -89,6 +89,122 @@ fn saved_snapshot_replays_to_the_same_findings() {
     );
 }
 
+/// A live phone that sends a value in a form we refuse (a battery level as a string; a newer
+/// iOS's booleans as 0/1 and BatteryData as a blob) gets a full report with that fact unknown
+/// and the reason; the snapshot saved from that scan evaluates the same with `--from`, and
+/// `sim` serves it again: one snapshot format, one policy.
+#[test]
+fn an_odd_live_value_costs_one_fact_and_replays_the_same() {
+    // (fixture, the (key, value) pairs refused, a check that quotes the last one)
+    type Case = (
+        &'static str,
+        &'static [(&'static str, &'static str)],
+        &'static str,
+    );
+    let cases: [Case; 2] = [
+        (
+            "bad/wrong-type-battery.plist",
+            &[(
+                "Domains/com.apple.mobile.battery/BatteryCurrentCapacity",
+                "the string \"86\"",
+            )],
+            "power",
+        ),
+        (
+            "bad/new-ios-key-types.plist",
+            &[
+                (
+                    "Domains/com.apple.mobile.battery/BatteryIsCharging",
+                    "the integer 1",
+                ),
+                (
+                    "Domains/com.apple.mobile.battery/ExternalConnected",
+                    "the integer 1",
+                ),
+                (
+                    "Domains/com.apple.mobile.battery/FullyCharged",
+                    "the integer 0",
+                ),
+                (
+                    "IORegistry/AppleSmartBattery/BatteryData",
+                    "96 bytes of data",
+                ),
+            ],
+            "battery-health",
+        ),
+    ];
+    for (name, refused, quoting_check) in cases {
+        let sim = start_sim_with(&[fixture(name)], &[]);
+        let dir = tempfile::tempdir().unwrap();
+        let saved = dir.path().join("phone.plist");
+        let live = synccheck_at(
+            &sim.address,
+            &["scan", "--json", "--save-snapshot", saved.to_str().unwrap()],
+            LIMIT,
+        );
+        let err = text(&live.stderr);
+        assert!(!err.contains("error"), "{name}: {err}");
+        let live = json(&live);
+        let device = &live["devices"][0];
+        assert_eq!(device["source"], "usb");
+        let keys: Vec<(&str, &str)> = device["facts"]["refused_values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["key"].as_str().unwrap(), r["value"].as_str().unwrap()))
+            .collect();
+        assert_eq!(keys, refused, "{name}");
+        assert_eq!(
+            device["warnings"].as_array().unwrap().len(),
+            refused.len(),
+            "{name}"
+        );
+        let evidence = &common::finding(&live, quoting_check)["evidence"];
+        let (key, value) = refused[refused.len() - 1];
+        assert!(
+            evidence
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["source"] == key
+                    && e["value"].as_str().unwrap().contains(value)
+                    && e["value"].as_str().unwrap().contains("expected")),
+            "{name}: {quoting_check} quotes {key}: {evidence}"
+        );
+        // Everything else was read and judged: storage and the Apple ID pass as on a healthy phone.
+        assert_eq!(common::finding(&live, "device-storage")["status"], "pass");
+        assert_eq!(common::finding(&live, "apple-id")["status"], "pass");
+        assert_eq!(device["checks"].as_array().unwrap().len(), 12);
+
+        let replay = json(&synccheck_at(
+            &sim.address,
+            &["scan", "--json", "--from", saved.to_str().unwrap()],
+            LIMIT,
+        ));
+        let again_sim = start_sim_with(std::slice::from_ref(&saved), &[]);
+        let served_again = json(&synccheck_at(
+            &again_sim.address,
+            &["scan", "--json"],
+            LIMIT,
+        ));
+        for other in [&replay, &served_again] {
+            let d = &other["devices"][0];
+            assert_eq!(d["checks"], device["checks"], "{name}");
+            assert_eq!(d["verdict"], device["verdict"], "{name}");
+            assert_eq!(
+                d["facts"]["refused_values"], device["facts"]["refused_values"],
+                "{name}"
+            );
+            assert_eq!(d["warnings"], device["warnings"], "{name}");
+        }
+    }
+    // The battery level itself is unknown, not read from elsewhere.
+    let sim = start_sim_with(&[fixture("bad/wrong-type-battery.plist")], &[]);
+    let r = json(&synccheck_at(&sim.address, &["scan", "--json"], LIMIT));
+    assert!(r["devices"][0]["facts"]["battery"]["level_percent"].is_null());
+    assert_eq!(r["devices"][0]["facts"]["battery"]["external_power"], true);
+}
+
 #[test]
 fn list_shows_one_line_per_phone() {
     let sim = start_sim_with(

@@ -329,17 +329,20 @@ fn text_report_has_no_colour_when_piped_and_honours_no_color() {
 
 /// Every kind of bad input: one line naming the file (and the key), exit 2, no panic.
 #[test]
-fn bad_input_is_one_clear_line_and_exit_2() {
+fn a_file_that_is_not_a_snapshot_is_one_clear_line_and_exit_2() {
     let cases = [
         ("bad/not-a-plist.txt", "not a valid plist"),
         ("bad/empty.plist", "the file is empty"),
         ("bad/truncated.plist", "not a valid plist"),
         ("bad/array-root.plist", "not a dictionary"),
-        ("bad/wrong-type.plist", "Domains/com.apple.disk_usage/AmountDataAvailable: expected an integer, found the string \"lots\""),
-        ("bad/absurd-battery.plist", "Domains/com.apple.mobile.battery/BatteryCurrentCapacity: 250 is impossible"),
-        ("bad/negative-capacity.plist", "Domains/com.apple.disk_usage/TotalDataCapacity: -5 is impossible"),
-        ("bad/future-version.plist", "SnapshotVersion: version 9 is newer"),
-        ("bad/domain-not-dict.plist", "Domains/com.apple.mobile.battery: expected a dictionary"),
+        (
+            "bad/future-version.plist",
+            "SnapshotVersion: version 9 is newer",
+        ),
+        (
+            "bad/domain-not-dict.plist",
+            "Domains/com.apple.mobile.battery: expected a dictionary",
+        ),
         ("bad/not-lockdown.json", "no lockdown keys"),
         ("does-not-exist.plist", "cannot read the file"),
     ];
@@ -349,6 +352,11 @@ fn bad_input_is_one_clear_line_and_exit_2() {
         let err = String::from_utf8(out.stderr).unwrap();
         assert_eq!(out.status.code(), Some(2), "{name}: {err}");
         assert!(err.starts_with("synccheck: error: "), "{name}: {err}");
+        let lines: Vec<&str> = err.lines().collect();
+        assert!(
+            lines.len() == 1 || (lines.len() == 2 && lines[1].starts_with("  hint: ")),
+            "{name}: one line and at most a hint: {err}"
+        );
         assert!(
             err.contains(name),
             "{name}: the error names the file: {err}"
@@ -357,8 +365,130 @@ fn bad_input_is_one_clear_line_and_exit_2() {
             err.contains(expected),
             "{name}: expected {expected:?} in {err}"
         );
+        assert!(!err.contains("no phone sends"), "{name}: {err}");
         assert!(!err.contains("panicked"), "{name}: {err}");
         assert!(out.stdout.is_empty(), "{name}");
+    }
+}
+
+/// What `scan --json --from FIXTURE` says of a snapshot holding one value no phone should send.
+struct OddValue {
+    fixture: &'static str,
+    key: &'static str,
+    value: &'static str,
+    reason: &'static str,
+    /// The fact that value would give, as a JSON pointer under `facts`: now unknown.
+    fact: &'static str,
+    /// The checks whose evidence must quote the refusal.
+    checks: &'static [&'static str],
+}
+
+const ODD_VALUES: [OddValue; 3] = [
+    OddValue {
+        fixture: "bad/wrong-type.plist",
+        key: "Domains/com.apple.disk_usage/AmountDataAvailable",
+        value: "the string \"lots\"",
+        reason: "expected an integer",
+        fact: "/storage/free_bytes",
+        checks: &["device-storage"],
+    },
+    OddValue {
+        fixture: "bad/absurd-battery.plist",
+        key: "Domains/com.apple.mobile.battery/BatteryCurrentCapacity",
+        value: "the integer 250",
+        reason: "expected an integer from 0 to 100",
+        fact: "/battery/level_percent",
+        checks: &["power", "low-power"],
+    },
+    OddValue {
+        fixture: "bad/negative-capacity.plist",
+        key: "Domains/com.apple.disk_usage/TotalDataCapacity",
+        value: "the integer -5",
+        reason: "expected an integer from 0",
+        fact: "/storage/data_capacity_bytes",
+        checks: &["device-storage"],
+    },
+];
+
+#[test]
+fn an_odd_value_makes_only_its_fact_unknown_and_the_rest_is_judged() {
+    for case in ODD_VALUES {
+        let name = case.fixture;
+        let path = fixture(name);
+        let out = synccheck(&["scan", "--json", "--from", path.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.is_empty(), "{name}: nothing on stderr: {err}");
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let device = &r["devices"][0];
+        // The exit code is the verdict's, as for any phone.
+        let verdict = device["verdict"]["status"].as_str().unwrap();
+        let expected_code = if matches!(verdict, "pass" | "manual") {
+            0
+        } else {
+            1
+        };
+        assert_eq!(out.status.code(), Some(expected_code), "{name}");
+
+        let refused = device["facts"]["refused_values"].as_array().unwrap();
+        assert_eq!(refused.len(), 1, "{name}: {refused:?}");
+        assert_eq!(refused[0]["key"], case.key, "{name}");
+        assert_eq!(refused[0]["value"], case.value, "{name}");
+        assert!(
+            refused[0]["reason"]
+                .as_str()
+                .unwrap()
+                .starts_with(case.reason),
+            "{name}: {refused:?}"
+        );
+        assert!(
+            device["facts"].pointer(case.fact).unwrap().is_null(),
+            "{name}: {} is unknown",
+            case.fact
+        );
+        let warnings = device["warnings"].as_array().unwrap();
+        assert_eq!(warnings.len(), 1, "{name}");
+        let warning = warnings[0].as_str().unwrap();
+        assert!(
+            warning.contains(case.key) && warning.contains(case.value),
+            "{warning}"
+        );
+
+        let checks = device["checks"].as_array().unwrap();
+        assert_eq!(checks.len(), 12, "{name}: every check is judged");
+        for check in checks {
+            let id = check["id"].as_str().unwrap();
+            let quotes = check["evidence"].as_array().unwrap().iter().any(|e| {
+                e["source"] == case.key && e["value"].as_str().unwrap().contains(case.value)
+            });
+            assert_eq!(
+                quotes,
+                case.checks.contains(&id),
+                "{name}: {id} evidence {}",
+                check["evidence"]
+            );
+        }
+        // The other facts of the snapshot are read as usual.
+        assert_eq!(
+            device["facts"]["battery"]["health"]["cycle_count"], 212,
+            "{name}"
+        );
+        assert_eq!(device["facts"]["identity"]["product_type"], "iPhone16,1");
+    }
+}
+
+#[test]
+fn the_text_report_shows_a_warning_line_per_refused_value() {
+    for case in ODD_VALUES {
+        let path = fixture(case.fixture);
+        let out = synccheck(&["scan", "--color", "never", "--from", path.to_str().unwrap()]);
+        let text = String::from_utf8(out.stdout).unwrap();
+        let warnings: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("Warning: "))
+            .collect();
+        assert_eq!(warnings.len(), 1, "{text}");
+        assert!(warnings[0].contains(case.key), "{text}");
+        assert!(text.contains("Verdict: "), "{text}");
     }
 }
 

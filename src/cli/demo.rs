@@ -51,12 +51,6 @@ pub fn run(args: DemoArgs) -> Result<i32, CliError> {
     })?;
     drop(board);
     let origin = "the built-in simulated iPhone";
-    let report =
-        pipeline::report_for(&snap, origin, &ctx, args.report.redact).map_err(|source| {
-            CliError::Facts {
-                path: origin.into(),
-                source,
-            }
-        })?;
+    let report = pipeline::report_for(&snap, origin, &ctx, args.report.redact);
     report::print(&args.report, &[report])
 }

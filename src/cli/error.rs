@@ -2,7 +2,6 @@ use std::path::PathBuf;
 
 use synccheck::checklist::AnswerError;
 use synccheck::device::{AddressError, DeviceError};
-use synccheck::facts::FactError;
 use synccheck::sim::SimError;
 use synccheck::snapshot::SnapshotError;
 
@@ -22,8 +21,6 @@ pub mod exit {
 pub enum CliError {
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),
-    #[error("{path}: {source}")]
-    Facts { path: PathBuf, source: FactError },
     #[error(transparent)]
     Answer(#[from] AnswerError),
     #[error("{path}: {detail}")]
@@ -89,11 +86,13 @@ impl CliError {
             CliError::Snapshot(SnapshotError::Unrecognised { .. })
             | CliError::Snapshot(SnapshotError::BadPlist { .. })
             | CliError::Snapshot(SnapshotError::BadJson { .. })
-            | CliError::Snapshot(SnapshotError::Empty { .. }) => {
+            | CliError::Snapshot(SnapshotError::Empty { .. })
+            | CliError::Snapshot(SnapshotError::TooLarge { .. }) => {
                 "expected a synccheck snapshot, `ideviceinfo -x` output or `pymobiledevice3 lockdown info` JSON"
             }
-            CliError::Snapshot(_) | CliError::Facts { .. } => {
-                "the file holds a value no phone sends; capture it again, or fix that key"
+            // The layout of the file itself: the phone's own values never stop a report.
+            CliError::Snapshot(SnapshotError::Shape { .. }) => {
+                "the file is not laid out as a synccheck snapshot; save it again with `synccheck scan --save-snapshot`, or fix that key"
             }
             CliError::Answer(_) => "run `synccheck scan --help`; the check ids are listed in the README",
             CliError::Thresholds { .. } => "see \"Thresholds\" in the README for the keys and ranges",

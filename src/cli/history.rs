@@ -107,11 +107,7 @@ fn show(
         &ctx,
         args.redact,
         earlier.as_ref(),
-    )
-    .map_err(|source| CliError::Facts {
-        path: origin.clone().into(),
-        source,
-    })?;
+    );
     if let Some(path) = &html.html {
         super::html::write_reports(path, std::slice::from_ref(&r))?;
     }

@@ -101,12 +101,7 @@ pub fn run(args: ReportFromArgs) -> Result<i32, CliError> {
     };
     let ctx: Context = report::context(&report_args)?;
     let origin = args.from.display().to_string();
-    let r = pipeline::report_for(&snap, &origin, &ctx, args.redact).map_err(|source| {
-        CliError::Facts {
-            path: args.from.clone(),
-            source,
-        }
-    })?;
+    let r = pipeline::report_for(&snap, &origin, &ctx, args.redact);
     write_reports(&args.html, &[r])?;
     Ok(0)
 }

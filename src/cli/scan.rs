@@ -1,7 +1,7 @@
 //! `synccheck scan`: read attached phones (or evaluate saved snapshots with `--from`), then
 //! report.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use synccheck::checklist::Context;
 use synccheck::device::DeviceError;
@@ -57,10 +57,7 @@ fn judge_file(path: &Path, ctx: &Context, redact: bool) -> Result<DeviceReport, 
     let snap = snapshot::load_file(path)?;
     tracing::debug!(path = %path.display(), source = snap.source.as_str(), "snapshot loaded");
     let origin = path.display().to_string();
-    pipeline::report_for(&snap, &origin, ctx, redact).map_err(|source| CliError::Facts {
-        path: path.to_path_buf(),
-        source,
-    })
+    Ok(pipeline::report_for(&snap, &origin, ctx, redact))
 }
 
 /// Reads every phone at once, then judges, records, saves and reports each on its own: a phone
@@ -108,13 +105,7 @@ fn run_live(args: ScanArgs) -> Result<i32, CliError> {
             .to_string();
         // Evaluated without redaction: the shop's history keeps serials; output hides them.
         let earlier = super::history::earlier_scan(history.as_ref(), Some(&device.udid), None);
-        let judgement = pipeline::report_since(&snap, &origin, &ctx, false, earlier.as_ref())
-            .map_err(|source| CliError::Facts {
-                path: PathBuf::from(&origin),
-                source,
-            });
-        // The snapshot is saved whatever the judgement: it is what the phone said, and the
-        // way to look into a phone whose facts could not be judged.
+        // The snapshot is saved whatever the report says: it is what the phone said.
         if let Some(path) = &args.save_snapshot {
             let path = if several {
                 super::files::per_device(path, &device.udid)
@@ -125,13 +116,7 @@ fn run_live(args: ScanArgs) -> Result<i32, CliError> {
                 failures.add(order, phone, e);
             }
         }
-        let mut r = match judgement {
-            Ok(r) => r,
-            Err(e) => {
-                failures.add(order, phone, e);
-                continue;
-            }
-        };
+        let mut r = pipeline::report_since(&snap, &origin, &ctx, false, earlier.as_ref());
         record(&mut history, &snap, &r, &args);
         if args.report.redact {
             synccheck::report::redact(&mut r.facts);

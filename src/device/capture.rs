@@ -89,8 +89,18 @@ pub async fn capture(
         }
     };
     for (domain, value) in DOMAINS.iter().zip(values) {
-        if let Some(plist::Value::Dictionary(d)) = value {
-            snap.domains.insert(domain.to_string(), d);
+        match value {
+            Some(plist::Value::Dictionary(d)) => {
+                snap.domains.insert(domain.to_string(), d);
+            }
+            // A snapshot's domain is a dictionary: anything else is left out, which makes that
+            // domain's facts unknown as for a phone that does not answer it.
+            Some(other) => tracing::warn!(
+                udid = %device.udid,
+                "lockdown domain {domain} answered {}, not a dictionary: left out",
+                crate::snapshot::describe_value(&other)
+            ),
+            None => {}
         }
     }
     // A phone without the entry (or a diagnostics hiccup) costs only battery health, which is

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::read::{FactError, Values};
+use super::read::Values;
 
 /// What lockdown tells about the customer's Apple ID and iCloud, without their password.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -24,32 +24,27 @@ const APPLE_EPOCH: i64 = 978_307_200;
 const BACKUP_SECONDS: std::ops::RangeInclusive<i128> = 0..=3_155_760_000;
 
 impl Account {
-    pub(super) fn read(root: &Values, backup: &Values) -> Result<Self, FactError> {
-        let nvram = root.nested("NonVolatileRAM", "Lockdown/NonVolatileRAM")?;
-        let find_my_enabled = match nvram.text_or_data("fm-activation-locked")? {
-            None => None,
-            Some(flag) => match flag.trim().to_ascii_uppercase().as_str() {
-                "YES" => Some(true),
-                "NO" => Some(false),
-                other => {
-                    return Err(FactError {
-                        key: nvram.key_path("fm-activation-locked"),
-                        problem: format!("expected YES or NO, found \"{other}\""),
-                    })
+    pub(super) fn read(root: &Values, backup: &Values) -> Self {
+        let nvram = root.nested("NonVolatileRAM");
+        let find_my_enabled =
+            nvram.text_or_data("fm-activation-locked").and_then(|flag| {
+                match flag.trim().to_ascii_uppercase().as_str() {
+                    "YES" => Some(true),
+                    "NO" => Some(false),
+                    _ => nvram.refuse("fm-activation-locked", "expected YES or NO"),
                 }
-            },
-        };
+            });
         let apple_id_masked = nvram
-            .text_or_data("fm-account-masked")?
+            .text_or_data("fm-account-masked")
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty());
-        Ok(Account {
+        Account {
             find_my_enabled,
             apple_id_masked,
-            icloud_backup_enabled: backup.boolean("CloudBackupEnabled")?,
+            icloud_backup_enabled: backup.boolean("CloudBackupEnabled"),
             last_icloud_backup: backup
-                .integer("LastCloudBackupDate", BACKUP_SECONDS)?
+                .integer("LastCloudBackupDate", BACKUP_SECONDS)
                 .and_then(|s| DateTime::from_timestamp(s as i64 + APPLE_EPOCH, 0)),
-        })
+        }
     }
 }

@@ -1,7 +1,7 @@
 use serde::Serialize;
 
 use super::catalog::Catalog;
-use super::read::{FactError, Values};
+use super::read::Values;
 
 /// Who the phone is. Serial, UDID and name are private to the customer: reports can redact them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -22,28 +22,26 @@ pub struct Identity {
 }
 
 impl Identity {
-    pub(super) fn read(root: &Values, catalog: &Catalog) -> Result<Self, FactError> {
-        let owned = |key: &str| -> Result<Option<String>, FactError> {
-            Ok(root.string(key)?.map(str::to_owned))
-        };
-        let product_type = owned("ProductType")?;
-        let model_number = match (root.string("ModelNumber")?, root.string("RegionInfo")?) {
+    pub(super) fn read(root: &Values, catalog: &Catalog) -> Self {
+        let owned = |key: &str| root.string(key).map(str::to_owned);
+        let product_type = owned("ProductType");
+        let model_number = match (root.string("ModelNumber"), root.string("RegionInfo")) {
             (Some(m), Some(r)) => Some(format!("{m}{r}")),
             (Some(m), None) => Some(m.to_owned()),
             _ => None,
         };
-        Ok(Identity {
-            name: owned("DeviceName")?,
+        Identity {
+            name: owned("DeviceName"),
             marketing_name: product_type
                 .as_deref()
                 .and_then(|p| catalog.model(p))
                 .map(|m| m.name.clone()),
             product_type,
             model_number,
-            serial_number: owned("SerialNumber")?,
-            udid: owned("UniqueDeviceID")?,
-            activation_state: owned("ActivationState")?,
-            passcode_set: root.boolean("PasswordProtected")?,
-        })
+            serial_number: owned("SerialNumber"),
+            udid: owned("UniqueDeviceID"),
+            activation_state: owned("ActivationState"),
+            passcode_set: root.boolean("PasswordProtected"),
+        }
     }
 }

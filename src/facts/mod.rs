@@ -20,14 +20,13 @@ pub use battery::{Battery, BatteryHealth};
 pub use catalog::{Catalog, UncountableMajor};
 pub use identity::Identity;
 pub use photos::{LibraryFacts, PhotoSync};
-pub use read::FactError;
+pub use read::{Refusal, Refusals};
 pub use software::{IosVersion, Software};
 pub use storage::Storage;
 
 use crate::snapshot::{
     Connection, Snapshot, BACKUP_DOMAIN, BATTERY_DOMAIN, DISK_USAGE_DOMAIN, SMART_BATTERY,
 };
-use read::Values;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeviceFacts {
@@ -41,6 +40,9 @@ pub struct DeviceFacts {
     pub photos: Option<PhotoSync>,
     /// When the phone was read: ages ("last synced 9 days ago") count from here.
     pub captured_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Values of a type or range no phone should send, each left out so that the one fact it
+    /// gives is unknown ([`read`]). The checks they concern quote them; reports warn of each.
+    pub refused_values: Vec<Refusal>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -54,44 +56,39 @@ pub struct Network {
 }
 
 impl DeviceFacts {
-    pub fn from_snapshot(snap: &Snapshot, catalog: &Catalog) -> Result<Self, FactError> {
-        let root = Values::new("Lockdown", Some(&snap.lockdown));
-        let disk_path = format!("Domains/{DISK_USAGE_DOMAIN}");
-        let battery_path = format!("Domains/{BATTERY_DOMAIN}");
-        let backup_path = format!("Domains/{BACKUP_DOMAIN}");
-        let smart_path = format!("IORegistry/{SMART_BATTERY}");
+    /// Reads every fact the snapshot holds. Never fails: what is absent or refused is unknown.
+    pub fn from_snapshot(snap: &Snapshot, catalog: &Catalog) -> Self {
+        let refusals = Refusals::new();
+        let mut facts = Self::read(snap, catalog, &refusals);
+        facts.refused_values = refusals.into_vec();
+        facts
+    }
 
-        let identity = Identity::read(&root, catalog)?;
-        let ios_version = match root.string("ProductVersion")? {
-            None => None,
-            Some(s) => Some(s.parse().map_err(|problem| FactError {
-                key: root.key_path("ProductVersion"),
-                problem,
-            })?),
-        };
+    fn read(snap: &Snapshot, catalog: &Catalog, refusals: &Refusals) -> Self {
+        let root = refusals.values("Lockdown", Some(&snap.lockdown));
+        let domain = |name: &str| refusals.values(format!("Domains/{name}"), snap.domain(name));
+
+        let identity = Identity::read(&root, catalog);
         let software = Software::derive(
-            ios_version,
-            root.string("BuildVersion")?.map(str::to_owned),
+            root.parsed("ProductVersion", "an iOS version such as 17.4.1"),
+            root.string("BuildVersion").map(str::to_owned),
             identity.product_type.as_deref(),
             catalog,
             snap.captured_at
                 .map(|t| chrono::DateTime::<chrono::Utc>::from(t).date_naive()),
         );
-        let storage = Storage::read(&Values::new(&disk_path, snap.domain(DISK_USAGE_DOMAIN)))?;
+        let storage = Storage::read(&domain(DISK_USAGE_DOMAIN));
         let battery = Battery::read(
-            &Values::new(&battery_path, snap.domain(BATTERY_DOMAIN)),
-            &Values::new(&smart_path, snap.smart_battery()),
-        )?;
-        let account = Account::read(
-            &root,
-            &Values::new(&backup_path, snap.domain(BACKUP_DOMAIN)),
-        )?;
+            &domain(BATTERY_DOMAIN),
+            &refusals.values(format!("IORegistry/{SMART_BATTERY}"), snap.smart_battery()),
+        );
+        let account = Account::read(&root, &domain(BACKUP_DOMAIN));
         let network = Network {
             connection: snap.connection,
-            wifi_address: root.string("WiFiAddress")?.map(str::to_owned),
-            sim_status: root.string("SIMStatus")?.map(str::to_owned),
+            wifi_address: root.string("WiFiAddress").map(str::to_owned),
+            sim_status: root.string("SIMStatus").map(str::to_owned),
         };
-        Ok(DeviceFacts {
+        DeviceFacts {
             identity,
             software,
             storage,
@@ -100,6 +97,15 @@ impl DeviceFacts {
             network,
             photos: snap.photo_library.as_ref().map(PhotoSync::from_library),
             captured_at: snap.captured_at.map(Into::into),
-        })
+            refused_values: Vec::new(),
+        }
     }
+}
+
+/// Every key path reading `snap` asks for, for the test that each bears on a check.
+#[cfg(test)]
+pub(crate) fn asked_keys(snap: &Snapshot, catalog: &Catalog) -> Vec<String> {
+    let refusals = Refusals::new();
+    DeviceFacts::read(snap, catalog, &refusals);
+    refusals.asked()
 }

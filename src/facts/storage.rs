@@ -1,6 +1,6 @@
 use serde::Serialize;
 
-use super::read::{FactError, Values};
+use super::read::{first_present, Values};
 
 /// No iPhone holds more than a few terabytes; a larger byte count is corrupt input.
 const MAX_BYTES: u64 = 100_000_000_000_000;
@@ -23,36 +23,93 @@ pub struct Storage {
 }
 
 impl Storage {
-    pub(super) fn read(disk: &Values) -> Result<Self, FactError> {
+    pub(super) fn read(disk: &Values) -> Self {
         let bytes = |key| disk.unsigned(key, MAX_BYTES);
-        let data_capacity = bytes("TotalDataCapacity")?;
-        let amount_available = bytes("AmountDataAvailable")?;
-        let total_available = bytes("TotalDataAvailable")?;
+        let data_capacity = bytes("TotalDataCapacity");
+        let total_available = bytes("TotalDataAvailable");
         // AmountDataAvailable is what is free now, without purging caches: the conservative
-        // figure, and the one nearest Settings on the iOS versions reported publicly.
-        let (free_bytes, free_key) = match (amount_available, total_available) {
-            (Some(a), _) => (Some(a), Some("AmountDataAvailable")),
-            (None, Some(t)) => (Some(t), Some("TotalDataAvailable")),
-            (None, None) => (None, None),
+        // figure, and the one nearest Settings on the iOS versions reported publicly. The
+        // purgeable-inclusive figure stands in only when the phone does not send it.
+        let free = first_present(
+            &[(disk, "AmountDataAvailable"), (disk, "TotalDataAvailable")],
+            |v, key| v.unsigned(key, MAX_BYTES),
+        );
+        // More free than there is room: one of the two figures is wrong, and free space is
+        // what the verdict rests on, so it is the one not trusted.
+        let free = match (free, data_capacity) {
+            (Some((f, key)), Some(cap)) if f > cap => disk.refuse(
+                key,
+                format!("more than the {cap} bytes of TotalDataCapacity"),
+            ),
+            (free, _) => free,
         };
-        if let (Some(free), Some(cap), Some(key)) = (free_bytes, data_capacity, free_key) {
-            if free > cap {
-                return Err(FactError {
-                    key: disk.key_path(key),
-                    problem: format!(
-                        "{free} bytes free is more than the {cap} bytes of TotalDataCapacity"
-                    ),
-                });
-            }
-        }
-        Ok(Storage {
-            total_bytes: bytes("TotalDiskCapacity")?,
+        Storage {
+            total_bytes: bytes("TotalDiskCapacity"),
             data_capacity_bytes: data_capacity,
-            free_bytes,
-            free_key,
+            free_bytes: free.map(|(f, _)| f),
+            free_key: free.map(|(_, k)| k),
             free_with_purgeable_bytes: total_available,
-            photo_usage_bytes: bytes("PhotoUsage")?,
-            camera_usage_bytes: bytes("CameraUsage")?,
-        })
+            photo_usage_bytes: bytes("PhotoUsage"),
+            camera_usage_bytes: bytes("CameraUsage"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::read::Refusals;
+
+    fn read(pairs: &[(&str, plist::Value)]) -> (Storage, Vec<crate::facts::Refusal>) {
+        let d: plist::Dictionary = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        let refusals = Refusals::new();
+        let s = Storage::read(&refusals.values("Domains/com.apple.disk_usage", Some(&d)));
+        (s, refusals.into_vec())
+    }
+
+    #[test]
+    fn a_refused_free_figure_is_unknown_not_replaced_by_the_purgeable_one() {
+        let (s, refused) = read(&[
+            ("AmountDataAvailable", "lots".into()),
+            ("TotalDataAvailable", 5_000.into()),
+            ("TotalDataCapacity", 10_000.into()),
+        ]);
+        assert_eq!((s.free_bytes, s.free_key), (None, None));
+        assert_eq!(s.data_capacity_bytes, Some(10_000));
+        assert_eq!(s.free_with_purgeable_bytes, Some(5_000));
+        assert_eq!(
+            refused[0].key,
+            "Domains/com.apple.disk_usage/AmountDataAvailable"
+        );
+        let (s, _) = read(&[("TotalDataAvailable", 5_000.into())]);
+        assert_eq!(s.free_key, Some("TotalDataAvailable"));
+    }
+
+    #[test]
+    fn more_free_than_capacity_refuses_the_free_figure() {
+        let (s, refused) = read(&[
+            ("AmountDataAvailable", 20_000.into()),
+            ("TotalDataCapacity", 10_000.into()),
+        ]);
+        assert_eq!(s.free_bytes, None);
+        assert_eq!(s.data_capacity_bytes, Some(10_000));
+        assert!(
+            refused[0].reason.contains("more than the 10000 bytes"),
+            "{refused:?}"
+        );
+    }
+
+    #[test]
+    fn a_negative_capacity_is_refused_and_free_space_still_read() {
+        let (s, refused) = read(&[
+            ("AmountDataAvailable", 20_000.into()),
+            ("TotalDataCapacity", plist::Value::Integer((-5i64).into())),
+        ]);
+        assert_eq!(s.free_bytes, Some(20_000));
+        assert_eq!(s.data_capacity_bytes, None);
+        assert_eq!(refused[0].value, "the integer -5");
     }
 }

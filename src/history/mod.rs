@@ -333,7 +333,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/history.sqlite");
         let snap = crate::snapshot::builtin_demo();
-        let report = pipeline::report_for(&snap, "USB", &Context::default(), false).unwrap();
+        let report = pipeline::report_for(&snap, "USB", &Context::default(), false);
         let mut h = History::open(&path).unwrap();
         let id = h
             .record(&snap, &report, &["restart=done".into()], false)
@@ -356,13 +356,13 @@ mod tests {
     fn the_previous_scan_is_the_same_phones_last_before() {
         let dir = tempfile::tempdir().unwrap();
         let snap = crate::snapshot::builtin_demo();
-        let report = pipeline::report_for(&snap, "USB", &Context::default(), false).unwrap();
+        let report = pipeline::report_for(&snap, "USB", &Context::default(), false);
         let udid = report.facts.identity.udid.clone().unwrap();
         let mut other = snap.clone();
         other
             .lockdown
             .insert("UniqueDeviceID".into(), "OTHER".into());
-        let other_report = pipeline::report_for(&other, "USB", &Context::default(), false).unwrap();
+        let other_report = pipeline::report_for(&other, "USB", &Context::default(), false);
         let mut h = History::open(&dir.path().join("h.sqlite")).unwrap();
         assert!(h.previous(&udid, None).unwrap().is_none());
         let first = h.record(&snap, &report, &[], false).unwrap();
@@ -380,7 +380,7 @@ mod tests {
     fn a_snapshot_xml_cannot_hold_is_an_error_and_records_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let mut snap = crate::snapshot::builtin_demo();
-        let report = pipeline::report_for(&snap, "USB", &Context::default(), false).unwrap();
+        let report = pipeline::report_for(&snap, "USB", &Context::default(), false);
         snap.lockdown
             .insert("Archived".into(), plist::Value::Uid(plist::Uid::new(1)));
         let mut h = History::open(&dir.path().join("h.sqlite")).unwrap();

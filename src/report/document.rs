@@ -38,6 +38,9 @@ pub struct DeviceDocument {
     #[serde(default)]
     pub checks: Vec<CheckDocument>,
     pub verdict: Option<VerdictDocument>,
+    /// Values the phone sent in a form synccheck refused, one sentence each.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

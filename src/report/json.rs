@@ -29,7 +29,18 @@ fn device(r: &DeviceReport) -> Value {
         "facts": r.facts,
         "checks": r.evaluation.findings,
         "verdict": r.evaluation.verdict,
+        // One sentence per value refused (`facts.refused_values` has them field by field).
+        "warnings": warnings(r),
     })
+}
+
+/// The report's warnings for one phone, as the text report prints them.
+pub fn warnings(r: &DeviceReport) -> Vec<String> {
+    r.facts
+        .refused_values
+        .iter()
+        .map(|refusal| refusal.warning())
+        .collect()
 }
 
 pub fn write(

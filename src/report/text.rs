@@ -80,6 +80,9 @@ fn device(out: &mut impl Write, r: &DeviceReport, style: Style) -> io::Result<()
     if let Some(line) = state_line(&r.facts) {
         writeln!(out, "{line}")?;
     }
+    for warning in super::json::warnings(r) {
+        writeln!(out, "{}", style.paint("33", &format!("Warning: {warning}")))?;
+    }
     writeln!(out)?;
     let width = r
         .evaluation

@@ -249,15 +249,54 @@ pub(crate) fn kind(value: &plist::Value) -> &'static str {
     }
 }
 
-/// A short description of a value for an error message: its kind, and the value when it is short.
+/// How many characters of a string or data value a description quotes.
+const QUOTED_CHARS: usize = 40;
+
+/// A short description of a value for a message: its kind, and the value when it is short.
+/// Bounded and printable whatever the value holds: control characters are escaped and long
+/// strings cut, so a value from a phone or a file cannot break a terminal line or a report.
 pub fn describe(value: &plist::Value) -> String {
     match value {
-        plist::Value::String(s) if s.chars().count() <= 40 => format!("the string \"{s}\""),
+        plist::Value::String(s) => format!("the string \"{}\"", printable(s)),
         plist::Value::Integer(i) => format!("the integer {i}"),
         plist::Value::Boolean(b) => format!("the boolean {b}"),
         plist::Value::Real(r) => format!("the number {r}"),
+        plist::Value::Data(d) => match std::str::from_utf8(d) {
+            Ok(text) if d.len() <= QUOTED_CHARS && text.chars().all(|c| !c.is_control()) => {
+                format!("data \"{text}\"")
+            }
+            _ => format!("{} bytes of data", d.len()),
+        },
+        plist::Value::Array(a) => format!("an array of {}", plural(a.len(), "item")),
+        plist::Value::Dictionary(d) => format!("a dictionary of {}", plural(d.len(), "key")),
         other => kind(other).to_string(),
     }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// `s` with control characters escaped (`\n`, `\u{1b}`), cut after [`QUOTED_CHARS`]
+/// characters with an ellipsis.
+pub(crate) fn printable(s: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i == QUOTED_CHARS {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -342,6 +381,29 @@ mod tests {
         assert!(
             matches!(&err, SnapshotError::Shape { key, .. } if key == "Lockdown/Archived/0"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn descriptions_are_bounded_and_printable() {
+        let long = plist::Value::String("x".repeat(500));
+        let d = describe(&long);
+        assert!(d.chars().count() < 60, "{d}");
+        assert!(d.ends_with("…\""), "{d}");
+        let d = describe(&plist::Value::String("a\u{1b}[31mred\n".into()));
+        assert!(!d.chars().any(char::is_control), "{d}");
+        assert!(d.contains("\\u{1b}"), "{d}");
+        assert_eq!(
+            describe(&plist::Value::Data(b"YES".to_vec())),
+            "data \"YES\""
+        );
+        assert_eq!(
+            describe(&plist::Value::Data(vec![0, 1, 2])),
+            "3 bytes of data"
+        );
+        assert_eq!(
+            describe(&plist::Value::Array(vec![1.into()])),
+            "an array of 1 item"
         );
     }
 

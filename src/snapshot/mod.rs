@@ -16,7 +16,7 @@ use std::time::SystemTime;
 
 pub use error::SnapshotError;
 pub use load::{describe as describe_value, load_file, parse_bytes, MAX_SNAPSHOT_BYTES};
-pub(crate) use load::{uid_path, UID_PROBLEM};
+pub(crate) use load::{kind as value_kind, uid_path, UID_PROBLEM};
 
 /// The phone `sim` and `demo` serve when given no snapshot: storage nearly full, battery low and
 /// unplugged, so the demo has something to find.

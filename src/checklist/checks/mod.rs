@@ -23,6 +23,17 @@ pub(super) fn run(
     t: &Thresholds,
     now: DateTime<Utc>,
 ) -> Finding {
+    let finding = judge(id, facts, earlier, t, now);
+    with_refusals(finding, facts)
+}
+
+fn judge(
+    id: CheckId,
+    facts: &DeviceFacts,
+    earlier: Option<&EarlierScan>,
+    t: &Thresholds,
+    now: DateTime<Utc>,
+) -> Finding {
     match id {
         CheckId::AppleId => account::apple_id(facts),
         CheckId::IcloudPhotos => account::icloud_photos(facts),
@@ -37,6 +48,92 @@ pub(super) fn run(
         CheckId::LowPower => power::low_power(facts, &t.power),
         CheckId::BatteryHealth => power::battery_health(facts, &t.battery_health),
     }
+}
+
+/// The snapshot keys each check's facts come from, as key paths (`Domains/<domain>/<key>`,
+/// `IORegistry/<entry>/<key>`, `Lockdown/<key>`); a path also covers what is nested under it.
+/// A value refused under one of them made a fact of that check unknown, so its finding says so.
+/// A key read into the facts that no check uses is in [`KEYS_NO_CHECK_READS`] (a unit test holds
+/// every key the facts read to one list or the other).
+fn keys_read(id: CheckId) -> &'static [&'static str] {
+    match id {
+        CheckId::AppleId => &[
+            "Lockdown/NonVolatileRAM/fm-activation-locked",
+            "Lockdown/NonVolatileRAM/fm-account-masked",
+            "Lockdown/NonVolatileRAM",
+            "Domains/com.apple.mobile.backup/CloudBackupEnabled",
+            "Domains/com.apple.mobile.backup/LastCloudBackupDate",
+        ],
+        CheckId::Network => &["Domains/com.apple.mobile.backup/LastCloudBackupDate"],
+        CheckId::CellularData => &["Lockdown/SIMStatus"],
+        CheckId::DeviceStorage => &["Domains/com.apple.disk_usage"],
+        CheckId::IosUpdate => &[
+            "Lockdown/ProductVersion",
+            "Lockdown/BuildVersion",
+            "Lockdown/ProductType",
+        ],
+        CheckId::Power => &[
+            "Domains/com.apple.mobile.battery/BatteryCurrentCapacity",
+            "Domains/com.apple.mobile.battery/BatteryIsCharging",
+            "Domains/com.apple.mobile.battery/ExternalConnected",
+            "Domains/com.apple.mobile.battery/FullyCharged",
+            "IORegistry/AppleSmartBattery/CurrentCapacity",
+            "IORegistry/AppleSmartBattery/IsCharging",
+            "IORegistry/AppleSmartBattery/ExternalConnected",
+            "IORegistry/AppleSmartBattery/FullyCharged",
+        ],
+        CheckId::LowPower => &[
+            "Domains/com.apple.mobile.battery/BatteryCurrentCapacity",
+            "IORegistry/AppleSmartBattery/CurrentCapacity",
+        ],
+        CheckId::BatteryHealth => &[
+            "IORegistry/AppleSmartBattery/CycleCount",
+            "IORegistry/AppleSmartBattery/DesignCapacity",
+            "IORegistry/AppleSmartBattery/AppleRawMaxCapacity",
+            "IORegistry/AppleSmartBattery/NominalChargeCapacity",
+            "IORegistry/AppleSmartBattery/BatteryData",
+        ],
+        CheckId::IcloudPhotos
+        | CheckId::PhotosUpload
+        | CheckId::IcloudStorage
+        | CheckId::Restart => &[],
+    }
+}
+
+/// Keys the facts read that no check's verdict rests on (identity, shown in the header only).
+/// A refusal of one of them is still a warning in the report.
+#[cfg(test)]
+const KEYS_NO_CHECK_READS: &[&str] = &[
+    "Lockdown/DeviceName",
+    "Lockdown/ModelNumber",
+    "Lockdown/RegionInfo",
+    "Lockdown/SerialNumber",
+    "Lockdown/UniqueDeviceID",
+    "Lockdown/ActivationState",
+    "Lockdown/PasswordProtected",
+    "Lockdown/WiFiAddress",
+    "Domains/com.apple.disk_usage/TotalDiskCapacity",
+    "Domains/com.apple.disk_usage/PhotoUsage",
+    "Domains/com.apple.disk_usage/CameraUsage",
+    "IORegistry/AppleSmartBattery/Temperature",
+];
+
+fn covers(pattern: &str, key: &str) -> bool {
+    key == pattern
+        || key
+            .strip_prefix(pattern)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Adds to `finding` each refused value its facts would have come from.
+fn with_refusals(mut finding: Finding, facts: &DeviceFacts) -> Finding {
+    let patterns = keys_read(finding.id);
+    for r in &facts.refused_values {
+        if patterns.iter().any(|p| covers(p, &r.key)) {
+            finding = finding.with(r.key.clone(), r.evidence());
+        }
+    }
+    finding
 }
 
 /// A step the phone's data cannot decide: where to look on the phone, and how to answer.
@@ -64,6 +161,76 @@ pub(crate) mod test_facts {
             network: Network::default(),
             photos: None,
             captured_at: None,
+            refused_values: Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod refusal_tests {
+    use super::*;
+    use crate::facts::Catalog;
+    use crate::snapshot::{Snapshot, Source};
+
+    /// Every key the facts read bears on a check, or is listed as bearing on none: a fact added
+    /// later must say which check a refusal of it concerns.
+    #[test]
+    fn every_key_the_facts_read_is_claimed() {
+        // Every dictionary present and empty, so every key (and every fallback) is asked for.
+        let mut snap = Snapshot::new(Source::Usb);
+        for d in crate::device::DOMAINS {
+            snap.domains.insert(d.to_string(), plist::Dictionary::new());
+        }
+        let nested = |keys: &[&str]| -> plist::Dictionary {
+            keys.iter()
+                .map(|k| (k.to_string(), plist::Value::Dictionary(Default::default())))
+                .collect()
+        };
+        snap.lockdown = nested(&["NonVolatileRAM"]);
+        snap.io_registry.insert(
+            crate::snapshot::SMART_BATTERY.into(),
+            nested(&["BatteryData"]),
+        );
+        let asked = crate::facts::asked_keys(&snap, Catalog::builtin());
+        assert!(asked.len() > 20, "{asked:?}");
+        // Fallback keys count too.
+        assert!(asked
+            .contains(&"IORegistry/AppleSmartBattery/BatteryData/FullChargeCapacity".to_string()));
+        for key in asked {
+            let claimed = CheckId::ALL
+                .iter()
+                .any(|&id| keys_read(id).iter().any(|p| covers(p, &key)))
+                || KEYS_NO_CHECK_READS.contains(&key.as_str());
+            assert!(
+                claimed,
+                "{key} is read into the facts but neither a check's keys_read nor KEYS_NO_CHECK_READS names it"
+            );
+        }
+    }
+
+    #[test]
+    fn a_refusal_is_evidence_in_the_checks_it_concerns_only() {
+        let mut facts = test_facts::unknown();
+        facts.refused_values.push(crate::facts::Refusal {
+            key: "Domains/com.apple.mobile.battery/BatteryCurrentCapacity".into(),
+            value: "the string \"57\"".into(),
+            reason: "expected an integer from 0 to 100".into(),
+        });
+        let t = Thresholds::default();
+        let now = chrono::Utc::now();
+        for id in CheckId::ALL {
+            let f = run(id, &facts, None, &t, now);
+            let quoted = f.evidence.iter().any(|e| {
+                e.source == "Domains/com.apple.mobile.battery/BatteryCurrentCapacity"
+                    && e.value.contains("the string \"57\"")
+                    && e.value.contains("expected an integer")
+            });
+            let concerned = matches!(id, CheckId::Power | CheckId::LowPower);
+            assert_eq!(quoted, concerned, "{id}: {:?}", f.evidence);
+        }
+        assert!(!covers(
+            "Lockdown/NonVolatileRAM",
+            "Lockdown/NonVolatileRAMx"
+        ));
     }
 }

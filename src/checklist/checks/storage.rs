@@ -41,9 +41,18 @@ fn from_disk_usage(facts: &DeviceFacts, limits: &DeviceStorageLimits) -> Finding
     let id = CheckId::DeviceStorage;
     let s = &facts.storage;
     let (Some(free), Some(key)) = (s.free_bytes, s.free_key) else {
+        // Absent or refused: a refused figure is quoted in the evidence by the caller.
+        let why = if facts.refused_values.iter().any(|r| {
+            r.key
+                .starts_with(&format!("Domains/{}/", crate::snapshot::DISK_USAGE_DOMAIN))
+        }) {
+            "the phone's free-space figure was refused"
+        } else {
+            "the snapshot has no free-space figure from com.apple.disk_usage"
+        };
         return manual(
             id,
-            "Settings > General > iPhone Storage shows how much is free (the snapshot has no com.apple.disk_usage)",
+            &format!("Settings > General > iPhone Storage shows how much is free ({why})"),
             FREE_SPACE,
         );
     };

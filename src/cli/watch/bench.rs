@@ -290,7 +290,7 @@ mod tests {
 
     fn report() -> DeviceReport {
         let snap = synccheck::snapshot::builtin_demo();
-        let facts = DeviceFacts::from_snapshot(&snap, Catalog::builtin()).unwrap();
+        let facts = DeviceFacts::from_snapshot(&snap, Catalog::builtin());
         let evaluation = checklist::evaluate(&facts, &Context::default());
         DeviceReport {
             origin: "USB".into(),

@@ -99,8 +99,7 @@ mod tests {
             "USB",
             &synccheck::checklist::Context::default(),
             false,
-        )
-        .unwrap();
+        );
         let first = out.write("U1", &report).unwrap();
         let second = out.write("U1", &report).unwrap();
         assert_ne!(first, second);

@@ -194,12 +194,10 @@ impl Watch {
         }
         self.scans.remove(&udid);
         let shown = match result {
-            Ok(snap) => match self.evaluate(&udid, &snap) {
-                Ok((report, history_id)) => {
-                    self.bench.scanned(&udid, run, report, history_id).is_some()
-                }
-                Err(why) => self.bench.failed(&udid, run, false, why).is_some(),
-            },
+            Ok(snap) => {
+                let (report, history_id) = self.evaluate(&udid, &snap);
+                self.bench.scanned(&udid, run, report, history_id).is_some()
+            }
             Err(e) => {
                 let unplugged = matches!(e, DeviceError::Unplugged(_));
                 let why = match device_hint(&e) {
@@ -219,12 +217,11 @@ impl Watch {
         &mut self,
         udid: &str,
         snap: &Snapshot,
-    ) -> Result<(synccheck::report::DeviceReport, Option<i64>), String> {
+    ) -> (synccheck::report::DeviceReport, Option<i64>) {
         // Judged unredacted: the shop's history keeps serials; output hides them. A phone
         // plugged in again is compared with its last scan: is the backlog going down?
         let earlier = super::history::earlier_scan(self.history.as_ref(), Some(udid), None);
-        let mut report = pipeline::report_since(snap, "USB", &self.ctx, false, earlier.as_ref())
-            .map_err(|e| e.to_string())?;
+        let mut report = pipeline::report_since(snap, "USB", &self.ctx, false, earlier.as_ref());
         // Warnings name the phone by its number on the board (never its UDID: --redact).
         let phone = self
             .bench
@@ -262,7 +259,7 @@ impl Watch {
                 ));
             }
         }
-        Ok((report, history_id))
+        (report, history_id)
     }
 
     /// A line typed at the bench: a phone's number prints its last report.

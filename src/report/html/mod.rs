@@ -56,7 +56,7 @@ mod tests {
     fn report(fixture: &str, redact: bool) -> DeviceReport {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(fixture);
         let snap = snapshot::load_file(&path).unwrap();
-        report_for(&snap, fixture, &Context::default(), redact).unwrap()
+        report_for(&snap, fixture, &Context::default(), redact)
     }
 
     /// A fixed moment, so no page depends on the day the tests run.
@@ -140,6 +140,29 @@ mod tests {
         assert!(
             !html("fixtures/healthy.plist", false).contains("What the iPhone's iCloud Photos said")
         );
+    }
+
+    #[test]
+    fn refused_values_are_listed_and_the_sheet_still_renders() {
+        let page = html("fixtures/bad/absurd-battery.plist", false);
+        assert!(page.contains("Values not understood"), "{page}");
+        assert!(
+            page.contains("Domains&#x2f;com.apple.mobile.battery&#x2f;BatteryCurrentCapacity is the integer 250"),
+            "{page}"
+        );
+        assert!(!html("fixtures/healthy.plist", false).contains("Values not understood"));
+        // A JSON report from before the warnings field still renders.
+        let mut value = json::to_value(
+            &[report("fixtures/bad/absurd-battery.plist", false)],
+            &ReportContext::now(),
+        );
+        value["devices"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("warnings");
+        let doc = ReportDocument::from_value(value).unwrap();
+        assert!(doc.devices[0].warnings.is_empty());
+        assert!(!render_document(&doc).unwrap()[0].contains("Values not understood"));
     }
 
     #[test]

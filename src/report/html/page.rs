@@ -13,6 +13,8 @@ pub struct Page {
     pub verdict: StatusLine,
     pub checks: Vec<CheckView>,
     pub photos: Option<PhotosView>,
+    /// Values the iPhone sent that were refused, one sentence each (the report's warnings).
+    pub warnings: Vec<String>,
     /// "25 November 2026, 06:21 UTC", or "unknown".
     pub scanned_at: String,
     pub synccheck_version: &'static str,
@@ -84,6 +86,7 @@ pub fn page(device: &DeviceDocument) -> Page {
         verdict,
         checks,
         photos: device.facts.photos.as_ref().map(photos),
+        warnings: device.warnings.clone(),
         scanned_at: device
             .captured_at
             .as_deref()
@@ -292,6 +295,7 @@ mod tests {
             },
             checks: Vec::new(),
             verdict: None,
+            warnings: Vec::new(),
         };
         let note = |stale| device_view(&doc(stale)).ios_note;
         assert_eq!(
