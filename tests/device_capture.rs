@@ -18,6 +18,73 @@ fn fixture(name: &str) -> Snapshot {
     .unwrap()
 }
 
+/// Serves `original` and captures it: (the capture, the facts read from it).
+async fn capture_of(original: Snapshot) -> Snapshot {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("mux.sock");
+    let handle = sim::start(SimConfig {
+        devices: vec![SimDevice::new(original)],
+        listen: ListenAddr::Unix(socket.clone()),
+    })
+    .await
+    .unwrap();
+    let mux = Usbmuxd::new(UsbmuxdAddress::Unix(socket), Duration::from_secs(10));
+    let devices = mux.list_devices().await.unwrap();
+    let snap = tokio::time::timeout(
+        Duration::from_secs(30),
+        capture(
+            &mux,
+            &devices[0],
+            Duration::from_secs(10),
+            PhotoScope::None,
+            &mut |_, _| {},
+        ),
+    )
+    .await
+    .expect("the capture finishes")
+    .expect("the capture succeeds");
+    handle.shutdown().await;
+    snap
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn find_my_is_asked_by_key_and_its_absence_or_odd_type_costs_nothing() {
+    use synccheck::facts::{Catalog, DeviceFacts};
+    let healthy = fixture("healthy.plist");
+    assert_eq!(
+        healthy.domain("com.apple.fmip").unwrap()["IsAssociated"],
+        plist::Value::Boolean(true)
+    );
+    let snap = capture_of(healthy.clone()).await;
+    assert_eq!(
+        snap.domain("com.apple.fmip"),
+        healthy.domain("com.apple.fmip")
+    );
+
+    // A phone without the domain answers MissingValue: the scan goes on without it.
+    let mut without = healthy.clone();
+    without.domains.remove("com.apple.fmip");
+    let snap = capture_of(without).await;
+    assert!(snap.domain("com.apple.fmip").is_none());
+    let facts = DeviceFacts::from_snapshot(&snap, Catalog::builtin()).unwrap();
+    assert_eq!(facts.account.find_my_associated, None);
+
+    // A value of another type is kept as sent; the fact is unknown, with the reason.
+    let mut odd = healthy.clone();
+    odd.domains
+        .get_mut("com.apple.fmip")
+        .unwrap()
+        .insert("IsAssociated".into(), plist::Value::String("YES".into()));
+    let snap = capture_of(odd).await;
+    assert_eq!(
+        snap.domain("com.apple.fmip").unwrap()["IsAssociated"],
+        plist::Value::String("YES".into())
+    );
+    let facts = DeviceFacts::from_snapshot(&snap, Catalog::builtin()).unwrap();
+    assert_eq!(facts.account.find_my_associated, None);
+    assert!(facts.account.find_my_associated_refused.is_some());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn capture_returns_what_the_phone_serves() {
     let dir = tempfile::tempdir().unwrap();

@@ -25,7 +25,8 @@ pub use software::{IosVersion, Software};
 pub use storage::Storage;
 
 use crate::snapshot::{
-    Connection, Snapshot, BACKUP_DOMAIN, BATTERY_DOMAIN, DISK_USAGE_DOMAIN, SMART_BATTERY,
+    Connection, Snapshot, BACKUP_DOMAIN, BATTERY_DOMAIN, DISK_USAGE_DOMAIN, FMIP_DOMAIN,
+    SMART_BATTERY,
 };
 use read::Values;
 
@@ -60,6 +61,7 @@ impl DeviceFacts {
         let battery_path = format!("Domains/{BATTERY_DOMAIN}");
         let backup_path = format!("Domains/{BACKUP_DOMAIN}");
         let smart_path = format!("IORegistry/{SMART_BATTERY}");
+        let fmip_path = format!("Domains/{FMIP_DOMAIN}");
 
         let identity = Identity::read(&root, catalog)?;
         let ios_version = match root.string("ProductVersion")? {
@@ -83,6 +85,7 @@ impl DeviceFacts {
         let account = Account::read(
             &root,
             &Values::new(&backup_path, snap.domain(BACKUP_DOMAIN)),
+            &Values::new(&fmip_path, snap.domain(FMIP_DOMAIN)),
         )?;
         let network = Network {
             connection: snap.connection,

@@ -25,7 +25,8 @@ pub(super) fn apple_id(facts: &DeviceFacts) -> Finding {
     }
     let a = &facts.account;
     // iCloud Backup and Find My cannot be on without an Apple ID, so either proves a signed-in
-    // account. Either off proves nothing: plenty of signed-in phones have them off.
+    // account. Either off proves nothing: plenty of signed-in phones have them off, and a phone
+    // still in Setup Assistant reports Find My as not associated even when it is.
     if a.icloud_backup_enabled == Some(true) {
         let mut f = Finding::new(
             id,
@@ -40,15 +41,24 @@ pub(super) fn apple_id(facts: &DeviceFacts) -> Finding {
                 at.format("%Y-%m-%d %H:%M UTC").to_string(),
             );
         }
+        if a.find_my_associated == Some(true) {
+            f = f.with(FMIP_ASSOCIATED, "true");
+        }
         return f;
     }
-    if a.find_my_enabled == Some(true) || a.apple_id_masked.is_some() {
+    if a.find_my_enabled == Some(true)
+        || a.apple_id_masked.is_some()
+        || a.find_my_associated == Some(true)
+    {
         let mut f = Finding::new(
             id,
             Status::Pass,
             "An Apple ID is signed in (Find My is on)",
             "",
         );
+        if let Some(associated) = a.find_my_associated {
+            f = f.with(FMIP_ASSOCIATED, associated_value(associated));
+        }
         if let Some(on) = a.find_my_enabled {
             f = f.with(NVRAM_FIND_MY, if on { "YES" } else { "NO" });
         }
@@ -65,6 +75,12 @@ pub(super) fn apple_id(facts: &DeviceFacts) -> Finding {
         "the top of Settings shows the customer's name when an Apple ID is signed in, \"Sign in to your iPhone\" when none is",
         SIGN_IN,
     );
+    if let Some(false) = a.find_my_associated {
+        f = f.with(FMIP_ASSOCIATED, associated_value(false));
+    }
+    if let Some(why) = &a.find_my_associated_refused {
+        f = f.with(FMIP_ASSOCIATED, format!("unknown: {why}"));
+    }
     if a.find_my_enabled == Some(false) {
         f = f.with(
             NVRAM_FIND_MY,
@@ -78,6 +94,16 @@ pub(super) fn apple_id(facts: &DeviceFacts) -> Finding {
         );
     }
     f
+}
+
+const FMIP_ASSOCIATED: &str = "com.apple.fmip IsAssociated";
+
+fn associated_value(associated: bool) -> &'static str {
+    if associated {
+        "true"
+    } else {
+        "false (says nothing: a phone in Setup Assistant answers false even with Find My on)"
+    }
 }
 
 const NVRAM_FIND_MY: &str = "Lockdown NonVolatileRAM fm-activation-locked";
@@ -229,6 +255,43 @@ mod tests {
         let f = apple_id(&facts);
         assert_eq!(f.status, Status::Pass);
         assert!(f.summary.contains("iCloud Backup"));
+    }
+
+    #[test]
+    fn find_my_association_proves_an_apple_id_and_its_absence_proves_nothing() {
+        let mut facts = unknown();
+        facts.account.find_my_associated = Some(true);
+        let f = apple_id(&facts);
+        assert_eq!(f.status, Status::Pass);
+        assert!(f
+            .evidence
+            .iter()
+            .any(|e| e.source == FMIP_ASSOCIATED && e.value == "true"));
+        facts.account.find_my_associated = Some(false);
+        let f = apple_id(&facts);
+        assert_eq!(f.status, Status::Manual, "false proves nothing");
+        assert!(f.evidence[0].value.contains("says nothing"));
+        facts.account.find_my_associated = None;
+        facts.account.find_my_associated_refused =
+            Some("Domains/com.apple.fmip/IsAssociated: expected a boolean".into());
+        let f = apple_id(&facts);
+        assert_eq!(f.status, Status::Manual);
+        assert!(f.evidence[0].value.starts_with("unknown: "), "{f:?}");
+        // The engine's word that the Apple ID must sign in again outweighs Find My.
+        facts.account.find_my_associated = Some(true);
+        let mut photos =
+            crate::facts::photos::PhotoSync::from_library(&crate::photos::PhotoLibrary {
+                files: Default::default(),
+                database: crate::photos::DatabaseRead::Skipped,
+                copied_bytes: None,
+                read_at: None,
+            });
+        photos.engine = Some(crate::facts::photos::EngineStatus {
+            not_authenticated: Some(true),
+            ..Default::default()
+        });
+        facts.photos = Some(photos);
+        assert_eq!(apple_id(&facts).status, Status::Fail);
     }
 
     #[test]
