@@ -125,3 +125,64 @@ async fn capture_returns_what_the_phone_serves() {
     assert_eq!(snap.connection, Some(synccheck::snapshot::Connection::Usb));
     handle.shutdown().await;
 }
+
+/// Our own lockdown client against the simulator: Find My's IsAssociated answers when asked by
+/// key, a whole-domain query leaves it out, and a key the phone does not have is no value among
+/// the pipelined answers, not an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_lockdown_client_gets_is_associated_only_by_key() {
+    use synccheck::device::{tls, Lockdown, ValueQuery, LOCKDOWN_PORT};
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("mux.sock");
+    let handle = sim::start(SimConfig {
+        devices: vec![SimDevice::new(fixture("healthy.plist"))],
+        listen: ListenAddr::Unix(socket.clone()),
+    })
+    .await
+    .unwrap();
+    let timeout = Duration::from_secs(10);
+    let mux = Usbmuxd::new(UsbmuxdAddress::Unix(socket), timeout);
+    let device = mux.list_devices().await.unwrap().remove(0);
+    let record = mux.read_pair_record(&device.udid).await.unwrap().unwrap();
+    let stream = mux
+        .connect(device.device_id, LOCKDOWN_PORT, "lockdownd")
+        .await
+        .unwrap();
+    let config = tls::client_config(&record).unwrap();
+    let mut lockdown = Lockdown::new(stream, timeout)
+        .start_session(&record, config)
+        .await
+        .unwrap();
+    let fmip = Some("com.apple.fmip");
+    let values = lockdown
+        .get_each_value(&[
+            ValueQuery {
+                domain: fmip,
+                key: None,
+            },
+            ValueQuery {
+                domain: fmip,
+                key: Some("IsAssociated"),
+            },
+            ValueQuery {
+                domain: fmip,
+                key: Some("NoSuchKey"),
+            },
+            ValueQuery {
+                domain: None,
+                key: Some("ProductType"),
+            },
+        ])
+        .await
+        .unwrap();
+    let values: Vec<_> = values.into_iter().map(Result::unwrap).collect();
+    assert_eq!(
+        values[0],
+        Some(plist::Value::Dictionary(plist::Dictionary::new())),
+        "the whole domain leaves IsAssociated out"
+    );
+    assert_eq!(values[1], Some(plist::Value::Boolean(true)));
+    assert_eq!(values[2], None, "MissingValue is no value, not an error");
+    assert_eq!(values[3], Some(plist::Value::String("iPhone16,1".into())));
+    handle.shutdown().await;
+}

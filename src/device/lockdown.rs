@@ -255,3 +255,62 @@ fn lockdown_error(what: &'static str, error: &str) -> DeviceError {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    fn reply(pairs: &[(&str, plist::Value)]) -> Vec<u8> {
+        let d: plist::Dictionary = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        plist_frame::encode(&d)
+    }
+
+    /// A phone that refuses one of several pipelined GetValues (here with an error other than
+    /// MissingValue) still answers the rest: `get_each_value` keeps them, `get_values` fails.
+    #[tokio::test]
+    async fn one_refused_query_leaves_the_others_answered() {
+        let answers = || {
+            let mut bytes = reply(&[
+                ("Request", "GetValue".into()),
+                ("Error", "InvalidDomain".into()),
+            ]);
+            bytes.extend(reply(&[
+                ("Request", "GetValue".into()),
+                ("Value", true.into()),
+            ]));
+            bytes
+        };
+        let queries = [
+            ValueQuery {
+                domain: Some("com.apple.fmip"),
+                key: Some("IsAssociated"),
+            },
+            ValueQuery {
+                domain: None,
+                key: Some("ProductType"),
+            },
+        ];
+        for each in [true, false] {
+            let (ours, mut phone) = tokio::io::duplex(64 * 1024);
+            phone.write_all(&answers()).await.unwrap();
+            let mut lockdown = Lockdown::new(Box::new(ours), Duration::from_secs(5));
+            if each {
+                let values = lockdown.get_each_value(&queries).await.unwrap();
+                assert!(matches!(
+                    &values[0],
+                    Err(DeviceError::Refused { error, .. }) if error == "InvalidDomain"
+                ));
+                assert_eq!(
+                    values[1].as_ref().unwrap(),
+                    &Some(plist::Value::Boolean(true))
+                );
+            } else {
+                assert!(lockdown.get_values(&queries).await.is_err());
+            }
+        }
+    }
+}
