@@ -64,9 +64,20 @@ fn healthy_phone_passes_every_check_the_phone_can_decide() {
 
 #[test]
 fn find_my_association_decides_the_apple_id_when_nothing_else_does() {
-    // Backup off and NVRAM's Find My flag NO: alone they leave the Apple ID to the technician.
+    // Backup off, NVRAM's Find My flag NO and IsAssociated false: none proves there is no
+    // Apple ID, so the step is the technician's, and the evidence says why.
     let (_, r) = scan_json("warnings.plist", &[]);
-    assert_eq!(status(&r, "apple-id"), "manual");
+    let f = finding(&r, "apple-id");
+    assert_eq!(f["status"], "manual");
+    assert!(
+        f["evidence"].as_array().unwrap().iter().any(|e| e["source"]
+            == "com.apple.fmip IsAssociated"
+            && e["value"]
+                .as_str()
+                .unwrap()
+                .starts_with("false (says nothing")),
+        "{f}"
+    );
     let (_, r) = scan_json("find-my-associated.plist", &[]);
     let f = finding(&r, "apple-id");
     assert_eq!(f["status"], "pass", "{f}");
