@@ -177,3 +177,108 @@ fn old_snapshots_without_photo_evidence_still_load() {
     assert_eq!(r["devices"][0]["facts"]["photos"], Value::Null);
     assert_eq!(status(&r, "photos-upload"), "manual");
 }
+
+#[test]
+fn ios_too_old_for_the_icloud_library_fails_both_steps_even_on_the_newest_ios() {
+    let (code, r) = scan("client-too-old", &[]);
+    // iOS 15.8.8 is the newest an iPhone 7 can run: the model table alone would pass it.
+    let f = finding(&r, "ios-update");
+    assert_eq!(f["status"], "fail", "{f}");
+    assert_eq!(
+        f["summary"],
+        "iCloud Photos reports iOS 15.8.8 is too old for this iCloud library, and it is the newest this iPhone can run"
+    );
+    assert!(f["remedy"].as_str().unwrap().contains("cannot sync"), "{f}");
+    assert!(evidence(&r, "ios-update").contains("iCloudLibraryClientVersionTooOld"));
+    let f = finding(&r, "icloud-photos");
+    assert_eq!(f["status"], "fail", "{f}");
+    assert!(
+        f["summary"].as_str().unwrap().contains("needs a newer iOS"),
+        "{f}"
+    );
+    let engine = &r["devices"][0]["facts"]["photos"]["engine"];
+    assert_eq!(engine["client_version_too_old"], true);
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn a_library_wiped_in_icloud_warns_on_icloud_photos() {
+    let (_, r) = scan("library-wiped", &[]);
+    let f = finding(&r, "icloud-photos");
+    assert_eq!(f["status"], "warn", "{f}");
+    assert!(f["summary"].as_str().unwrap().contains("wiped"), "{f}");
+    assert!(evidence(&r, "icloud-photos").contains("iCloudLibraryHasBeenWiped"));
+    assert_eq!(
+        r["devices"][0]["facts"]["photos"]["engine"]["library_wiped"],
+        true
+    );
+}
+
+#[test]
+fn a_sync_held_by_a_snapshot_is_evidence_not_a_verdict() {
+    let (_, r) = scan("blocked-by-snapshot", &[]);
+    let (_, synced_like) = scan("synced", &[]);
+    assert_eq!(
+        status(&r, "photos-upload"),
+        "pass",
+        "35 waiting with a recent sync"
+    );
+    assert!(
+        evidence(&r, "photos-upload").contains("busyState\",\"value\":\"2 (blocked by snapshot"),
+        "{}",
+        evidence(&r, "photos-upload")
+    );
+    let engine = &r["devices"][0]["facts"]["photos"]["engine"];
+    assert_eq!(engine["busy_state"], 2);
+    assert_eq!(engine["blocked_by_snapshot"], true);
+    assert_eq!(
+        synced_like["devices"][0]["facts"]["photos"]["engine"]["blocked_by_snapshot"],
+        Value::Null,
+        "no busyState: unknown"
+    );
+}
+
+#[test]
+fn what_icloud_holds_is_set_beside_the_local_count() {
+    let (_, r) = scan("cloud-counts", &[]);
+    let ev = evidence(&r, "photos-upload");
+    assert!(
+        ev.contains(
+            "8,210 in iCloud (public.image 7,900, public.movie 310), as of 2026-11-24 15:10 UTC"
+        ),
+        "{ev}"
+    );
+    assert!(ev.contains("(211 more on the phone)"), "{ev}");
+    assert_eq!(
+        status(&r, "photos-upload"),
+        "warn",
+        "the counts do not decide"
+    );
+    let engine = &r["devices"][0]["facts"]["photos"]["engine"];
+    assert_eq!(engine["cloud_asset_counts"]["public.movie"], 310);
+    assert!(evidence(&r, "icloud-photos").contains("initialSyncDate"));
+}
+
+#[test]
+fn engine_values_of_an_unexpected_type_are_unknown_with_the_reason() {
+    let (code, r) = scan("odd-engine-values", &[]);
+    assert!(matches!(code, 0 | 1), "evaluated, not refused");
+    let engine = &r["devices"][0]["facts"]["photos"]["engine"];
+    for key in [
+        "client_version_too_old",
+        "library_wiped",
+        "busy_state",
+        "initial_sync",
+        "cloud_asset_counts",
+    ] {
+        assert_eq!(engine[key], Value::Null, "{key}");
+    }
+    assert_eq!(engine["refused"].as_array().unwrap().len(), 5);
+    let ev = evidence(&r, "ios-update");
+    assert!(
+        ev.contains("unknown: found the string \\\"yes\\\", expected a boolean"),
+        "{ev}"
+    );
+    assert_eq!(status(&r, "ios-update"), "pass", "unknown is not too old");
+    assert!(evidence(&r, "photos-upload").contains("cloudAssetCountPerType"));
+}

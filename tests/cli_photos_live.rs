@@ -68,6 +68,11 @@ fn a_live_scan_finds_what_the_fixture_says() {
         "cpl-denied",
         "all-denied",
         "backlog-failing",
+        "client-too-old",
+        "library-wiped",
+        "blocked-by-snapshot",
+        "cloud-counts",
+        "odd-engine-values",
     ] {
         let live = live(name, &[], &[]);
         let offline = offline(name);
@@ -99,6 +104,48 @@ fn a_live_scan_finds_what_the_fixture_says() {
             "{name}: the synthesised library summarises back to the fixture's counts"
         );
     }
+}
+
+/// The engine's newer keys come through the simulator's AFC as the snapshot holds them, their
+/// dates moved with the replay: a live scan decides and explains as the file does.
+#[test]
+fn the_engines_newer_keys_reach_a_live_scan() {
+    let r = live("client-too-old", &[], &[]);
+    assert_eq!(finding(&r, "ios-update")["status"], "fail");
+    assert!(finding(&r, "ios-update")["summary"]
+        .as_str()
+        .unwrap()
+        .contains("too old for this iCloud library"));
+
+    let r = live("cloud-counts", &[], &[]);
+    let ev = finding(&r, "photos-upload")["evidence"].to_string();
+    assert!(
+        ev.contains("8,210 in iCloud (public.image 7,900, public.movie 310)"),
+        "{ev}"
+    );
+    assert!(ev.contains("(211 more on the phone)"), "{ev}");
+    let engine = &r["devices"][0]["facts"]["photos"]["engine"];
+    let moved = |key: &str| {
+        chrono::DateTime::parse_from_rfc3339(engine[key].as_str().unwrap())
+            .unwrap()
+            .timestamp()
+    };
+    let captured =
+        chrono::DateTime::parse_from_rfc3339(r["devices"][0]["captured_at"].as_str().unwrap())
+            .unwrap()
+            .timestamp();
+    // 2026-11-24 15:10 in a snapshot captured 15:30: twenty minutes before the live capture.
+    let before = captured - moved("cloud_asset_counts_checked");
+    assert!(
+        (before - 20 * 60).abs() < 120,
+        "{before}s before the capture"
+    );
+    assert!(moved("initial_sync") < moved("cloud_asset_counts_checked"));
+
+    let r = live("blocked-by-snapshot", &[], &[]);
+    assert!(finding(&r, "photos-upload")["evidence"]
+        .to_string()
+        .contains("blocked by snapshot"));
 }
 
 #[test]

@@ -63,6 +63,45 @@ fn healthy_phone_passes_every_check_the_phone_can_decide() {
 }
 
 #[test]
+fn find_my_association_decides_the_apple_id_when_nothing_else_does() {
+    // Backup off, NVRAM's Find My flag NO and IsAssociated false: none proves there is no
+    // Apple ID, so the step is the technician's, and the evidence says why.
+    let (_, r) = scan_json("warnings.plist", &[]);
+    let f = finding(&r, "apple-id");
+    assert_eq!(f["status"], "manual");
+    assert!(
+        f["evidence"].as_array().unwrap().iter().any(|e| e["source"]
+            == "com.apple.fmip IsAssociated"
+            && e["value"]
+                .as_str()
+                .unwrap()
+                .starts_with("false (says nothing")),
+        "{f}"
+    );
+    let (_, r) = scan_json("find-my-associated.plist", &[]);
+    let f = finding(&r, "apple-id");
+    assert_eq!(f["status"], "pass", "{f}");
+    assert_eq!(f["summary"], "An Apple ID is signed in (Find My is on)");
+    assert!(
+        f["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["source"] == "com.apple.fmip IsAssociated" && e["value"] == "true"),
+        "{f}"
+    );
+    assert_eq!(
+        r["devices"][0]["facts"]["account"]["find_my_associated"],
+        true
+    );
+    // The rest of the report is that of the warnings phone.
+    let (_, w) = scan_json("warnings.plist", &[]);
+    for id in ["device-storage", "ios-update", "power", "battery-health"] {
+        assert_eq!(status(&r, id), status(&w, id), "{id}");
+    }
+}
+
+#[test]
 fn every_check_is_reported_in_checklist_order_with_all_fields() {
     let (_, r) = scan_json("failures.plist", &[]);
     let ids: Vec<&str> = r["devices"][0]["checks"]

@@ -18,6 +18,76 @@ fn fixture(name: &str) -> Snapshot {
     .unwrap()
 }
 
+/// Serves `original` and captures it: (the capture, the facts read from it).
+async fn capture_of(original: Snapshot) -> Snapshot {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("mux.sock");
+    let handle = sim::start(SimConfig {
+        devices: vec![SimDevice::new(original)],
+        listen: ListenAddr::Unix(socket.clone()),
+    })
+    .await
+    .unwrap();
+    let mux = Usbmuxd::new(UsbmuxdAddress::Unix(socket), Duration::from_secs(10));
+    let devices = mux.list_devices().await.unwrap();
+    let snap = tokio::time::timeout(
+        Duration::from_secs(30),
+        capture(
+            &mux,
+            &devices[0],
+            Duration::from_secs(10),
+            PhotoScope::None,
+            &mut |_, _| {},
+        ),
+    )
+    .await
+    .expect("the capture finishes")
+    .expect("the capture succeeds");
+    handle.shutdown().await;
+    snap
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn find_my_is_asked_by_key_and_its_absence_or_odd_type_costs_nothing() {
+    use synccheck::facts::{Catalog, DeviceFacts};
+    let healthy = fixture("healthy.plist");
+    assert_eq!(
+        healthy.domain("com.apple.fmip").unwrap()["IsAssociated"],
+        plist::Value::Boolean(true)
+    );
+    let snap = capture_of(healthy.clone()).await;
+    assert_eq!(
+        snap.domain("com.apple.fmip"),
+        healthy.domain("com.apple.fmip")
+    );
+
+    // A phone without the domain answers MissingValue: the scan goes on without it.
+    let mut without = healthy.clone();
+    without.domains.remove("com.apple.fmip");
+    let snap = capture_of(without).await;
+    assert!(snap.domain("com.apple.fmip").is_none());
+    let facts = DeviceFacts::from_snapshot(&snap, Catalog::builtin());
+    assert_eq!(facts.account.find_my_associated, None);
+
+    // A value of another type is kept as sent; the fact is unknown, with the reason.
+    let mut odd = healthy.clone();
+    odd.domains
+        .get_mut("com.apple.fmip")
+        .unwrap()
+        .insert("IsAssociated".into(), plist::Value::String("YES".into()));
+    let snap = capture_of(odd).await;
+    assert_eq!(
+        snap.domain("com.apple.fmip").unwrap()["IsAssociated"],
+        plist::Value::String("YES".into())
+    );
+    let facts = DeviceFacts::from_snapshot(&snap, Catalog::builtin());
+    assert_eq!(facts.account.find_my_associated, None);
+    assert!(facts
+        .refused_values
+        .iter()
+        .any(|r| r.key == "Domains/com.apple.fmip/IsAssociated"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn capture_returns_what_the_phone_serves() {
     let dir = tempfile::tempdir().unwrap();
@@ -56,5 +126,66 @@ async fn capture_returns_what_the_phone_serves() {
     assert_eq!(snap.domains, original.domains);
     assert_eq!(snap.io_registry, original.io_registry);
     assert_eq!(snap.connection, Some(synccheck::snapshot::Connection::Usb));
+    handle.shutdown().await;
+}
+
+/// Our own lockdown client against the simulator: Find My's IsAssociated answers when asked by
+/// key, a whole-domain query leaves it out, and a key the phone does not have is no value among
+/// the pipelined answers, not an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_lockdown_client_gets_is_associated_only_by_key() {
+    use synccheck::device::{tls, Lockdown, ValueQuery, LOCKDOWN_PORT};
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("mux.sock");
+    let handle = sim::start(SimConfig {
+        devices: vec![SimDevice::new(fixture("healthy.plist"))],
+        listen: ListenAddr::Unix(socket.clone()),
+    })
+    .await
+    .unwrap();
+    let timeout = Duration::from_secs(10);
+    let mux = Usbmuxd::new(UsbmuxdAddress::Unix(socket), timeout);
+    let device = mux.list_devices().await.unwrap().remove(0);
+    let record = mux.read_pair_record(&device.udid).await.unwrap().unwrap();
+    let stream = mux
+        .connect(device.device_id, LOCKDOWN_PORT, "lockdownd")
+        .await
+        .unwrap();
+    let config = tls::client_config(&record).unwrap();
+    let mut lockdown = Lockdown::new(stream, timeout)
+        .start_session(&record, config)
+        .await
+        .unwrap();
+    let fmip = Some("com.apple.fmip");
+    let values = lockdown
+        .get_each_value(&[
+            ValueQuery {
+                domain: fmip,
+                key: None,
+            },
+            ValueQuery {
+                domain: fmip,
+                key: Some("IsAssociated"),
+            },
+            ValueQuery {
+                domain: fmip,
+                key: Some("NoSuchKey"),
+            },
+            ValueQuery {
+                domain: None,
+                key: Some("ProductType"),
+            },
+        ])
+        .await
+        .unwrap();
+    let values: Vec<_> = values.into_iter().map(Result::unwrap).collect();
+    assert_eq!(
+        values[0],
+        Some(plist::Value::Dictionary(plist::Dictionary::new())),
+        "the whole domain leaves IsAssociated out"
+    );
+    assert_eq!(values[1], Some(plist::Value::Boolean(true)));
+    assert_eq!(values[2], None, "MissingValue is no value, not an error");
+    assert_eq!(values[3], Some(plist::Value::String("iPhone16,1".into())));
     handle.shutdown().await;
 }

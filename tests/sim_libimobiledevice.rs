@@ -148,6 +148,33 @@ fn libimobiledevice_reads_every_value_of_the_snapshot() {
     assert_contains("AppleSmartBattery", battery, expected);
 }
 
+/// Find My's `IsAssociated` answers only when asked by key, as on a phone (libimobiledevice
+/// issues 275 and 378): a query for the whole domain leaves it out.
+#[test]
+fn find_my_answers_only_when_asked_by_key() {
+    if !tools_present() {
+        return;
+    }
+    let path = fixture("healthy.plist");
+    let snap = snapshot::load_file(&path).unwrap();
+    assert_eq!(
+        snap.domain(snapshot::FMIP_DOMAIN).unwrap()[snapshot::FMIP_IS_ASSOCIATED],
+        plist::Value::Boolean(true),
+        "the fixture holds it"
+    );
+    let sim = start_sim(&[path]);
+    let by_key = run(
+        &sim,
+        "ideviceinfo",
+        &["-q", "com.apple.fmip", "-k", "IsAssociated"],
+    );
+    assert_eq!(by_key.trim(), "true");
+    let whole = run(&sim, "ideviceinfo", &["-q", "com.apple.fmip", "-x"]);
+    assert!(!whole.contains("IsAssociated"), "{whole}");
+    let whole = run(&sim, "ideviceinfo", &["-q", "com.apple.fmip"]);
+    assert!(!whole.contains("IsAssociated"), "{whole}");
+}
+
 /// By default a snapshot is replayed as if captured now: the phone's clock, as libimobiledevice
 /// reads it, and its last backup both move forward by the time since the capture.
 #[test]

@@ -10,7 +10,8 @@ use super::photos::{read_photo_library, unavailable, PhotoScope};
 use super::usbmuxd::{AttachedDevice, Usbmuxd};
 use super::{tls, DeviceError};
 use crate::snapshot::{
-    Snapshot, Source, BACKUP_DOMAIN, BATTERY_DOMAIN, DISK_USAGE_DOMAIN, SMART_BATTERY,
+    Snapshot, Source, BACKUP_DOMAIN, BATTERY_DOMAIN, DISK_USAGE_DOMAIN, KEYED_ONLY_VALUES,
+    SMART_BATTERY,
 };
 
 /// The lockdown domains a scan reads; each bears on a check.
@@ -70,7 +71,12 @@ pub async fn capture(
         domain: Some(d),
         key: None,
     }));
-    let values = lockdown.get_values(&queries);
+    // In the same write: the values a whole-domain query leaves out (Find My's IsAssociated).
+    queries.extend(KEYED_ONLY_VALUES.iter().map(|(d, k)| ValueQuery {
+        domain: Some(d),
+        key: Some(k),
+    }));
+    let values = lockdown.get_each_value(&queries);
     let (battery, values, photos) = tokio::join!(battery, values, photos);
     let photo_library = photos?;
     let mut values = values?.into_iter();
@@ -79,7 +85,7 @@ pub async fn capture(
     snap.captured_at = Some(SystemTime::now());
     snap.connection = device.connection;
     snap.photo_library = photo_library;
-    snap.lockdown = match values.next().flatten() {
+    snap.lockdown = match values.next().transpose()?.flatten() {
         Some(plist::Value::Dictionary(d)) => d,
         _ => {
             return Err(DeviceError::Refused {
@@ -88,7 +94,17 @@ pub async fn capture(
             })
         }
     };
-    for (domain, value) in DOMAINS.iter().zip(values) {
+    // A domain the phone refuses (an older iOS without it) is left out like one it does not
+    // answer: that domain's facts are unknown, the rest of the scan stands.
+    for domain in DOMAINS {
+        let value = match values.next() {
+            Some(Ok(value)) => value,
+            Some(Err(e)) => {
+                tracing::warn!(udid = %device.udid, "lockdown domain {domain} refused: {e}");
+                None
+            }
+            None => None,
+        };
         match value {
             Some(plist::Value::Dictionary(d)) => {
                 snap.domains.insert(domain.to_string(), d);
@@ -101,6 +117,23 @@ pub async fn capture(
                 crate::snapshot::describe_value(&other)
             ),
             None => {}
+        }
+    }
+    // A keyed value the phone refuses (an older iOS without the domain, a phone mid-setup)
+    // stays unknown; it never costs the scan. Its value is kept as sent, whatever its type:
+    // the facts decide what they can read.
+    for (domain, key) in KEYED_ONLY_VALUES {
+        match values.next() {
+            Some(Ok(Some(value))) => {
+                snap.domains
+                    .entry(domain.to_string())
+                    .or_default()
+                    .insert(key.to_string(), value);
+            }
+            Some(Ok(None)) | None => {}
+            Some(Err(e)) => {
+                tracing::info!(udid = %device.udid, "{domain} {key} unknown: {e}")
+            }
         }
     }
     // A phone without the entry (or a diagnostics hiccup) costs only battery health, which is

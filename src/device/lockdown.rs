@@ -74,6 +74,20 @@ impl Lockdown {
         what: &'static str,
         request: &str,
     ) -> Result<plist::Dictionary, DeviceError> {
+        match self.receive_reply(what, request).await? {
+            Reply::Answer(reply) => Ok(reply),
+            Reply::Refused(error) => Err(lockdown_error(what, &error)),
+        }
+    }
+
+    /// Reads one reply: lockdownd's answer, or the `Error` it gave instead. Only a broken
+    /// connection or a reply to another request is an error here: after either, the replies
+    /// that follow cannot be trusted.
+    async fn receive_reply(
+        &mut self,
+        what: &'static str,
+        request: &str,
+    ) -> Result<Reply, DeviceError> {
         let reply = within(self.timeout, what, async {
             plist_frame::read_dict(&mut self.stream, MAX_FRAME)
                 .await
@@ -81,10 +95,10 @@ impl Lockdown {
         })
         .await?;
         if let Some(error) = reply.get("Error").and_then(|v| v.as_string()) {
-            return Err(lockdown_error(what, error));
+            return Ok(Reply::Refused(error.to_string()));
         }
         match reply.get("Request").and_then(|v| v.as_string()) {
-            Some(r) if r == request => Ok(reply),
+            Some(r) if r == request => Ok(Reply::Answer(reply)),
             other => Err(DeviceError::Refused {
                 what,
                 error: format!("a reply to {} instead", other.unwrap_or("nothing")),
@@ -116,11 +130,21 @@ impl Lockdown {
     }
 
     /// Several GetValues in one write; the replies come back in order. A value the phone does
-    /// not have (`MissingValue`) is `None`, not an error.
+    /// not have (`MissingValue`) is `None`, not an error; any other refusal is.
     pub async fn get_values(
         &mut self,
         queries: &[ValueQuery<'_>],
     ) -> Result<Vec<Option<plist::Value>>, DeviceError> {
+        self.get_each_value(queries).await?.into_iter().collect()
+    }
+
+    /// [`Lockdown::get_values`], with each query's refusal kept apart: a phone that refuses one
+    /// value (an unknown domain, a key it will not give) still answers the others. The outer
+    /// error is the connection failing, after which no reply can be trusted.
+    pub async fn get_each_value(
+        &mut self,
+        queries: &[ValueQuery<'_>],
+    ) -> Result<Vec<Result<Option<plist::Value>, DeviceError>>, DeviceError> {
         let messages: Vec<_> = queries
             .iter()
             .map(|q| {
@@ -137,13 +161,11 @@ impl Lockdown {
         self.send("GetValue", &messages).await?;
         let mut values = Vec::with_capacity(queries.len());
         for _ in queries {
-            match self.receive("GetValue", "GetValue").await {
-                Ok(mut reply) => values.push(reply.remove("Value")),
-                Err(DeviceError::Refused { error, .. }) if error == "MissingValue" => {
-                    values.push(None)
-                }
-                Err(e) => return Err(e),
-            }
+            values.push(match self.receive_reply("GetValue", "GetValue").await? {
+                Reply::Answer(mut reply) => Ok(reply.remove("Value")),
+                Reply::Refused(error) if error == "MissingValue" => Ok(None),
+                Reply::Refused(error) => Err(lockdown_error("GetValue", &error)),
+            });
         }
         Ok(values)
     }
@@ -214,6 +236,12 @@ impl Lockdown {
     }
 }
 
+/// One reply from lockdownd: what was asked for, or its `Error` string.
+enum Reply {
+    Answer(plist::Dictionary),
+    Refused(String),
+}
+
 /// lockdownd's error strings that mean something at the bench.
 fn lockdown_error(what: &'static str, error: &str) -> DeviceError {
     match error {
@@ -225,5 +253,64 @@ fn lockdown_error(what: &'static str, error: &str) -> DeviceError {
             what,
             error: other.to_string(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    fn reply(pairs: &[(&str, plist::Value)]) -> Vec<u8> {
+        let d: plist::Dictionary = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        plist_frame::encode(&d)
+    }
+
+    /// A phone that refuses one of several pipelined GetValues (here with an error other than
+    /// MissingValue) still answers the rest: `get_each_value` keeps them, `get_values` fails.
+    #[tokio::test]
+    async fn one_refused_query_leaves_the_others_answered() {
+        let answers = || {
+            let mut bytes = reply(&[
+                ("Request", "GetValue".into()),
+                ("Error", "InvalidDomain".into()),
+            ]);
+            bytes.extend(reply(&[
+                ("Request", "GetValue".into()),
+                ("Value", true.into()),
+            ]));
+            bytes
+        };
+        let queries = [
+            ValueQuery {
+                domain: Some("com.apple.fmip"),
+                key: Some("IsAssociated"),
+            },
+            ValueQuery {
+                domain: None,
+                key: Some("ProductType"),
+            },
+        ];
+        for each in [true, false] {
+            let (ours, mut phone) = tokio::io::duplex(64 * 1024);
+            phone.write_all(&answers()).await.unwrap();
+            let mut lockdown = Lockdown::new(Box::new(ours), Duration::from_secs(5));
+            if each {
+                let values = lockdown.get_each_value(&queries).await.unwrap();
+                assert!(matches!(
+                    &values[0],
+                    Err(DeviceError::Refused { error, .. }) if error == "InvalidDomain"
+                ));
+                assert_eq!(
+                    values[1].as_ref().unwrap(),
+                    &Some(plist::Value::Boolean(true))
+                );
+            } else {
+                assert!(lockdown.get_values(&queries).await.is_err());
+            }
+        }
     }
 }

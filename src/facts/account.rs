@@ -2,6 +2,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::read::Values;
+use crate::snapshot::FMIP_IS_ASSOCIATED;
 
 /// What lockdown tells about the customer's Apple ID and iCloud, without their password.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -9,6 +10,12 @@ pub struct Account {
     /// Find My / Activation Lock on (NonVolatileRAM `fm-activation-locked` = YES). Find My needs
     /// an Apple ID signed in, so `true` proves one is; `false` proves nothing either way.
     pub find_my_enabled: Option<bool>,
+    /// Find My associated with an account (lockdown `com.apple.fmip` `IsAssociated`, asked for
+    /// by key). Find My needs a signed-in Apple ID, so `true` proves one is. `false` proves
+    /// nothing: a phone in Setup Assistant after an erase answers `false` while still locked to
+    /// an account (libimobiledevice issue 531), and a user reported `false` with Find My on
+    /// (issue 275).
+    pub find_my_associated: Option<bool>,
     /// The masked Apple ID that Find My holds (NonVolatileRAM `fm-account-masked`). Private.
     pub apple_id_masked: Option<String>,
     /// iCloud Backup on (`com.apple.mobile.backup` CloudBackupEnabled). iCloud Backup needs a
@@ -24,7 +31,7 @@ const APPLE_EPOCH: i64 = 978_307_200;
 const BACKUP_SECONDS: std::ops::RangeInclusive<i128> = 0..=3_155_760_000;
 
 impl Account {
-    pub(super) fn read(root: &Values, backup: &Values) -> Self {
+    pub(super) fn read(root: &Values, backup: &Values, fmip: &Values) -> Self {
         let nvram = root.nested("NonVolatileRAM");
         let find_my_enabled =
             nvram.text_or_data("fm-activation-locked").and_then(|flag| {
@@ -40,11 +47,52 @@ impl Account {
             .filter(|s| !s.is_empty());
         Account {
             find_my_enabled,
+            find_my_associated: fmip.boolean(FMIP_IS_ASSOCIATED),
             apple_id_masked,
             icloud_backup_enabled: backup.boolean("CloudBackupEnabled"),
             last_icloud_backup: backup
                 .integer("LastCloudBackupDate", BACKUP_SECONDS)
                 .and_then(|s| DateTime::from_timestamp(s as i64 + APPLE_EPOCH, 0)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::{Refusal, Refusals};
+
+    fn read_fmip(value: Option<plist::Value>) -> (Account, Vec<Refusal>) {
+        let mut fmip = plist::Dictionary::new();
+        if let Some(v) = value {
+            fmip.insert(FMIP_IS_ASSOCIATED.into(), v);
+        }
+        let empty = plist::Dictionary::new();
+        let refusals = Refusals::new();
+        let account = Account::read(
+            &refusals.values("Lockdown", Some(&empty)),
+            &refusals.values("Domains/com.apple.mobile.backup", None),
+            &refusals.values("Domains/com.apple.fmip", Some(&fmip)),
+        );
+        (account, refusals.into_vec())
+    }
+
+    #[test]
+    fn find_my_association_is_a_boolean_or_unknown_with_the_reason() {
+        assert_eq!(
+            read_fmip(Some(true.into())).0.find_my_associated,
+            Some(true)
+        );
+        assert_eq!(
+            read_fmip(Some(false.into())).0.find_my_associated,
+            Some(false)
+        );
+        let (absent, refused) = read_fmip(None);
+        assert_eq!(absent.find_my_associated, None);
+        assert!(refused.is_empty());
+        let (odd, refused) = read_fmip(Some("YES".into()));
+        assert_eq!(odd.find_my_associated, None);
+        assert_eq!(refused.len(), 1);
+        assert_eq!(refused[0].key, "Domains/com.apple.fmip/IsAssociated");
     }
 }

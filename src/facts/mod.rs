@@ -25,7 +25,8 @@ pub use software::{IosVersion, Software};
 pub use storage::Storage;
 
 use crate::snapshot::{
-    Connection, Snapshot, BACKUP_DOMAIN, BATTERY_DOMAIN, DISK_USAGE_DOMAIN, SMART_BATTERY,
+    Connection, Snapshot, BACKUP_DOMAIN, BATTERY_DOMAIN, DISK_USAGE_DOMAIN, FMIP_DOMAIN,
+    SMART_BATTERY,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -82,7 +83,7 @@ impl DeviceFacts {
             &domain(BATTERY_DOMAIN),
             &refusals.values(format!("IORegistry/{SMART_BATTERY}"), snap.smart_battery()),
         );
-        let account = Account::read(&root, &domain(BACKUP_DOMAIN));
+        let account = Account::read(&root, &domain(BACKUP_DOMAIN), &domain(FMIP_DOMAIN));
         let network = Network {
             connection: snap.connection,
             wifi_address: root.string("WiFiAddress").map(str::to_owned),

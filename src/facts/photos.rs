@@ -59,6 +59,51 @@ pub struct EngineStatus {
     pub blocked_reason: Option<String>,
     /// Set while the engine switches iCloud Photos off and deletes its local state.
     pub exit_delete_time: Option<DateTime<Utc>>,
+    /// The iCloud Photos server refused this iOS as too old for the library (the engine sets it
+    /// on the server's "client is too old" error).
+    pub client_version_too_old: Option<bool>,
+    /// The engine found the library's main scope wiped on the server (deleted from iCloud).
+    pub library_wiped: Option<bool>,
+    /// `busyState`, an integer; 2 is what `CPLStatus` calls "blocked by snapshot". Other values
+    /// are not documented anywhere we know of.
+    pub busy_state: Option<i64>,
+    /// Sync held while the engine captures a snapshot: `busyState` 2, or an
+    /// `isBlockedBySnapshot` flag should a file carry one (CPLStatus derives it, not stores it).
+    pub blocked_by_snapshot: Option<bool>,
+    /// When the first full sync with iCloud finished (`initialSyncDate`).
+    pub initial_sync: Option<DateTime<Utc>>,
+    /// What iCloud holds, per type (UTI), as the server last told the engine
+    /// (`cloudAssetCountPerType`); the engine itself sums them for its total.
+    pub cloud_asset_counts: Option<BTreeMap<String, u64>>,
+    /// When the engine last asked the server for those counts.
+    pub cloud_asset_counts_checked: Option<DateTime<Utc>>,
+    /// Keys present with a value we cannot read: those facts are unknown, and this says why.
+    pub refused: Vec<RefusedValue>,
+}
+
+/// A value in one of the engine's files that was not used, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RefusedValue {
+    pub key: String,
+    /// What was there (`the string "yes"`).
+    pub found: String,
+    /// What would have been read.
+    pub expected: &'static str,
+}
+
+impl EngineStatus {
+    /// The total iCloud holds across types, as the engine counts it.
+    pub fn cloud_asset_total(&self) -> Option<u64> {
+        self.cloud_asset_counts
+            .as_ref()?
+            .values()
+            .try_fold(0u64, |sum, n| sum.checked_add(*n))
+    }
+
+    /// Why `key` is unknown, when its value was refused.
+    pub fn refusal(&self, key: &str) -> Option<&RefusedValue> {
+        self.refused.iter().find(|r| r.key == key)
+    }
 }
 
 /// The plist key behind each engine flag, for evidence lines.
@@ -81,6 +126,13 @@ pub mod keys {
     pub const HAS_CHANGES: &str = "hasChangesToProcess";
     pub const BLOCKED_REASON: &str = "blockedReason";
     pub const EXIT_DELETE: &str = "exitDeleteTime";
+    pub const CLIENT_TOO_OLD: &str = "iCloudLibraryClientVersionTooOld";
+    pub const LIBRARY_WIPED: &str = "iCloudLibraryHasBeenWiped";
+    pub const BUSY_STATE: &str = "busyState";
+    pub const BLOCKED_BY_SNAPSHOT: &str = "isBlockedBySnapshot";
+    pub const INITIAL_SYNC_DATE: &str = "initialSyncDate";
+    pub const CLOUD_ASSET_COUNTS: &str = "cloudAssetCountPerType";
+    pub const CLOUD_ASSET_COUNTS_CHECKED: &str = "cloudAssetCountPerTypeLastCheckDate";
     pub const PAUSE_REASON: &str = "reason";
     pub const PAUSE_UNTIL: &str = "unpauseTime";
     pub const PREFETCH_MODE: &str = "Library.CPL.PrefetchMode";
@@ -175,9 +227,96 @@ fn parse_dict(contents: &[u8]) -> Option<plist::Dictionary> {
     }
 }
 
+/// `busyState` value that `CPLStatus` reads as "blocked by snapshot".
+const BUSY_BLOCKED_BY_SNAPSHOT: i64 = 2;
+/// More types than any library has: a longer list is not the engine's.
+const MAX_COUNT_TYPES: usize = 64;
+/// More items of one type than any iCloud library holds.
+const MAX_COUNT: u64 = 1_000_000_000;
+
+/// Reads the keys this build relies on for the first time (issue 13), keeping a refusal for
+/// each value of an unexpected type: unknown, with the reason, never a guess.
+struct Strict<'a> {
+    d: &'a plist::Dictionary,
+    refused: Vec<RefusedValue>,
+}
+
+impl Strict<'_> {
+    fn refuse(&mut self, key: &str, found: &plist::Value, expected: &'static str) {
+        self.refused.push(RefusedValue {
+            key: key.to_string(),
+            found: crate::snapshot::describe_value(found),
+            expected,
+        });
+    }
+
+    fn flag(&mut self, key: &str) -> Option<bool> {
+        let v = self.d.get(key)?;
+        let read = flag(self.d, key);
+        if read.is_none() {
+            self.refuse(key, v, "a boolean (or 0/1)");
+        }
+        read
+    }
+
+    fn date(&mut self, key: &str) -> Option<DateTime<Utc>> {
+        let v = self.d.get(key)?;
+        let read = date(self.d, key);
+        if read.is_none() {
+            self.refuse(key, v, "a date between 2001 and 2100");
+        }
+        read
+    }
+
+    fn integer(&mut self, key: &str) -> Option<i64> {
+        let v = self.d.get(key)?;
+        let read = v.as_signed_integer();
+        if read.is_none() {
+            self.refuse(key, v, "an integer");
+        }
+        read
+    }
+
+    /// A dictionary of type → count; one bad entry refuses the whole (a partial total would
+    /// mislead more than none).
+    fn counts(&mut self, key: &str) -> Option<BTreeMap<String, u64>> {
+        const EXPECTED: &str = "a dictionary of types to counts";
+        let v = self.d.get(key)?;
+        let Some(dict) = v.as_dictionary() else {
+            self.refuse(key, v, EXPECTED);
+            return None;
+        };
+        if dict.len() > MAX_COUNT_TYPES {
+            self.refuse(key, v, EXPECTED);
+            return None;
+        }
+        let mut counts = BTreeMap::new();
+        for (kind, n) in dict {
+            match n.as_unsigned_integer().filter(|n| *n <= MAX_COUNT) {
+                Some(n) => {
+                    counts.insert(kind.chars().take(64).collect(), n);
+                }
+                None => {
+                    self.refuse(&format!("{key}/{kind}"), n, "a count of items");
+                    return None;
+                }
+            }
+        }
+        Some(counts)
+    }
+}
+
 impl EngineStatus {
     fn parse(d: &plist::Dictionary) -> Self {
         use keys::*;
+        let mut strict = Strict {
+            d,
+            refused: Vec::new(),
+        };
+        let busy_state = strict.integer(BUSY_STATE);
+        let blocked_by_snapshot = strict
+            .flag(BLOCKED_BY_SNAPSHOT)
+            .or(busy_state.map(|s| s == BUSY_BLOCKED_BY_SNAPSHOT));
         EngineStatus {
             last_sync: date(d, LAST_SYNC),
             library_exists: flag(d, LIBRARY_EXISTS),
@@ -197,6 +336,14 @@ impl EngineStatus {
             has_changes_to_process: flag(d, HAS_CHANGES),
             blocked_reason: text(d, BLOCKED_REASON),
             exit_delete_time: date(d, EXIT_DELETE),
+            client_version_too_old: strict.flag(CLIENT_TOO_OLD),
+            library_wiped: strict.flag(LIBRARY_WIPED),
+            busy_state,
+            blocked_by_snapshot,
+            initial_sync: strict.date(INITIAL_SYNC_DATE),
+            cloud_asset_counts: strict.counts(CLOUD_ASSET_COUNTS),
+            cloud_asset_counts_checked: strict.date(CLOUD_ASSET_COUNTS_CHECKED),
+            refused: strict.refused,
         }
     }
 }
@@ -430,6 +577,79 @@ mod tests {
         assert_eq!(e.low_disk_space, None, "7 is not a flag");
         assert_eq!(e.last_sync.unwrap().timestamp(), APPLE_EPOCH + 786_000_000);
         assert_eq!(e.blocked_reason.as_deref(), Some("quota"));
+    }
+
+    #[test]
+    fn newer_engine_keys_are_read_and_odd_values_are_refused_with_the_reason() {
+        let counts: plist::Dictionary = [
+            ("public.image".to_string(), plist::Value::from(8000)),
+            ("public.movie".to_string(), plist::Value::from(400)),
+        ]
+        .into_iter()
+        .collect();
+        let status = plist_bytes(&[
+            ("iCloudLibraryClientVersionTooOld", true.into()),
+            ("iCloudLibraryHasBeenWiped", false.into()),
+            ("busyState", 2.into()),
+            ("initialSyncDate", plist::Value::Real(700_000_000.0)),
+            ("cloudAssetCountPerType", plist::Value::Dictionary(counts)),
+        ]);
+        let s = PhotoSync::from_library(&lib(&[(photos::SYNC_STATUS, present(&status))]));
+        let e = s.engine.unwrap();
+        assert_eq!(e.client_version_too_old, Some(true));
+        assert_eq!(e.library_wiped, Some(false));
+        assert_eq!(e.busy_state, Some(2));
+        assert_eq!(e.blocked_by_snapshot, Some(true));
+        assert_eq!(
+            e.initial_sync.unwrap().timestamp(),
+            APPLE_EPOCH + 700_000_000
+        );
+        assert_eq!(e.cloud_asset_total(), Some(8400));
+        assert!(e.refused.is_empty());
+
+        let bad_counts: plist::Dictionary = [
+            ("public.image".to_string(), plist::Value::from(8000)),
+            ("public.movie".to_string(), plist::Value::from("many")),
+        ]
+        .into_iter()
+        .collect();
+        let status = plist_bytes(&[
+            ("iCloudLibraryClientVersionTooOld", "yes".into()),
+            ("busyState", "busy".into()),
+            ("initialSyncDate", "yesterday".into()),
+            (
+                "cloudAssetCountPerType",
+                plist::Value::Dictionary(bad_counts),
+            ),
+            ("cloudAssetCountPerTypeLastCheckDate", true.into()),
+            ("iCloudLibraryHasBeenWiped", plist::Value::Array(vec![])),
+        ]);
+        let s = PhotoSync::from_library(&lib(&[(photos::SYNC_STATUS, present(&status))]));
+        let e = s.engine.unwrap();
+        assert_eq!(e.client_version_too_old, None);
+        assert_eq!(e.library_wiped, None);
+        assert_eq!(e.busy_state, None);
+        assert_eq!(e.blocked_by_snapshot, None);
+        assert_eq!(e.initial_sync, None);
+        assert_eq!(e.cloud_asset_counts, None);
+        assert_eq!(e.cloud_asset_counts_checked, None);
+        let r = e.refusal(keys::CLIENT_TOO_OLD).unwrap();
+        assert_eq!(r.found, "the string \"yes\"");
+        assert!(e.refusal("cloudAssetCountPerType/public.movie").is_some());
+        assert_eq!(e.refused.len(), 6, "{:?}", e.refused);
+
+        // isBlockedBySnapshot, should a file carry it, is read as a flag; another busyState is
+        // not "blocked by snapshot".
+        let status = plist_bytes(&[("busyState", 1.into())]);
+        let e = PhotoSync::from_library(&lib(&[(photos::SYNC_STATUS, present(&status))]))
+            .engine
+            .unwrap();
+        assert_eq!(e.blocked_by_snapshot, Some(false));
+        let status = plist_bytes(&[("isBlockedBySnapshot", true.into())]);
+        let e = PhotoSync::from_library(&lib(&[(photos::SYNC_STATUS, present(&status))]))
+            .engine
+            .unwrap();
+        assert_eq!(e.blocked_by_snapshot, Some(true));
     }
 
     #[test]

@@ -25,6 +25,7 @@ use super::frame::{
 };
 use super::tls;
 use crate::pairing::{new_uuid, TrustedHost};
+use crate::snapshot::KEYED_ONLY_VALUES;
 
 pub use super::usbmuxd::LOCKDOWN_PORT;
 
@@ -349,7 +350,8 @@ impl Lockdown {
     }
 
     /// Looks a value up the way lockdownd does: no key and no domain is the whole root
-    /// dictionary, a domain alone is that whole domain.
+    /// dictionary, a domain alone is that whole domain except the values a phone gives only
+    /// when asked by key (Find My's `IsAssociated`: libimobiledevice issues 275 and 378).
     fn lookup(&self, domain: Option<&str>, key: Option<&str>) -> Option<plist::Value> {
         let device = &self.device;
         let public_key = || plist::Value::Data(device.identity.public_key_pem.as_bytes().to_vec());
@@ -386,10 +388,15 @@ impl Lockdown {
                 .cloned()
                 .or_else(|| Some(public_key())),
             (None, Some(k)) => device.lockdown.get(k).cloned(),
-            (Some(d), None) => device
-                .domains
-                .get(d)
-                .map(|values| plist::Value::Dictionary(values.clone())),
+            (Some(d), None) => device.domains.get(d).map(|values| {
+                let mut values = values.clone();
+                for (domain, key) in KEYED_ONLY_VALUES {
+                    if domain == d {
+                        values.remove(key);
+                    }
+                }
+                plist::Value::Dictionary(values)
+            }),
             (Some(d), Some(k)) => device
                 .domains
                 .get(d)

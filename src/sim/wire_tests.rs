@@ -122,6 +122,20 @@ async fn idevice_reads_lockdown_and_battery_through_a_session() {
         battery.as_dictionary(),
         snap.domain(snapshot::BATTERY_DOMAIN)
     );
+    // Find My answers only when asked by key, as a phone does.
+    let associated = lockdown
+        .get_value(
+            Some(snapshot::FMIP_IS_ASSOCIATED),
+            Some(snapshot::FMIP_DOMAIN),
+        )
+        .await
+        .unwrap();
+    assert_eq!(associated, plist::Value::Boolean(true));
+    let whole = lockdown
+        .get_value(None, Some(snapshot::FMIP_DOMAIN))
+        .await
+        .unwrap();
+    assert_eq!(whole, plist::Value::Dictionary(plist::Dictionary::new()));
 
     let mut diag = DiagnosticsRelayClient::connect(&provider).await.unwrap();
     let entry = diag

@@ -38,6 +38,15 @@ pub const SMART_BATTERY: &str = "AppleSmartBattery";
 pub const DISK_USAGE_DOMAIN: &str = "com.apple.disk_usage";
 pub const BATTERY_DOMAIN: &str = "com.apple.mobile.battery";
 pub const BACKUP_DOMAIN: &str = "com.apple.mobile.backup";
+/// Find My: `IsAssociated` (a boolean) says whether the phone is associated with a Find My
+/// account. Stored in the snapshot as `Domains/com.apple.fmip/IsAssociated`.
+pub const FMIP_DOMAIN: &str = "com.apple.fmip";
+pub const FMIP_IS_ASSOCIATED: &str = "IsAssociated";
+
+/// Values lockdownd gives only when asked by domain and key: a GetValue for the whole domain
+/// leaves them out (libimobiledevice issues 275 and 378). A live scan asks for each by key, and
+/// `sim` answers them only that way.
+pub const KEYED_ONLY_VALUES: [(&str, &str); 1] = [(FMIP_DOMAIN, FMIP_IS_ASSOCIATED)];
 
 /// Where a snapshot came from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -19,14 +19,17 @@ use crate::photos::{DatabaseRead, FileRead, PhotoLibrary};
 /// Values that are dates stored as numbers of seconds (the epoch does not matter for a shift):
 /// lockdown's clock (`TimeIntervalSince1970`, Unix seconds) and its last iCloud backup
 /// (`com.apple.mobile.backup` `LastCloudBackupDate`, seconds since 2001); the iCloud Photos
-/// engine's `lastSyncDate`, `unpauseTime` and `exitDeleteTime`, which may be stored as seconds
-/// since 2001 (see `facts::photos::keys` and `shared/reference/device-facts.md`).
-const NUMERIC_DATE_KEYS: [&str; 5] = [
+/// engine's `lastSyncDate`, `unpauseTime`, `exitDeleteTime`, `initialSyncDate` and
+/// `cloudAssetCountPerTypeLastCheckDate`, which may be stored as seconds since 2001 (see
+/// `facts::photos::keys` and `shared/reference/device-facts.md`).
+const NUMERIC_DATE_KEYS: [&str; 7] = [
     "TimeIntervalSince1970",
     "LastCloudBackupDate",
     "lastSyncDate",
     "unpauseTime",
     "exitDeleteTime",
+    "initialSyncDate",
+    "cloudAssetCountPerTypeLastCheckDate",
 ];
 
 /// How far to move every date: forward (the usual case) or back (a snapshot from the future,

@@ -2,6 +2,7 @@
 //! afterwards by the caller, so a check only says what the phone's own data decides.
 
 mod account;
+mod engine;
 mod network;
 mod photos;
 mod power;
@@ -37,13 +38,18 @@ fn judge(
     match id {
         CheckId::AppleId => account::apple_id(facts),
         CheckId::IcloudPhotos => account::icloud_photos(facts),
-        CheckId::PhotosUpload => photos::photos_upload(facts, earlier, &t.photos_upload, now),
+        CheckId::PhotosUpload => engine::upload_evidence(
+            facts,
+            photos::photos_upload(facts, earlier, &t.photos_upload, now),
+        ),
         CheckId::IcloudStorage => account::icloud_storage(facts),
         CheckId::Network => network::network(facts),
         CheckId::CellularData => network::cellular_data(facts),
         CheckId::DeviceStorage => storage::device_storage(facts, &t.device_storage),
         CheckId::Restart => software::restart(facts),
-        CheckId::IosUpdate => software::ios_update(facts, &t.ios_update),
+        CheckId::IosUpdate => {
+            engine::ios_too_old(facts, software::ios_update(facts, &t.ios_update))
+        }
         CheckId::Power => power::power(facts, &t.power),
         CheckId::LowPower => power::low_power(facts, &t.power),
         CheckId::BatteryHealth => power::battery_health(facts, &t.battery_health),
@@ -63,6 +69,7 @@ fn keys_read(id: CheckId) -> &'static [&'static str] {
             "Lockdown/NonVolatileRAM",
             "Domains/com.apple.mobile.backup/CloudBackupEnabled",
             "Domains/com.apple.mobile.backup/LastCloudBackupDate",
+            "Domains/com.apple.fmip/IsAssociated",
         ],
         CheckId::Network => &["Domains/com.apple.mobile.backup/LastCloudBackupDate"],
         CheckId::CellularData => &["Lockdown/SIMStatus"],
