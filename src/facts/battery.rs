@@ -2,7 +2,9 @@ use serde::Serialize;
 
 use super::read::{FactError, Values};
 
-/// Charge state from `com.apple.mobile.battery`, health from diagnostics_relay's AppleSmartBattery.
+/// Charge state from `com.apple.mobile.battery`, health from diagnostics_relay's battery entry
+/// (AppleSmartBattery, AppleARMPMUCharger on iPhone 7 and older, or whatever answered by class
+/// IOPMPowerSource: they share the keys read here).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Battery {
     /// Charge level, 0–100 %.
@@ -25,19 +27,26 @@ pub struct BatteryHealth {
     /// uses a formula Apple does not publish.
     pub estimated_health_percent: Option<f64>,
     pub temperature_c: Option<f64>,
+    /// Which IORegistry entry gave these values ("AppleARMPMUCharger", "class IOPMPowerSource").
+    pub source: Option<String>,
+    /// Why the health estimate is unknown, when it is.
+    pub unknown_reason: Option<String>,
 }
 
 /// Ranges no real iPhone battery leaves; values beyond them are corrupt input.
 const MAX_MAH: u64 = 20_000;
 const MAX_CYCLES: u64 = 100_000;
 const CENTI_CELSIUS: std::ops::RangeInclusive<i128> = -4_000..=10_000;
+/// No iPhone battery holds 100 mAh or less: a capacity key at or below this is a percentage
+/// (as `MaxCapacity` became on iOS 12.2 and later), never mAh, so it is passed over.
+const PERCENT_CEILING: u64 = 100;
 
 impl Battery {
     pub(super) fn read(domain: &Values, smart: &Values) -> Result<Self, FactError> {
         // The lockdown domain answers without diagnostics_relay; IORegistry fills what it lacks.
         let level = match domain.unsigned("BatteryCurrentCapacity", 100)? {
             Some(l) => Some(l),
-            None => smart.unsigned("CurrentCapacity", 100)?,
+            None => iokit_level(smart)?,
         };
         let either = |a: Option<bool>, key: &str| -> Result<Option<bool>, FactError> {
             Ok(match a {
@@ -55,6 +64,18 @@ impl Battery {
     }
 }
 
+/// IOPMPowerSource's charge level: `CurrentCapacity` over `MaxCapacity`, which share a unit
+/// (mAh on older iOS, percent on newer). `CurrentCapacity` alone is a level only when its unit
+/// is known, so without `MaxCapacity` the level is unknown.
+fn iokit_level(smart: &Values) -> Result<Option<u64>, FactError> {
+    let current = smart.unsigned("CurrentCapacity", MAX_MAH)?;
+    let max = smart.unsigned("MaxCapacity", MAX_MAH)?;
+    Ok(match (current, max) {
+        (Some(c), Some(m)) if m > 0 && c <= m => Some((c * 100 + m / 2) / m),
+        _ => None,
+    })
+}
+
 impl BatteryHealth {
     fn read(smart: &Values) -> Result<Self, FactError> {
         // Newer iOS moves some values into a nested BatteryData dictionary: fall back to it.
@@ -63,8 +84,10 @@ impl BatteryHealth {
                      max: u64|
          -> Result<Option<(u32, &'static str)>, FactError> {
             for (values, key) in keys {
-                if let Some(v) = values.unsigned(key, max)? {
-                    return Ok(Some((v as u32, *key)));
+                match values.unsigned(key, max)? {
+                    Some(v) if max == MAX_MAH && v <= PERCENT_CEILING => continue,
+                    Some(v) => return Ok(Some((v as u32, *key))),
+                    None => {}
                 }
             }
             Ok(None)
@@ -80,7 +103,7 @@ impl BatteryHealth {
         )?
         .map(|(v, _)| v);
         // AppleRawMaxCapacity is the mAh the battery holds today; MaxCapacity is a percentage on
-        // modern iOS and is never used as mAh.
+        // modern iOS and is never used as mAh. iOS 27 keeps the mAh values only in BatteryData.
         let full = first(
             &[
                 (smart, "AppleRawMaxCapacity"),
@@ -103,8 +126,34 @@ impl BatteryHealth {
             temperature_c: smart
                 .integer("Temperature", CENTI_CELSIUS)?
                 .map(|c| c as f64 / 100.0),
+            source: None,
+            unknown_reason: None,
         })
     }
+}
+
+/// Why `health` has no estimate, or `None` when it has one. `asked` lists what a scan asks for.
+pub(super) fn unknown_reason(
+    health: &BatteryHealth,
+    asked: impl FnOnce() -> String,
+) -> Option<String> {
+    if health.estimated_health_percent.is_some() {
+        return None;
+    }
+    let Some(source) = &health.source else {
+        return Some(format!(
+            "the phone gave no battery entry in IORegistry (asked {})",
+            asked()
+        ));
+    };
+    let mut lacking = Vec::new();
+    if health.full_charge_capacity_mah.is_none() {
+        lacking.push("full-charge capacity in mAh (AppleRawMaxCapacity, NominalChargeCapacity or BatteryData FullChargeCapacity; MaxCapacity is a percentage)");
+    }
+    if health.design_capacity_mah.is_none() {
+        lacking.push("DesignCapacity in mAh");
+    }
+    Some(format!("{source} has no {}", lacking.join(" and no ")))
 }
 
 #[cfg(test)]
@@ -143,6 +192,7 @@ mod tests {
         let smart = dict(&[
             ("BatteryData", plist::Value::Dictionary(inner)),
             ("CurrentCapacity", 44.into()),
+            ("MaxCapacity", 100.into()),
             ("IsCharging", true.into()),
         ]);
         let b = Battery::read(&Values::new("d", None), &Values::new("s", Some(&smart))).unwrap();
@@ -177,5 +227,78 @@ mod tests {
         assert!(Battery::read(&Values::new("d", Some(&domain)), &Values::new("s", None)).is_err());
         let smart = dict(&[("Temperature", 20_000.into())]);
         assert!(Battery::read(&Values::new("d", None), &Values::new("s", Some(&smart))).is_err());
+    }
+
+    /// iOS 27 (as macOS 27): mAh only inside BatteryData, MaxCapacity and CurrentCapacity
+    /// percentages. MaxCapacity 100 must never become 100 mAh.
+    #[test]
+    fn ios27_layout_reads_mah_from_battery_data_and_never_a_percentage() {
+        let inner = dict(&[
+            ("FullChargeCapacity", 2_790.into()),
+            ("DesignCapacity", 3_274.into()),
+        ]);
+        let smart = dict(&[
+            ("BatteryData", plist::Value::Dictionary(inner)),
+            ("MaxCapacity", 100.into()),
+            ("CurrentCapacity", 86.into()),
+        ]);
+        let b = Battery::read(&Values::new("d", None), &Values::new("s", Some(&smart))).unwrap();
+        assert_eq!(b.health.full_charge_capacity_mah, Some(2_790));
+        assert_eq!(b.health.full_charge_key, Some("FullChargeCapacity"));
+        assert_eq!(b.health.estimated_health_percent, Some(85.2));
+        assert_eq!(b.level_percent, Some(86));
+
+        // Only percentages: no capacity in mAh at all, so health is unknown, with a reason.
+        let smart = dict(&[
+            ("MaxCapacity", 100.into()),
+            ("NominalChargeCapacity", 100.into()),
+            ("DesignCapacity", 3_274.into()),
+        ]);
+        let mut b =
+            Battery::read(&Values::new("d", None), &Values::new("s", Some(&smart))).unwrap();
+        assert_eq!(b.health.full_charge_capacity_mah, None);
+        assert_eq!(b.health.estimated_health_percent, None);
+        b.health.source = Some("AppleSmartBattery".into());
+        let why = unknown_reason(&b.health, String::new).unwrap();
+        assert!(
+            why.starts_with("AppleSmartBattery has no a full-charge")
+                || why.contains("full-charge capacity in mAh"),
+            "{why}"
+        );
+    }
+
+    /// CurrentCapacity is a level only against MaxCapacity in the same unit: mAh on older iOS.
+    #[test]
+    fn iokit_level_is_current_over_max_and_unknown_without_max() {
+        let level = |pairs: &[(&str, plist::Value)]| {
+            let smart = dict(pairs);
+            Battery::read(&Values::new("d", None), &Values::new("s", Some(&smart)))
+                .unwrap()
+                .level_percent
+        };
+        assert_eq!(
+            level(&[
+                ("CurrentCapacity", 1_200.into()),
+                ("MaxCapacity", 1_600.into())
+            ]),
+            Some(75)
+        );
+        assert_eq!(level(&[("CurrentCapacity", 44.into())]), None);
+        assert_eq!(level(&[("CurrentCapacity", 1_500.into())]), None);
+        assert_eq!(
+            level(&[("CurrentCapacity", 90.into()), ("MaxCapacity", 80.into())]),
+            None
+        );
+    }
+
+    #[test]
+    fn no_entry_is_unknown_with_what_was_asked() {
+        let b = Battery::read(&Values::new("d", None), &Values::new("s", None)).unwrap();
+        let why = unknown_reason(&b.health, || {
+            "AppleSmartBattery, class IOPMPowerSource".into()
+        })
+        .unwrap();
+        assert!(why.contains("no battery entry"), "{why}");
+        assert!(why.contains("class IOPMPowerSource"), "{why}");
     }
 }

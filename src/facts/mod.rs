@@ -25,7 +25,8 @@ pub use software::{IosVersion, Software};
 pub use storage::Storage;
 
 use crate::snapshot::{
-    Connection, Snapshot, BACKUP_DOMAIN, BATTERY_DOMAIN, DISK_USAGE_DOMAIN, SMART_BATTERY,
+    Connection, Snapshot, BACKUP_DOMAIN, BATTERY_DOMAIN, BATTERY_QUERIES, DISK_USAGE_DOMAIN,
+    SMART_BATTERY,
 };
 use read::Values;
 
@@ -59,7 +60,11 @@ impl DeviceFacts {
         let disk_path = format!("Domains/{DISK_USAGE_DOMAIN}");
         let battery_path = format!("Domains/{BATTERY_DOMAIN}");
         let backup_path = format!("Domains/{BACKUP_DOMAIN}");
-        let smart_path = format!("IORegistry/{SMART_BATTERY}");
+        let battery_entry = snap.battery_entry();
+        let smart_path = format!(
+            "IORegistry/{}",
+            battery_entry.map_or(SMART_BATTERY, |(q, _)| q.key())
+        );
 
         let identity = Identity::read(&root, catalog)?;
         let ios_version = match root.string("ProductVersion")? {
@@ -76,10 +81,18 @@ impl DeviceFacts {
             catalog,
         );
         let storage = Storage::read(&Values::new(&disk_path, snap.domain(DISK_USAGE_DOMAIN)))?;
-        let battery = Battery::read(
+        let mut battery = Battery::read(
             &Values::new(&battery_path, snap.domain(BATTERY_DOMAIN)),
-            &Values::new(&smart_path, snap.smart_battery()),
+            &Values::new(&smart_path, battery_entry.map(|(_, d)| d)),
         )?;
+        battery.health.source = battery_entry.map(|(q, _)| q.describe());
+        battery.health.unknown_reason = battery::unknown_reason(&battery.health, || {
+            BATTERY_QUERIES
+                .iter()
+                .map(|q| q.describe())
+                .collect::<Vec<_>>()
+                .join(", ")
+        });
         let account = Account::read(
             &root,
             &Values::new(&backup_path, snap.domain(BACKUP_DOMAIN)),
