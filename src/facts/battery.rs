@@ -79,7 +79,9 @@ fn iokit_level(smart: &Values) -> Result<Option<u64>, FactError> {
 impl BatteryHealth {
     fn read(smart: &Values) -> Result<Self, FactError> {
         // Newer iOS moves some values into a nested BatteryData dictionary: fall back to it.
-        let nested = smart.nested("BatteryData", "IORegistry/AppleSmartBattery/BatteryData")?;
+        // Named after whichever entry answered (AppleSmartBattery, AppleARMPMUCharger, ...).
+        let nested_path = smart.key_path("BatteryData");
+        let nested = smart.nested("BatteryData", &nested_path)?;
         let first = |keys: &[(&Values, &'static str)],
                      max: u64|
          -> Result<Option<(u32, &'static str)>, FactError> {
