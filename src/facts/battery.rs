@@ -82,26 +82,31 @@ impl BatteryHealth {
         // Named after whichever entry answered (AppleSmartBattery, AppleARMPMUCharger, ...).
         let nested_path = smart.key_path("BatteryData");
         let nested = smart.nested("BatteryData", &nested_path)?;
+        // The first key present, within `max`; `floor` passes over values at or below it.
         let first = |keys: &[(&Values, &'static str)],
-                     max: u64|
+                     max: u64,
+                     floor: Option<u64>|
          -> Result<Option<(u32, &'static str)>, FactError> {
             for (values, key) in keys {
                 match values.unsigned(key, max)? {
-                    Some(v) if max == MAX_MAH && v <= PERCENT_CEILING => continue,
+                    Some(v) if floor.is_some_and(|f| v <= f) => continue,
                     Some(v) => return Ok(Some((v as u32, *key))),
                     None => {}
                 }
             }
             Ok(None)
         };
+        let mah = Some(PERCENT_CEILING);
         let cycle_count = first(
             &[(smart, "CycleCount"), (&nested, "CycleCount")],
             MAX_CYCLES,
+            None,
         )?
         .map(|(v, _)| v);
         let design = first(
             &[(smart, "DesignCapacity"), (&nested, "DesignCapacity")],
             MAX_MAH,
+            mah,
         )?
         .map(|(v, _)| v);
         // AppleRawMaxCapacity is the mAh the battery holds today; MaxCapacity is a percentage on
@@ -114,6 +119,7 @@ impl BatteryHealth {
                 (&nested, "NominalChargeCapacity"),
             ],
             MAX_MAH,
+            mah,
         )?;
         let estimated_health_percent = match (full, design) {
             (Some((f, _)), Some(d)) if d > 0 => Some((f as f64 * 1000.0 / d as f64).round() / 10.0),
