@@ -171,3 +171,68 @@ fn libimobiledevice_reads_an_old_phones_entry_by_name() {
     );
     assert!(registry("AppleSmartBattery").is_empty());
 }
+
+/// pymobiledevice3 (`.venv-pmd3`, or `PMD3`), or `None` (skip) when it is not installed.
+fn pymobiledevice3() -> Option<std::path::PathBuf> {
+    let candidates = [
+        std::env::var_os("PMD3").map(std::path::PathBuf::from),
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-pmd3/bin/pymobiledevice3")),
+    ];
+    let found = candidates.into_iter().flatten().find(|t| t.exists());
+    if found.is_none() && std::env::var("CI").as_deref() == Ok("true") {
+        panic!("pymobiledevice3 is not installed (.ci/run installs it into .venv-pmd3)");
+    }
+    found
+}
+
+/// pymobiledevice3 asks for the battery by class only (`get_battery`): a phone that keeps it
+/// under AppleARMPMUCharger, or answers only by class, gives it; by name AppleSmartBattery it
+/// gives nothing.
+#[test]
+fn pymobiledevice3_reads_an_old_phones_battery_by_class() {
+    let Some(tool) = pymobiledevice3() else {
+        return;
+    };
+    for (name, key) in [
+        (OLD_6S, "AppleARMPMUCharger"),
+        (OLD_7_BY_CLASS, "IOPMPowerSource"),
+    ] {
+        let path = fixture(name);
+        let snap = snapshot::load_file(&path).unwrap();
+        let udid = snap.lockdown["UniqueDeviceID"].as_string().unwrap();
+        let sim = start_sim_with(std::slice::from_ref(&path), &["--as-captured"]);
+        let home = tempfile::tempdir().unwrap();
+        let ask = |how: &str, what: &str| -> serde_json::Value {
+            let child = std::process::Command::new(&tool)
+                .args(["diagnostics", "ioregistry", how, what, "--usbmux"])
+                .arg(&sim.socket)
+                .args(["--udid", udid])
+                .env("HOME", home.path())
+                .env("NO_COLOR", "1")
+                .env_remove("USBMUXD_SOCKET_ADDRESS")
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            let out = common::wait_bounded(child, "pymobiledevice3", Duration::from_secs(90));
+            assert!(
+                out.status.success(),
+                "{name} {how} {what}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            serde_json::from_slice(&out.stdout).unwrap()
+        };
+        let by_class = ask("--ioclass", "IOPMPowerSource");
+        let entry = &snap.io_registry[key];
+        for (k, v) in entry {
+            let want = match v {
+                plist::Value::Boolean(b) => serde_json::json!(b),
+                plist::Value::Integer(i) => serde_json::json!(i.as_signed().unwrap()),
+                _ => continue,
+            };
+            assert_eq!(by_class[k], want, "{name}: {k}");
+        }
+        assert_eq!(ask("--name", "AppleSmartBattery"), serde_json::json!({}));
+    }
+}
