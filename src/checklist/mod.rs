@@ -48,7 +48,8 @@ impl EarlierScan {
     pub fn from_facts(label: impl Into<String>, facts: &DeviceFacts) -> Option<Self> {
         let counts = match &facts.photos.as_ref()?.library {
             crate::facts::photos::LibraryFacts::Read(c) => c,
-            crate::facts::photos::LibraryFacts::NotRead { .. } => return None,
+            crate::facts::photos::LibraryFacts::NotRead { .. }
+            | crate::facts::photos::LibraryFacts::NotRecognised { .. } => return None,
         };
         Some(EarlierScan {
             label: label.into(),

@@ -11,7 +11,6 @@ use super::usbmuxd::{AttachedDevice, Usbmuxd};
 use super::{tls, DeviceError};
 use crate::snapshot::{
     Snapshot, Source, BACKUP_DOMAIN, BATTERY_DOMAIN, DISK_USAGE_DOMAIN, KEYED_ONLY_VALUES,
-    SMART_BATTERY,
 };
 
 /// The lockdown domains a scan reads; each bears on a check.
@@ -55,14 +54,7 @@ pub async fn capture(
             }
         }
     };
-    let battery = diagnostics::io_registry_entry(
-        mux,
-        device.device_id,
-        service,
-        config.clone(),
-        SMART_BATTERY,
-        timeout,
-    );
+    let battery = diagnostics::battery(mux, device.device_id, service, config.clone(), timeout);
     let mut queries = vec![ValueQuery {
         domain: None,
         key: None,
@@ -136,13 +128,16 @@ pub async fn capture(
             }
         }
     }
-    // A phone without the entry (or a diagnostics hiccup) costs only battery health, which is
-    // then unknown; an unplugged phone is still an error.
+    // A phone without a battery entry (or a diagnostics hiccup) costs only battery health, which
+    // is then unknown; an unplugged phone is still an error. The entry is kept under the name
+    // (or class) that answered, so facts know which one it was.
     match battery {
-        Ok(Some(entry)) => {
-            snap.io_registry.insert(SMART_BATTERY.to_string(), entry);
+        Ok(diagnostics::BatteryAnswer::Found(query, entry)) => {
+            snap.io_registry.insert(query.key().to_string(), entry);
         }
-        Ok(None) => {}
+        Ok(diagnostics::BatteryAnswer::NotFound(why)) => {
+            tracing::warn!(udid = %device.udid, "battery health unavailable: {why}");
+        }
         Err(e @ DeviceError::Unplugged(_)) => return Err(e),
         Err(e) => tracing::warn!(udid = %device.udid, "battery health unavailable: {e}"),
     }

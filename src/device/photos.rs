@@ -198,6 +198,14 @@ async fn read_database(
                 tracing::debug!(attempt, "the photo library copy does not check out: {e}");
                 last_problem = e.to_string();
             }
+            // A schema we do not know is not a torn copy: taking it again would not help.
+            Err(LibraryError::NotRecognised { table, missing }) => {
+                let read = DatabaseRead::NotRecognised {
+                    schema: table,
+                    missing,
+                };
+                return Ok((read, Some(copied_total)));
+            }
             Err(e) => return Ok((DatabaseRead::Unreadable(e.to_string()), Some(copied_total))),
         }
     }

@@ -25,8 +25,8 @@ pub use software::{IosVersion, Software};
 pub use storage::Storage;
 
 use crate::snapshot::{
-    Connection, Snapshot, BACKUP_DOMAIN, BATTERY_DOMAIN, DISK_USAGE_DOMAIN, FMIP_DOMAIN,
-    SMART_BATTERY,
+    Connection, Snapshot, BACKUP_DOMAIN, BATTERY_DOMAIN, BATTERY_QUERIES, DISK_USAGE_DOMAIN,
+    FMIP_DOMAIN, SMART_BATTERY,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -79,10 +79,25 @@ impl DeviceFacts {
                 .map(|t| chrono::DateTime::<chrono::Utc>::from(t).date_naive()),
         );
         let storage = Storage::read(&domain(DISK_USAGE_DOMAIN));
-        let battery = Battery::read(
+        let battery_entry = snap.battery_entry();
+        let mut battery = Battery::read(
             &domain(BATTERY_DOMAIN),
-            &refusals.values(format!("IORegistry/{SMART_BATTERY}"), snap.smart_battery()),
+            &refusals.values(
+                format!(
+                    "IORegistry/{}",
+                    battery_entry.map_or(SMART_BATTERY, |(q, _)| q.key())
+                ),
+                battery_entry.map(|(_, d)| d),
+            ),
         );
+        battery.health.source = battery_entry.map(|(q, _)| q.describe());
+        battery.health.unknown_reason = battery::unknown_reason(&battery.health, || {
+            BATTERY_QUERIES
+                .iter()
+                .map(|q| q.describe())
+                .collect::<Vec<_>>()
+                .join(", ")
+        });
         let account = Account::read(&root, &domain(BACKUP_DOMAIN), &domain(FMIP_DOMAIN));
         let network = Network {
             connection: snap.connection,

@@ -143,7 +143,15 @@ pub mod keys {
 #[serde(tag = "state", rename_all = "kebab-case")]
 pub enum LibraryFacts {
     Read(LibraryCounts),
-    NotRead { reason: String },
+    NotRead {
+        reason: String,
+    },
+    /// Photos.sqlite was there and sound, but in a format we do not know (a future iOS, or an
+    /// iOS older than any we know): `missing` names the table or columns it lacks.
+    NotRecognised {
+        schema: Option<String>,
+        missing: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -382,7 +390,9 @@ impl PhotoSync {
         let photo_data_seen = files.values().any(|s| *s == FileState::Present)
             || matches!(
                 lib.database,
-                DatabaseRead::Summary(_) | DatabaseRead::Unreadable(_)
+                DatabaseRead::Summary(_)
+                    | DatabaseRead::Unreadable(_)
+                    | DatabaseRead::NotRecognised { .. }
             );
 
         let (enabled, enabled_by) = if state(photos::CPL_ENABLED_MARKER) == Some(FileState::Present)
@@ -469,6 +479,17 @@ impl LibraryFacts {
             reason: reason.to_string(),
         };
         match read {
+            // A summary without any upload state (from a snapshot written before such a schema
+            // was refused) is the same unknown format.
+            DatabaseRead::Summary(s)
+                if s.waiting.is_none() && s.failed.is_none() && s.quarantined.is_none() =>
+            {
+                let table = s.schema.as_deref().unwrap_or("ZASSET");
+                LibraryFacts::NotRecognised {
+                    schema: s.schema.clone(),
+                    missing: vec![format!("{table}.ZCLOUDLOCALSTATE")],
+                }
+            }
             DatabaseRead::Summary(s) => LibraryFacts::Read(LibraryCounts::from(s)),
             DatabaseRead::NotFound => not_read("the phone has no Photos.sqlite"),
             DatabaseRead::PermissionDenied => not_read("the phone refused to share Photos.sqlite"),
@@ -476,6 +497,10 @@ impl LibraryFacts {
                 reason: format!("could not read the photo library: {why}"),
             },
             DatabaseRead::Skipped => not_read("skipped (--no-photo-library)"),
+            DatabaseRead::NotRecognised { schema, missing } => LibraryFacts::NotRecognised {
+                schema: schema.clone(),
+                missing: missing.clone(),
+            },
         }
     }
 }

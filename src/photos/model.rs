@@ -27,6 +27,13 @@ pub enum DatabaseRead {
     Unreadable(String),
     /// The technician asked for no database read (`--no-photo-library`).
     Skipped,
+    /// A sound database in a format we do not know: no asset table we know, or one without
+    /// the columns the summary needs (see [`crate::photos::query::REQUIRED_ASSET_COLUMNS`]).
+    /// `schema` is the asset table found, if any; `missing` names what is not there.
+    NotRecognised {
+        schema: Option<String>,
+        missing: Vec<String>,
+    },
 }
 
 /// Counts, sizes and dates from Photos.sqlite: never a file name. Every field is optional
@@ -77,6 +84,7 @@ const STATUS_DENIED: &str = "permission-denied";
 const STATUS_ERROR: &str = "error";
 const STATUS_UNREADABLE: &str = "unreadable";
 const STATUS_SKIPPED: &str = "skipped";
+const STATUS_NOT_RECOGNISED: &str = "not-recognised";
 
 /// The summary's plist keys, with how each is stored.
 enum Field {
@@ -166,6 +174,16 @@ impl PhotoLibrary {
             }
             DatabaseRead::Skipped => {
                 db.insert("Status".into(), status(STATUS_SKIPPED));
+            }
+            DatabaseRead::NotRecognised { schema, missing } => {
+                db.insert("Status".into(), status(STATUS_NOT_RECOGNISED));
+                if let Some(schema) = schema {
+                    db.insert("Schema".into(), schema.clone().into());
+                }
+                db.insert(
+                    "Missing".into(),
+                    plist::Value::Array(missing.iter().map(|m| m.clone().into()).collect()),
+                );
             }
         }
         let mut root = plist::Dictionary::new();
@@ -289,10 +307,30 @@ impl PhotoLibrary {
                             .to_string(),
                     ),
                     Some(STATUS_SKIPPED) => DatabaseRead::Skipped,
+                    Some(STATUS_NOT_RECOGNISED) => DatabaseRead::NotRecognised {
+                        schema: db
+                            .get("Schema")
+                            .and_then(|v| v.as_string())
+                            .map(str::to_owned),
+                        missing: match db.get("Missing") {
+                            None => Vec::new(),
+                            Some(plist::Value::Array(items)) => items
+                                .iter()
+                                .map(|v| {
+                                    v.as_string().map(str::to_owned).ok_or_else(|| {
+                                        err(format!("{db_key}/Missing"), "expected strings")
+                                    })
+                                })
+                                .collect::<Result<_, _>>()?,
+                            Some(_) => {
+                                return Err(err(format!("{db_key}/Missing"), "expected an array"))
+                            }
+                        },
+                    },
                     _ => {
                         return Err(err(
                             format!("{db_key}/Status"),
-                            "expected ok, not-found, permission-denied, unreadable or skipped",
+                            "expected ok, not-found, permission-denied, unreadable, skipped or not-recognised",
                         ))
                     }
                 }
@@ -376,6 +414,14 @@ mod tests {
             DatabaseRead::PermissionDenied,
             DatabaseRead::Unreadable("not a database".into()),
             DatabaseRead::Skipped,
+            DatabaseRead::NotRecognised {
+                schema: Some("ZASSET".into()),
+                missing: vec!["ZASSET.ZCLOUDLOCALSTATE".into()],
+            },
+            DatabaseRead::NotRecognised {
+                schema: None,
+                missing: vec!["ZASSET or ZGENERICASSET".into()],
+            },
         ] {
             let lib = PhotoLibrary {
                 database: db,

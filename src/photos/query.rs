@@ -15,8 +15,11 @@
 //! - `ZINTERNALRESOURCE`: `ZASSET` → asset `Z_PK`, `ZDATASTORESUBTYPE` 1 the original,
 //!   `ZLOCALAVAILABILITY` -1 not on the device.
 //!
-//! Every column is looked up with `PRAGMA table_info` first; a missing one makes the fields
-//! that need it `None`, never an error.
+//! Every column is looked up with `PRAGMA table_info` first. The columns without which the
+//! summary would mean nothing ([`REQUIRED_ASSET_COLUMNS`] and a scope column) make a library
+//! whose schema lacks them [`LibraryError::NotRecognised`] (a future iOS, or one older than
+//! any we know): one clear "not recognised", never counts that silently mean something else.
+//! Any other missing column makes the fields that need it `None`.
 
 use crate::photos::LibrarySummary;
 use rusqlite::types::Value;
@@ -47,9 +50,14 @@ pub enum LibraryError {
     /// Any other SQLite error.
     #[error("sqlite: {0}")]
     Sqlite(String),
-    /// A sound SQLite database without an asset table: not a Photos library.
-    #[error("not a photo library: {0}")]
-    NotPhotoLibrary(String),
+    /// A sound SQLite database without the asset table or the columns the summary needs: a
+    /// Photos library in a format we do not know (a future iOS), or not a Photos library at all.
+    /// `table` is the asset table found, if any; `missing` names what is not there.
+    #[error("photo library format not recognised: no {}", missing.join(", no "))]
+    NotRecognised {
+        table: Option<String>,
+        missing: Vec<String>,
+    },
     /// The copy could not be read from the local disk (missing, permission).
     #[error("reading the copy: {0}")]
     Io(String),
@@ -156,19 +164,45 @@ fn open_copy(main: &Path) -> Result<Connection, LibraryError> {
     Ok(conn)
 }
 
+/// Asset columns the summary cannot do without: the row id, the upload state (the whole point
+/// of the summary) and the trash flag (without it deleted photos count as waiting). Present in
+/// `ZGENERICASSET` on iOS 11–13 and `ZASSET` from iOS 14 (iLEAPP Ph001, Ph003).
+pub const REQUIRED_ASSET_COLUMNS: [&str; 3] = ["Z_PK", "ZCLOUDLOCALSTATE", "ZTRASHEDSTATE"];
+/// One of these must say which assets are the user's own library (see `summarize_open`).
+pub const SCOPE_COLUMNS: [&str; 2] = ["ZBUNDLESCOPE", "ZSAVEDASSETTYPE"];
+/// The asset tables we know: `ZASSET` (iOS 14 and later), `ZGENERICASSET` (before).
+pub const ASSET_TABLES: [&str; 2] = ["ZASSET", "ZGENERICASSET"];
+
+/// What of [`REQUIRED_ASSET_COLUMNS`] and [`SCOPE_COLUMNS`] `asset` (the columns of `table`)
+/// lacks, as `TABLE.COLUMN`.
+pub fn missing_columns(table: &str, asset: &HashSet<String>) -> Vec<String> {
+    let mut missing: Vec<String> = REQUIRED_ASSET_COLUMNS
+        .iter()
+        .filter(|c| !asset.contains(**c))
+        .map(|c| format!("{table}.{c}"))
+        .collect();
+    if !SCOPE_COLUMNS.iter().any(|c| asset.contains(*c)) {
+        missing.push(format!("{table}.{}", SCOPE_COLUMNS.join(" or ")));
+    }
+    missing
+}
+
 fn summarize_open(conn: &Connection) -> Result<LibrarySummary, LibraryError> {
     let tables = table_names(conn)?;
-    let asset_table = ["ZASSET", "ZGENERICASSET"]
+    let asset_table = ASSET_TABLES
         .into_iter()
         .find(|t| tables.contains(*t))
-        .ok_or_else(|| {
-            LibraryError::NotPhotoLibrary("neither ZASSET nor ZGENERICASSET exists".into())
+        .ok_or_else(|| LibraryError::NotRecognised {
+            table: None,
+            missing: vec![ASSET_TABLES.join(" or ")],
         })?;
     let asset = columns(conn, asset_table)?;
-    if !asset.contains("Z_PK") {
-        return Err(LibraryError::NotPhotoLibrary(format!(
-            "{asset_table} has no Z_PK"
-        )));
+    let missing = missing_columns(asset_table, &asset);
+    if !missing.is_empty() {
+        return Err(LibraryError::NotRecognised {
+            table: Some(asset_table.to_string()),
+            missing,
+        });
     }
     let attrs = if tables.contains("ZADDITIONALASSETATTRIBUTES") {
         columns(conn, "ZADDITIONALASSETATTRIBUTES")?
@@ -193,8 +227,6 @@ fn summarize_open(conn: &Connection) -> Result<LibrarySummary, LibraryError> {
         // (iLEAPP Ph001, Ph035).
         main_library.push("IFNULL(a.ZSAVEDASSETTYPE, 0) NOT IN (4, 8)");
     }
-    // Neither column: no scope filter at all (every asset counts, shared ones included);
-    // no known iOS release lacks both, so this only keeps an odd database readable.
     if asset.contains("ZTRASHEDSTATE") {
         main_library.push("IFNULL(a.ZTRASHEDSTATE, 0) = 0");
     }
@@ -407,15 +439,44 @@ mod tests {
     }
 
     #[test]
-    fn a_database_without_assets_is_not_a_photo_library() {
+    fn a_database_without_assets_is_not_recognised() {
         let dir = tempfile::tempdir().unwrap();
         let conn = Connection::open(dir.path().join(MAIN_FILE)).unwrap();
         conn.execute_batch("CREATE TABLE ZFOO (Z_PK INTEGER PRIMARY KEY)")
             .unwrap();
         drop(conn);
+        match summarize(dir.path()) {
+            Err(LibraryError::NotRecognised {
+                table: None,
+                missing,
+            }) => {
+                assert_eq!(missing, vec!["ZASSET or ZGENERICASSET".to_string()])
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// A future schema that dropped or renamed the upload state: not recognised, naming it,
+    /// rather than a summary with the counts silently missing.
+    #[test]
+    fn an_asset_table_without_the_needed_columns_is_not_recognised() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::open(dir.path().join(MAIN_FILE)).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE ZASSET (Z_PK INTEGER PRIMARY KEY, ZBUNDLESCOPE INTEGER,
+                ZTRASHEDSTATE INTEGER, ZCLOUDSYNCSTATE INTEGER, ZADDEDDATE TIMESTAMP);
+             INSERT INTO ZASSET VALUES (1, 0, 0, 0, 700000000);",
+        )
+        .unwrap();
+        drop(conn);
+        let e = summarize(dir.path()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "photo library format not recognised: no ZASSET.ZCLOUDLOCALSTATE"
+        );
         assert!(matches!(
-            summarize(dir.path()),
-            Err(LibraryError::NotPhotoLibrary(_))
+            e,
+            LibraryError::NotRecognised { table: Some(t), .. } if t == "ZASSET"
         ));
     }
 

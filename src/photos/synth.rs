@@ -21,8 +21,12 @@
 //! `None` in the summary:
 //! - `schema`: `ZASSET`.
 //! - `assets`: everything the other counts need plus 500 synced assets.
-//! - `waiting`, `failed`, `quarantined`: all three `None` leaves `ZCLOUDLOCALSTATE` out (so they
-//!   read back `None`); one or two of them `None` means 0 of that state.
+//! - `waiting`, `failed`, `quarantined`: all three `None` leaves `ZCLOUDLOCALSTATE` out, and
+//!   `summarize` then refuses the library as not recognised (it has no upload state); one or
+//!   two of them `None` means 0 of that state.
+//!
+//! [`build_unrecognised`] makes a library in a format `summarize` does not know, for a
+//! snapshot whose database was `not-recognised`.
 //! - `waiting_bytes`: no `ZORIGINALFILESIZE` column. `waiting_with_failed_attempts`: no
 //!   `ZUPLOADATTEMPTS` column. `cloud_only_originals`: no `ZLOCALAVAILABILITY` column.
 //! - `oldest_waiting_added`: waiting assets have no `ZADDEDDATE` (NULL).
@@ -104,6 +108,11 @@ struct Asset {
 /// The summary made whole: what will be written and what `summarize` will read back.
 struct Plan {
     generic: bool,
+    /// The asset table's name: ZASSET, ZGENERICASSET, or (for a library in an unknown format)
+    /// a name no iOS we know uses.
+    asset_table: &'static str,
+    /// Asset columns left out, for a library in an unknown format.
+    omit: Vec<&'static str>,
     with_state: bool,
     with_size: bool,
     with_attempts: bool,
@@ -347,6 +356,8 @@ impl Plan {
         };
         Ok(Plan {
             generic,
+            asset_table: if generic { "ZGENERICASSET" } else { "ZASSET" },
+            omit: Vec::new(),
             with_state,
             with_size: summary.waiting_bytes.is_some(),
             with_attempts: summary.waiting_with_failed_attempts.is_some(),
@@ -384,7 +395,50 @@ const ENT_ASSET: i64 = 3;
 const ENT_RESOURCE: i64 = 44;
 
 pub fn build(summary: &LibrarySummary) -> Result<SynthLibrary, SynthError> {
-    let plan = Plan::new(summary)?;
+    build_plan(Plan::new(summary)?)
+}
+
+/// The asset table of a library whose format no iOS we know has.
+const UNKNOWN_ASSET_TABLE: &str = "ZASSETRECORD";
+
+/// A library that [`crate::photos::query::summarize`] finds not recognised, as a snapshot's
+/// `not-recognised` database describes it: `schema` the asset table (ZASSET or ZGENERICASSET;
+/// anything else is an unknown table), `missing` what it lacks (`TABLE.COLUMN`). Only the
+/// needed columns we know are left out (names from the snapshot never reach SQL); when none
+/// of them is named, the asset table gets a name no iOS uses, so the result is still refused.
+pub fn build_unrecognised(
+    schema: Option<&str>,
+    missing: &[String],
+) -> Result<SynthLibrary, SynthError> {
+    let column = |m: &String| m.rsplit_once('.').map_or(m.clone(), |(_, c)| c.to_string());
+    let mut omit: Vec<&'static str> = Vec::new();
+    for m in missing.iter().map(column) {
+        match m.as_str() {
+            "ZCLOUDLOCALSTATE" => omit.push("ZCLOUDLOCALSTATE"),
+            "ZTRASHEDSTATE" => omit.push("ZTRASHEDSTATE"),
+            "ZBUNDLESCOPE or ZSAVEDASSETTYPE" => omit.extend(["ZBUNDLESCOPE", "ZSAVEDASSETTYPE"]),
+            _ => {}
+        }
+    }
+    let known = matches!(schema, Some("ZASSET") | Some("ZGENERICASSET"));
+    let with_state = !omit.contains(&"ZCLOUDLOCALSTATE");
+    let summary = LibrarySummary {
+        schema: schema.filter(|_| known).map(str::to_owned),
+        assets: Some(120),
+        waiting: with_state.then_some(12),
+        failed: with_state.then_some(0),
+        quarantined: with_state.then_some(0),
+        ..LibrarySummary::default()
+    };
+    let mut plan = Plan::new(&summary)?;
+    if !known || omit.is_empty() {
+        plan.asset_table = UNKNOWN_ASSET_TABLE;
+    }
+    plan.omit = omit;
+    build_plan(plan)
+}
+
+fn build_plan(plan: Plan) -> Result<SynthLibrary, SynthError> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join(crate::photos::query::MAIN_FILE);
     let wal_path = dir.path().join(crate::photos::query::WAL_FILE);
@@ -400,11 +454,7 @@ pub fn build(summary: &LibrarySummary) -> Result<SynthLibrary, SynthError> {
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     conn.pragma_update(None, "synchronous", "OFF")?;
 
-    let table = if plan.generic {
-        "ZGENERICASSET"
-    } else {
-        "ZASSET"
-    };
+    let table = plan.asset_table;
     let asset_cols: Columns = [
         Some(("Z_PK", "INTEGER PRIMARY KEY")),
         Some(("Z_ENT", "INTEGER")),
@@ -431,6 +481,7 @@ pub fn build(summary: &LibrarySummary) -> Result<SynthLibrary, SynthError> {
     ]
     .into_iter()
     .flatten()
+    .filter(|(c, _)| !plan.omit.contains(c))
     .collect();
     let attr_cols: Columns = [
         Some(("Z_PK", "INTEGER PRIMARY KEY")),
@@ -833,5 +884,48 @@ mod tests {
         let lib = build(&s).unwrap();
         assert!(!lib.wal.is_empty());
         assert_eq!(summarize(write(&lib, true).path()).unwrap(), s);
+    }
+
+    #[test]
+    fn unrecognised_libraries_lack_what_they_say() {
+        use crate::photos::query::LibraryError;
+        let cases: [(Option<&str>, Vec<String>, Vec<String>); 4] = [
+            (
+                Some("ZASSET"),
+                vec!["ZASSET.ZCLOUDLOCALSTATE".into()],
+                vec!["ZASSET.ZCLOUDLOCALSTATE".into()],
+            ),
+            (
+                Some("ZGENERICASSET"),
+                vec![
+                    "ZGENERICASSET.ZTRASHEDSTATE".into(),
+                    "ZGENERICASSET.ZBUNDLESCOPE or ZSAVEDASSETTYPE".into(),
+                ],
+                vec![
+                    "ZGENERICASSET.ZTRASHEDSTATE".into(),
+                    "ZGENERICASSET.ZBUNDLESCOPE or ZSAVEDASSETTYPE".into(),
+                ],
+            ),
+            (
+                None,
+                vec!["ZASSET or ZGENERICASSET".into()],
+                vec!["ZASSET or ZGENERICASSET".into()],
+            ),
+            // Nothing we know how to leave out: the table gets a name no iOS uses.
+            (
+                Some("ZASSET"),
+                vec!["ZASSET'; DROP TABLE x; --".into()],
+                vec!["ZASSET or ZGENERICASSET".into()],
+            ),
+        ];
+        for (schema, missing, expected) in cases {
+            let lib = build_unrecognised(schema, &missing).unwrap();
+            match summarize(write(&lib, true).path()) {
+                Err(LibraryError::NotRecognised { missing: got, .. }) => {
+                    assert_eq!(got, expected, "{schema:?} {missing:?}")
+                }
+                other => panic!("{schema:?} {missing:?}: {other:?}"),
+            }
+        }
     }
 }

@@ -239,6 +239,17 @@ impl Volume {
                     "cannot build the simulated Photos.sqlite ({e}); the phone serves none"
                 ),
             },
+            // A library in a format the scan did not know: serve one that lacks the same.
+            DatabaseRead::NotRecognised { schema, missing } => {
+                match crate::photos::synth::build_unrecognised(schema.as_deref(), missing) {
+                    Ok(synth) => {
+                        volume.add_database(synth.main, synth.wal, db_time, &source.faults)
+                    }
+                    Err(e) => tracing::warn!(
+                        "cannot build the simulated Photos.sqlite ({e}); the phone serves none"
+                    ),
+                }
+            }
             // The copy a scan made could not be read: serve a database nothing can read.
             DatabaseRead::Unreadable(_) => {
                 volume.add_database(random_bytes(64 * 1024), Vec::new(), db_time, &source.faults)

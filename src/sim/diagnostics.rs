@@ -10,10 +10,7 @@ use std::sync::Arc;
 use super::device::{Device, PendingService};
 use super::frame::{read_plist, write_plist, BoxStream, Prefixed, IDLE_TIMEOUT};
 use super::lockdownd::{accept_tls, ServiceError};
-use crate::snapshot::SMART_BATTERY;
-
-/// The power-source class every battery entry belongs to; pymobiledevice3 asks by this class.
-const POWER_SOURCE_CLASS: &str = "IOPMPowerSource";
+use crate::snapshot::{BatteryQuery, BATTERY_QUERIES, POWER_SOURCE_CLASS};
 
 pub(crate) async fn serve(
     device: Arc<Device>,
@@ -88,35 +85,48 @@ fn nonempty<'a>(req: &'a plist::Dictionary, key: &str) -> Option<&'a str> {
         .filter(|s| !s.is_empty())
 }
 
-/// By name, or by class: the smart battery is an `IOPMPowerSource`. libimobiledevice sends an
-/// empty `EntryClass` alongside the name, so an empty string means "not given".
+/// By name, or by class, from what the snapshot holds: each `IORegistry` key is an entry name,
+/// except a key stored for an answer by class only (see [`BATTERY_QUERIES`]), which answers
+/// only by class. A name the phone lacks gets `Success` with an empty dictionary, as a real
+/// phone answers it (libimobiledevice issue 570). libimobiledevice sends an empty
+/// `EntryClass` alongside the name, so an empty string means "not given".
 fn io_registry(device: &Device, req: &plist::Dictionary) -> plist::Dictionary {
     let name = nonempty(req, "EntryName");
     let class = nonempty(req, "EntryClass");
+    let by_class_only = |key: &str| {
+        BATTERY_QUERIES
+            .iter()
+            .any(|q| matches!(q, BatteryQuery::Class(c) if *c == key))
+    };
     let entry = match (name, class) {
+        (Some(n), _) if by_class_only(n) => None,
         (Some(n), _) => device.io_registry.get(n),
-        (None, Some(c)) if c == POWER_SOURCE_CLASS || c == SMART_BATTERY => {
-            device.io_registry.get(SMART_BATTERY)
-        }
+        // Every battery entry is an IOPMPowerSource: the first the phone holds answers.
+        (None, Some(c)) if c == POWER_SOURCE_CLASS => battery_entry(device),
+        // An entry's own class is its name (AppleSmartBattery, AppleARMPMUCharger).
         (None, Some(c)) => device.io_registry.get(c),
         (None, None) => {
             // A plane query: iOS 10 and later answer it with an empty registry.
             if nonempty(req, "CurrentPlane").is_some() {
                 return diagnostics("IORegistry", plist::Dictionary::new());
             }
-            None
+            return status("Failure");
         }
     };
-    match entry {
-        Some(values) => diagnostics("IORegistry", values.clone()),
-        None => status("Failure"),
-    }
+    diagnostics("IORegistry", entry.cloned().unwrap_or_default())
+}
+
+/// The battery entry the phone holds, whichever name or class it answers by.
+fn battery_entry(device: &Device) -> Option<&plist::Dictionary> {
+    BATTERY_QUERIES
+        .iter()
+        .find_map(|q| device.io_registry.get(q.key()).filter(|d| !d.is_empty()))
 }
 
 /// GasGauge as modern iOS reports it: FullChargeCapacity is a percentage (100) since iOS 12.2,
 /// not mAh, so it comes from MaxCapacity.
 fn gas_gauge(device: &Device) -> Option<plist::Dictionary> {
-    let battery = device.io_registry.get(SMART_BATTERY)?;
+    let battery = battery_entry(device)?;
     let nested = battery.get("BatteryData").and_then(|v| v.as_dictionary());
     let pick = |key: &str| {
         battery

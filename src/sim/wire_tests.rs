@@ -225,3 +225,36 @@ async fn garbage_drops_one_connection_and_the_rest_carry_on() {
     assert_eq!(list["DeviceList"].as_array().unwrap().len(), 1);
     handle.shutdown().await;
 }
+
+/// An iPhone 7 that answers only by class: idevice (as pymobiledevice3 does) asks by class
+/// IOPMPowerSource and gets the entry; asked by either entry name it gets nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_phone_answers_its_battery_by_class_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("mux.sock");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/old/iphone7-powersource-class.plist");
+    let snap = snapshot::load_file(&path).unwrap();
+    let handle = start(SimConfig {
+        devices: vec![SimDevice::new(snap.clone())],
+        listen: ListenAddr::Unix(socket.clone()),
+    })
+    .await
+    .unwrap();
+    let addr = UsbmuxdAddr::UnixSocket(socket.display().to_string());
+    let mut mux = UsbmuxdConnection::new(addr.to_socket().await.unwrap(), 1);
+    let devices = mux.get_devices().await.unwrap();
+    let provider = devices[0].to_provider(addr, "synccheck-test");
+    let mut diag = DiagnosticsRelayClient::connect(&provider).await.unwrap();
+    let by_class = diag
+        .ioregistry(None, None, Some("IOPMPowerSource"))
+        .await
+        .unwrap();
+    assert_eq!(by_class.as_ref(), snap.io_registry.get("IOPMPowerSource"));
+    for name in ["AppleSmartBattery", "AppleARMPMUCharger", "IOPMPowerSource"] {
+        let by_name = diag.ioregistry(None, Some(name), None).await.unwrap();
+        assert!(by_name.is_none_or(|d| d.is_empty()), "{name}");
+    }
+    diag.goodbye().await.unwrap();
+    handle.shutdown().await;
+}

@@ -33,6 +33,43 @@ pub const SNAPSHOT_VERSION: u64 = 1;
 
 /// The IORegistry entry that carries battery health (iPhone 8 and newer).
 pub const SMART_BATTERY: &str = "AppleSmartBattery";
+/// The battery's entry on iPhone 7 and older (libimobiledevice issues 660, 1095).
+pub const PMU_CHARGER: &str = "AppleARMPMUCharger";
+/// The class every battery entry belongs to; asked by class when no name answers.
+pub const POWER_SOURCE_CLASS: &str = "IOPMPowerSource";
+
+/// How a live scan asks diagnostics_relay for the battery, in order, and the `IORegistry` key
+/// of the snapshot that holds the answer: an entry name, or the class name when only the
+/// class answered. Facts read the first of these keys the snapshot holds.
+pub const BATTERY_QUERIES: [BatteryQuery; 3] = [
+    BatteryQuery::Name(SMART_BATTERY),
+    BatteryQuery::Name(PMU_CHARGER),
+    BatteryQuery::Class(POWER_SOURCE_CLASS),
+];
+
+/// One IORegistry request: by entry name (`EntryName`) or by class (`EntryClass`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatteryQuery {
+    Name(&'static str),
+    Class(&'static str),
+}
+
+impl BatteryQuery {
+    /// The snapshot's `IORegistry` key for what this request returned.
+    pub fn key(self) -> &'static str {
+        match self {
+            BatteryQuery::Name(n) | BatteryQuery::Class(n) => n,
+        }
+    }
+
+    /// As the evidence names it: "AppleSmartBattery" or "class IOPMPowerSource".
+    pub fn describe(self) -> String {
+        match self {
+            BatteryQuery::Name(n) => n.to_string(),
+            BatteryQuery::Class(c) => format!("class {c}"),
+        }
+    }
+}
 
 /// Lockdown domains the checklist reads; a live scan captures these.
 pub const DISK_USAGE_DOMAIN: &str = "com.apple.disk_usage";
@@ -112,7 +149,8 @@ pub struct Snapshot {
     pub lockdown: plist::Dictionary,
     /// Lockdown domain name → that domain's values.
     pub domains: BTreeMap<String, plist::Dictionary>,
-    /// IORegistry entry name → the dictionary diagnostics_relay returned for it.
+    /// IORegistry entry name (or, for an answer by class only, the class name) → the
+    /// dictionary diagnostics_relay returned for it. See [`BATTERY_QUERIES`].
     pub io_registry: BTreeMap<String, plist::Dictionary>,
     /// What the iCloud Photos engine's files and library said over AFC; absent in snapshots
     /// taken without it (older ones, imports).
@@ -138,6 +176,17 @@ impl Snapshot {
 
     pub fn smart_battery(&self) -> Option<&plist::Dictionary> {
         self.io_registry.get(SMART_BATTERY)
+    }
+
+    /// The battery's IORegistry answer, whichever entry or class gave it, with its key. An empty
+    /// dictionary is no answer (a phone answers an entry it lacks with one).
+    pub fn battery_entry(&self) -> Option<(BatteryQuery, &plist::Dictionary)> {
+        BATTERY_QUERIES.iter().find_map(|q| {
+            self.io_registry
+                .get(q.key())
+                .filter(|d| !d.is_empty())
+                .map(|d| (*q, d))
+        })
     }
 
     /// The snapshot as the plist dictionary that is written to disk.

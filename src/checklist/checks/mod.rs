@@ -88,10 +88,12 @@ fn keys_read(id: CheckId) -> &'static [&'static str] {
             "IORegistry/AppleSmartBattery/IsCharging",
             "IORegistry/AppleSmartBattery/ExternalConnected",
             "IORegistry/AppleSmartBattery/FullyCharged",
+            "IORegistry/AppleSmartBattery/MaxCapacity",
         ],
         CheckId::LowPower => &[
             "Domains/com.apple.mobile.battery/BatteryCurrentCapacity",
             "IORegistry/AppleSmartBattery/CurrentCapacity",
+            "IORegistry/AppleSmartBattery/MaxCapacity",
         ],
         CheckId::BatteryHealth => &[
             "IORegistry/AppleSmartBattery/CycleCount",
@@ -126,10 +128,28 @@ const KEYS_NO_CHECK_READS: &[&str] = &[
 ];
 
 fn covers(pattern: &str, key: &str) -> bool {
+    let key = battery_entry_as_smart_battery(key);
+    let key = key.as_str();
     key == pattern
         || key
             .strip_prefix(pattern)
             .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// The patterns name the battery's IORegistry entry `AppleSmartBattery`; an older phone's
+/// answers under another name or class (`AppleARMPMUCharger`, `IOPMPowerSource`) feed the same
+/// facts, so a refusal there is matched as if it were under AppleSmartBattery.
+fn battery_entry_as_smart_battery(key: &str) -> String {
+    for query in crate::snapshot::BATTERY_QUERIES {
+        if let Some(rest) = key
+            .strip_prefix("IORegistry/")
+            .and_then(|k| k.strip_prefix(query.key()))
+            .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+        {
+            return format!("IORegistry/{}{rest}", crate::snapshot::SMART_BATTERY);
+        }
+    }
+    key.to_string()
 }
 
 /// Adds to `finding` each refused value its facts would have come from.
@@ -193,21 +213,30 @@ mod refusal_tests {
                 .map(|k| (k.to_string(), plist::Value::Dictionary(Default::default())))
                 .collect()
         };
-        snap.lockdown = nested(&["NonVolatileRAM"]);
-        snap.io_registry.insert(
-            crate::snapshot::SMART_BATTERY.into(),
-            nested(&["BatteryData"]),
+        snap.domains.insert(
+            crate::snapshot::FMIP_DOMAIN.to_string(),
+            plist::Dictionary::new(),
         );
-        let asked = crate::facts::asked_keys(&snap, Catalog::builtin());
+        snap.lockdown = nested(&["NonVolatileRAM"]);
+        // Each battery entry a phone may answer under (old phones: another name, or a class).
+        let mut asked = Vec::new();
+        for query in crate::snapshot::BATTERY_QUERIES {
+            snap.io_registry.clear();
+            snap.io_registry
+                .insert(query.key().into(), nested(&["BatteryData"]));
+            let keys = crate::facts::asked_keys(&snap, Catalog::builtin());
+            // Fallback keys count too.
+            let fallback = format!("IORegistry/{}/BatteryData/FullChargeCapacity", query.key());
+            assert!(keys.contains(&fallback), "{keys:?}");
+            asked.extend(keys);
+        }
         assert!(asked.len() > 20, "{asked:?}");
-        // Fallback keys count too.
-        assert!(asked
-            .contains(&"IORegistry/AppleSmartBattery/BatteryData/FullChargeCapacity".to_string()));
+        assert!(asked.contains(&"Domains/com.apple.fmip/IsAssociated".to_string()));
         for key in asked {
             let claimed = CheckId::ALL
                 .iter()
                 .any(|&id| keys_read(id).iter().any(|p| covers(p, &key)))
-                || KEYS_NO_CHECK_READS.contains(&key.as_str());
+                || KEYS_NO_CHECK_READS.contains(&battery_entry_as_smart_battery(&key).as_str());
             assert!(
                 claimed,
                 "{key} is read into the facts but neither a check's keys_read nor KEYS_NO_CHECK_READS names it"
@@ -238,6 +267,14 @@ mod refusal_tests {
         assert!(!covers(
             "Lockdown/NonVolatileRAM",
             "Lockdown/NonVolatileRAMx"
+        ));
+        assert!(covers(
+            "IORegistry/AppleSmartBattery/CycleCount",
+            "IORegistry/AppleARMPMUCharger/CycleCount"
+        ));
+        assert!(!covers(
+            "IORegistry/AppleSmartBattery/CycleCount",
+            "IORegistry/AppleARMPMUChargerX/CycleCount"
         ));
     }
 }

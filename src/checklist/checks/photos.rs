@@ -121,6 +121,9 @@ pub(super) fn photos_upload(
             return Finding::new(id, Status::Manual, summary, STUCK)
                 .with(photos::DATABASE, reason.clone());
         }
+        LibraryFacts::NotRecognised { missing, .. } => {
+            return not_recognised(facts, missing, look);
+        }
     };
     let mut evidence: Vec<(String, String)> = Vec::new();
     let mut note = |k: &str, v: String| evidence.push((format!("{} {k}", photos::DATABASE), v));
@@ -290,6 +293,21 @@ pub(super) fn photos_upload(
         }
     }
     finish(Status::Warn, format!("{backlog}{oldest}{too_soon}"))
+}
+
+/// One clear finding for a library in a format we do not know, naming the iOS it came from.
+fn not_recognised(facts: &DeviceFacts, missing: &[String], look: &str) -> Finding {
+    let ios = facts
+        .software
+        .ios_version
+        .map(|v| format!("iOS {v}"))
+        .unwrap_or_else(|| "iOS version unknown".into());
+    let summary =
+        format!("Photo library format not recognised ({ios}); check on the phone: {look}");
+    Finding::new(CheckId::PhotosUpload, Status::Manual, summary, STUCK).with(
+        photos::DATABASE,
+        format!("format not recognised: no {}", missing.join(", no ")),
+    )
 }
 
 pub(super) fn upper_first(s: &str) -> String {

@@ -141,12 +141,17 @@ pub(super) fn battery_health(facts: &DeviceFacts, limits: &BatteryHealthLimits) 
         h.full_charge_capacity_mah,
         h.design_capacity_mah,
     ) else {
-        return manual(
+        let f = manual(
             id,
             "Settings > Battery > Battery Health (Battery Health & Charging on iOS 16 and 17) shows Maximum Capacity",
             BATTERY_SERVICE,
         );
+        return match &h.unknown_reason {
+            Some(why) => f.with("battery health unknown", why.clone()),
+            None => f,
+        };
     };
+    let entry = h.source.as_deref().unwrap_or("AppleSmartBattery");
     let cycles = h
         .cycle_count
         .map(|c| format!(", {c} cycles"))
@@ -185,15 +190,12 @@ pub(super) fn battery_health(facts: &DeviceFacts, limits: &BatteryHealthLimits) 
         },
     )
     .with(
-        format!(
-            "AppleSmartBattery {}",
-            h.full_charge_key.unwrap_or("full charge")
-        ),
+        format!("{entry} {}", h.full_charge_key.unwrap_or("full charge")),
         full.to_string(),
     )
-    .with("AppleSmartBattery DesignCapacity", design.to_string());
+    .with(format!("{entry} DesignCapacity"), design.to_string());
     if let Some(c) = h.cycle_count {
-        f = f.with("AppleSmartBattery CycleCount", c.to_string());
+        f = f.with(format!("{entry} CycleCount"), c.to_string());
     }
     f
 }
