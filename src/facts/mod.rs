@@ -62,6 +62,10 @@ impl DeviceFacts {
         let refusals = Refusals::new();
         let mut facts = Self::read(snap, catalog, &refusals);
         facts.refused_values = refusals.into_vec();
+        // The engine's status file refuses its own odd values; they are warnings all the same.
+        if let Some(engine) = facts.photos.as_ref().and_then(|p| p.engine.as_ref()) {
+            facts.refused_values.extend(engine.refused.iter().cloned());
+        }
         facts
     }
 

@@ -10,6 +10,7 @@ use std::time::SystemTime;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::Refusal;
 use crate::photos::{self, DatabaseRead, FileRead, LibrarySummary, PhotoLibrary};
 
 /// How a state file came back.
@@ -78,17 +79,9 @@ pub struct EngineStatus {
     /// When the engine last asked the server for those counts.
     pub cloud_asset_counts_checked: Option<DateTime<Utc>>,
     /// Keys present with a value we cannot read: those facts are unknown, and this says why.
-    pub refused: Vec<RefusedValue>,
-}
-
-/// A value in one of the engine's files that was not used, and why.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RefusedValue {
-    pub key: String,
-    /// What was there (`the string "yes"`).
-    pub found: String,
-    /// What would have been read.
-    pub expected: &'static str,
+    /// The same refusals as the lockdown values' (keys under `PhotoData/CPL/syncstatus.plist/`),
+    /// so they are also the report's warnings.
+    pub refused: Vec<Refusal>,
 }
 
 impl EngineStatus {
@@ -100,9 +93,11 @@ impl EngineStatus {
             .try_fold(0u64, |sum, n| sum.checked_add(*n))
     }
 
-    /// Why `key` is unknown, when its value was refused.
-    pub fn refusal(&self, key: &str) -> Option<&RefusedValue> {
-        self.refused.iter().find(|r| r.key == key)
+    /// Why `key` (of the status file) is unknown, when its value was refused.
+    pub fn refusal(&self, key: &str) -> Option<&Refusal> {
+        self.refused
+            .iter()
+            .find(|r| status_key(&r.key) == Some(key))
     }
 }
 
@@ -246,15 +241,20 @@ const MAX_COUNT: u64 = 1_000_000_000;
 /// each value of an unexpected type: unknown, with the reason, never a guess.
 struct Strict<'a> {
     d: &'a plist::Dictionary,
-    refused: Vec<RefusedValue>,
+    refused: Vec<Refusal>,
+}
+
+/// A refusal's key within the status file (`busyState`), from its path.
+pub fn status_key(path: &str) -> Option<&str> {
+    path.strip_prefix(photos::SYNC_STATUS)?.strip_prefix('/')
 }
 
 impl Strict<'_> {
     fn refuse(&mut self, key: &str, found: &plist::Value, expected: &'static str) {
-        self.refused.push(RefusedValue {
-            key: key.to_string(),
-            found: crate::snapshot::describe_value(found),
-            expected,
+        self.refused.push(Refusal {
+            key: format!("{}/{key}", photos::SYNC_STATUS),
+            value: crate::snapshot::describe_value(found),
+            reason: format!("expected {expected}"),
         });
     }
 
@@ -659,7 +659,7 @@ mod tests {
         assert_eq!(e.cloud_asset_counts, None);
         assert_eq!(e.cloud_asset_counts_checked, None);
         let r = e.refusal(keys::CLIENT_TOO_OLD).unwrap();
-        assert_eq!(r.found, "the string \"yes\"");
+        assert_eq!(r.value, "the string \"yes\"");
         assert!(e.refusal("cloudAssetCountPerType/public.movie").is_some());
         assert_eq!(e.refused.len(), 6, "{:?}", e.refused);
 

@@ -22,11 +22,14 @@ fn engine(facts: &DeviceFacts) -> Option<&EngineStatus> {
 pub(super) fn refused(facts: &DeviceFacts, keys: &[&str], mut f: Finding) -> Finding {
     let Some(e) = engine(facts) else { return f };
     for r in &e.refused {
-        let base = r.key.split('/').next().unwrap_or_default();
+        let Some(key) = crate::facts::photos::status_key(&r.key) else {
+            continue;
+        };
+        let base = key.split('/').next().unwrap_or_default();
         if keys.contains(&base) {
             f = f.with(
-                source(&r.key),
-                format!("unknown: found {}, expected {}", r.found, r.expected),
+                source(key),
+                format!("unknown: found {}, {}", r.value, r.reason),
             );
         }
     }
