@@ -150,5 +150,8 @@ pub(super) fn device_hint(e: &DeviceError) -> Option<&'static str> {
             "scan again; if it keeps failing, restart the iPhone (-v shows details)"
         }
         BadPairRecord(_) => "pair again: `synccheck pair` (the saved pairing is damaged)",
+        NotThePairedPhone => {
+            "do not trust this phone or cable; if the iPhone was erased or paired with another record, remove its pair record and run `synccheck pair`"
+        }
     })
 }
