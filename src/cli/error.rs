@@ -86,6 +86,12 @@ impl CliError {
     pub fn hint(&self) -> Option<&'static str> {
         Some(match self {
             CliError::Snapshot(SnapshotError::Io { .. }) => "check the path and that you may read the file",
+            CliError::Snapshot(SnapshotError::NotAFile { .. }) => {
+                "give the path of a saved snapshot file, not a pipe, device or folder"
+            }
+            CliError::Snapshot(SnapshotError::TooLarge { .. }) => {
+                "check the path: a snapshot is a few hundred kilobytes"
+            }
             CliError::Snapshot(SnapshotError::Unrecognised { .. })
             | CliError::Snapshot(SnapshotError::BadPlist { .. })
             | CliError::Snapshot(SnapshotError::BadJson { .. })
