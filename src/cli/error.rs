@@ -3,6 +3,7 @@ use std::path::PathBuf;
 use synccheck::checklist::AnswerError;
 use synccheck::device::{AddressError, DeviceError};
 use synccheck::facts::FactError;
+use synccheck::history::HistoryError;
 use synccheck::sim::SimError;
 use synccheck::snapshot::SnapshotError;
 
@@ -108,6 +109,15 @@ impl CliError {
             CliError::Usage(_) => "see `synccheck --help`",
             CliError::Address(_) => "for example --usbmuxd UNIX:/var/run/usbmuxd or --usbmuxd 127.0.0.1:27015",
             CliError::Device(e) | CliError::OnDevice { source: e, .. } => return device_hint(e),
+            CliError::History(HistoryError::NoFolder(_)) => {
+                "check --db (or SYNCCHECK_DB) for a typo; only the default history's folder is created for you"
+            }
+            CliError::History(HistoryError::Missing(_)) => {
+                "check --db (or SYNCCHECK_DB) for a typo; a live scan creates the history the first time it records one"
+            }
+            CliError::History(HistoryError::NotAFile { .. }) => {
+                "give --db (or SYNCCHECK_DB) the path of a history database file"
+            }
             CliError::History(_) => "check --db (or SYNCCHECK_DB) and that the file is writable",
             CliError::Document { .. } => {
                 "give a synccheck snapshot, or a JSON report made by `synccheck scan --json` or `watch --json-dir`"
