@@ -121,3 +121,32 @@ fn a_folder_is_refused() {
         assert_refused(&out, &what, "not a regular file (it is a folder)");
     }
 }
+
+#[test]
+fn inverted_thresholds_are_an_input_error_naming_section_and_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("thresholds.toml");
+    std::fs::write(
+        &file,
+        "[battery-health]\nwarn_below_percent = 50.0\nfail_below_percent = 70.0\n",
+    )
+    .unwrap();
+    let healthy = fixture("healthy.plist");
+    let out = synccheck(
+        &[
+            "scan",
+            "--from",
+            healthy.to_str().unwrap(),
+            "--thresholds",
+            file.to_str().unwrap(),
+        ],
+        &dir.path().join("history.sqlite"),
+    );
+    assert_refused(
+        &out,
+        "inverted thresholds",
+        "[battery-health] warn_below_percent = 50 is below fail_below_percent = 70",
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(file.to_str().unwrap()), "{err}");
+}
