@@ -52,8 +52,8 @@ pub enum DeviceError {
     #[error("the pair record is unusable: {0}")]
     BadPairRecord(String),
     #[error(
-        "the iPhone presented a certificate that is not the DeviceCertificate in its pair record; \
-         something other than the paired iPhone answered, so nothing was sent to it"
+        "the iPhone presented a certificate that is not the DeviceCertificate in its pair record: \
+         something other than the paired iPhone answered, and the scan stopped at the handshake"
     )]
     NotThePairedPhone,
 }
