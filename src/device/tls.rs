@@ -6,8 +6,9 @@
 //! prove nothing. libimobiledevice, pymobiledevice3 and go-ios accept any certificate; then any
 //! peer that answers as the phone (a tampered phone or cable, another device on the bus) passes
 //! by presenting a certificate of its own and signing with its own key. So the presented
-//! certificate must be byte for byte the pair record's `DeviceCertificate`, and the handshake
-//! signature is verified with that certificate's key: only the paired phone holds it.
+//! certificate must be the pair record's `DeviceCertificate` (byte for byte, or at least for
+//! the same public key), and the handshake signature is verified with that key: only the
+//! paired phone holds its private half.
 
 use std::sync::Arc;
 
@@ -35,14 +36,30 @@ struct PairedPhoneVerifier {
 struct NotThePairedPhone;
 
 impl PairedPhoneVerifier {
+    /// The presented certificate is the pair record's, or one for the same public key (a phone
+    /// that re-encoded it proves as much: only the paired phone holds that key's private half,
+    /// and the handshake signature is verified with it).
     fn check(&self, presented: &CertificateDer<'_>) -> Result<(), rustls::Error> {
-        if presented.as_ref() == self.paired.as_ref() {
+        if presented.as_ref() == self.paired.as_ref() || same_key(presented, &self.paired) {
             Ok(())
         } else {
             Err(rustls::Error::InvalidCertificate(
                 rustls::CertificateError::Other(rustls::OtherError(Arc::new(NotThePairedPhone))),
             ))
         }
+    }
+}
+
+/// Whether two certificates carry the same subject public key; `false` if either does not parse.
+fn same_key(a: &CertificateDer<'_>, b: &CertificateDer<'_>) -> bool {
+    let key = |der| {
+        webpki::EndEntityCert::try_from(der)
+            .ok()
+            .map(|cert| cert.subject_public_key_info())
+    };
+    match (key(a), key(b)) {
+        (Some(a), Some(b)) => a.as_ref() == b.as_ref(),
+        _ => false,
     }
 }
 
@@ -138,4 +155,37 @@ pub async fn connect(
             }
         })?;
     Ok(Box::new(tls))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn certificate_for(key: &rcgen::KeyPair, name: &str) -> CertificateDer<'static> {
+        rcgen::CertificateParams::new(vec![name.to_string()])
+            .unwrap()
+            .self_signed(key)
+            .unwrap()
+            .der()
+            .clone()
+    }
+
+    #[test]
+    fn a_certificate_for_the_paired_key_passes_and_any_other_key_does_not() {
+        let paired_key = rcgen::KeyPair::generate().unwrap();
+        let paired = certificate_for(&paired_key, "a");
+        let verifier = PairedPhoneVerifier {
+            paired: paired.clone(),
+            signatures: Signatures::of(&crate::wire::tls::provider()),
+        };
+        assert!(verifier.check(&paired).is_ok());
+        // The same key in a certificate encoded anew: the same phone.
+        assert!(verifier.check(&certificate_for(&paired_key, "b")).is_ok());
+        // Another key: an impostor, whatever its certificate says.
+        let other = rcgen::KeyPair::generate().unwrap();
+        assert!(verifier.check(&certificate_for(&other, "a")).is_err());
+        assert!(verifier
+            .check(&CertificateDer::from(b"not a certificate".to_vec()))
+            .is_err());
+    }
 }
