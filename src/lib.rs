@@ -16,4 +16,5 @@ pub mod report;
 pub mod sim;
 pub mod snapshot;
 pub mod units;
+pub mod user_file;
 pub mod wire;

@@ -227,6 +227,7 @@ impl HostIdentity {
             host_id,
             root_certificate: self.root_cert_der.clone(),
             host_certificate: self.host_cert_der.clone(),
+            device_certificate: Some(device_cert.der().clone()),
         };
         let identity = DeviceIdentity {
             certificate_der: device_cert.der().clone(),
@@ -326,6 +327,9 @@ pub struct TrustedHost {
     pub host_id: String,
     pub root_certificate: CertificateDer<'static>,
     pub host_certificate: CertificateDer<'static>,
+    /// The certificate this host made for the phone's own key (`DeviceCertificate`): the one
+    /// the phone presents in TLS sessions this host starts, and the one the host pins.
+    pub device_certificate: Option<CertificateDer<'static>>,
 }
 
 impl TrustedHost {
@@ -334,10 +338,12 @@ impl TrustedHost {
         let host_id = record.get("HostID")?.as_string()?.to_string();
         let root_certificate = pem_data_to_der(record.get("RootCertificate")?)?;
         let host_certificate = pem_data_to_der(record.get("HostCertificate")?)?;
+        let device_certificate = record.get("DeviceCertificate").and_then(pem_data_to_der);
         Some(TrustedHost {
             host_id,
             root_certificate,
             host_certificate,
+            device_certificate,
         })
     }
 
@@ -434,6 +440,21 @@ impl PairRecord {
         use rustls::pki_types::pem::PemObject;
         CertificateDer::from_pem_slice(self.host_certificate_pem.as_bytes())
             .map_err(|_| PairingError::BadRecord("HostCertificate is not a PEM certificate".into()))
+    }
+
+    /// The certificate the phone must present in TLS: the one this host made for the phone's
+    /// key when pairing. Without it nothing ties a TLS peer to the paired phone, so a record
+    /// lacking it cannot start a session.
+    pub fn device_certificate(&self) -> Result<CertificateDer<'static>, PairingError> {
+        use rustls::pki_types::pem::PemObject;
+        if self.device_certificate_pem.trim().is_empty() {
+            return Err(PairingError::BadRecord(
+                "DeviceCertificate is missing, so the iPhone's identity cannot be checked".into(),
+            ));
+        }
+        CertificateDer::from_pem_slice(self.device_certificate_pem.as_bytes()).map_err(|_| {
+            PairingError::BadRecord("DeviceCertificate is not a PEM certificate".into())
+        })
     }
 
     /// The host key in whichever PEM form the record holds (PKCS#1 from libimobiledevice,

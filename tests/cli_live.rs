@@ -429,6 +429,19 @@ fn a_stalled_tls_handshake_times_out() {
 }
 
 #[test]
+fn a_phone_presenting_another_certificate_is_refused_at_the_handshake() {
+    let (code, err, _) = faulty_scan(&["impostor-certificate"], &["--json"]);
+    assert_eq!(code, 8, "{err}");
+    assert!(
+        err.contains("not the DeviceCertificate in its pair record")
+            && err.contains("do not trust this phone"),
+        "{err}"
+    );
+    // One sentence and its hint, no report: nothing was read over the session.
+    assert_eq!(err.lines().count(), 2, "{err}");
+}
+
+#[test]
 fn latency_slows_but_does_not_break_a_scan() {
     let (code, err, _) = faulty_scan(&["latency=100"], &["--json"]);
     assert_eq!(code, 0, "{err}");

@@ -213,20 +213,23 @@ async fn not_paired_phone_has_no_record_and_pairs_once_the_user_trusts() {
         "usbmuxd answers a missing pair record with 2 (ENOENT)"
     );
 
-    // A pairing made the way a host makes one: its own root and host certificates.
+    // A pairing made the way a host makes one: its own root and host certificates, and a
+    // device certificate for the key the phone gives before any session. The phone presents
+    // that certificate in TLS, so it must be for the phone's own key.
     let host = tokio::task::spawn_blocking(HostIdentity::generate)
         .await
         .unwrap()
         .unwrap();
-    let mut record = host
-        .pair_new_device("02:00:00:00:00:01")
-        .unwrap()
-        .record
-        .to_dictionary();
-    let mut sent = record.clone();
-    sent.remove("HostPrivateKey");
-    sent.remove("RootPrivateKey");
-    sent.remove("EscrowBag");
+    let mut s = lockdown(&sim, id).await;
+    let key = request(&mut s, "GetValue", &[("Key", text("DevicePublicKey"))])
+        .await
+        .unwrap();
+    let key = key["Value"].as_data().expect("DevicePublicKey").to_vec();
+    let pairing = host
+        .pair_with_device_key(&key, "02:00:00:00:00:01")
+        .unwrap();
+    let sent = pairing.request();
+    let mut record = pairing.into_record(Vec::new()).to_dictionary();
     let pair_request = [
         ("PairRecord", plist::Value::Dictionary(sent.clone())),
         ("ProtocolVersion", text("2")),
@@ -236,7 +239,6 @@ async fn not_paired_phone_has_no_record_and_pairs_once_the_user_trusts() {
         ),
     ];
 
-    let mut s = lockdown(&sim, id).await;
     let reply = start_session(&mut s, &record).await;
     assert_eq!(error_of(&reply), Some("InvalidHostID"), "{reply:?}");
     let reply = request(

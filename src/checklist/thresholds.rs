@@ -150,6 +150,7 @@ impl Thresholds {
             "battery-health.fail_below_percent",
             self.battery_health.fail_below_percent,
         )?;
+        self.check_order()?;
         if self.photos_upload.fail_after_days == 0 {
             return Err(ThresholdsError(
                 "photos-upload.fail_after_days must be at least 1".into(),
@@ -159,6 +160,50 @@ impl Thresholds {
             return Err(ThresholdsError(
                 "ios-update.fail_majors_behind must be at least 1".into(),
             ));
+        }
+        Ok(())
+    }
+}
+
+impl Thresholds {
+    /// Each warn (or still-healthy) limit must sit on the healthy side of its fail limit:
+    /// inverted, the warn band vanishes, or (for photos-upload) a sync called recent would be
+    /// old enough to fail. Equal limits are allowed: they switch the warn band off.
+    fn check_order(&self) -> Result<(), ThresholdsError> {
+        // A key the file does not set keeps its default, which can invert a pair too.
+        let inverted = |section: &str, warn: String, fail: String, why: &str| {
+            Err(ThresholdsError(format!(
+                "[{section}] {warn} is below {fail}: {why} (a key the file does not set keeps its default)"
+            )))
+        };
+        let storage = &self.device_storage;
+        if storage.warn_below_percent < storage.fail_below_percent {
+            return inverted(
+                "device-storage",
+                format!("warn_below_percent = {}", storage.warn_below_percent),
+                format!("fail_below_percent = {}", storage.fail_below_percent),
+                "less free space is worse, so the warn limit must be at least the fail limit",
+            );
+        }
+        let battery = &self.battery_health;
+        if battery.warn_below_percent < battery.fail_below_percent {
+            return inverted(
+                "battery-health",
+                format!("warn_below_percent = {}", battery.warn_below_percent),
+                format!("fail_below_percent = {}", battery.fail_below_percent),
+                "lower health is worse, so the warn limit must be at least the fail limit",
+            );
+        }
+        let photos = &self.photos_upload;
+        if u64::from(photos.fail_after_days) * 24 < u64::from(photos.recent_sync_hours) {
+            return Err(ThresholdsError(format!(
+                "[photos-upload] recent_sync_hours = {} is longer than fail_after_days = {} ({} hours): \
+                 a sync that recent would already fail, so recent_sync_hours must be at most \
+                 fail_after_days × 24 (a key the file does not set keeps its default)",
+                photos.recent_sync_hours,
+                photos.fail_after_days,
+                u64::from(photos.fail_after_days) * 24
+            )));
         }
         Ok(())
     }
@@ -186,6 +231,56 @@ mod tests {
         let t = Thresholds::from_toml("[photos-upload]\nno_progress_after_minutes = 90\n").unwrap();
         assert_eq!(t.photos_upload.no_progress_after_minutes, 90);
         assert_eq!(t.photos_upload.fail_after_days, 7);
+    }
+
+    #[test]
+    fn every_pair_of_limits_on_the_wrong_side_is_refused_naming_section_and_keys() {
+        for (file, section, keys) in [
+            (
+                "[device-storage]\nwarn_below_percent = 4.0\nfail_below_percent = 5.0\n",
+                "[device-storage]",
+                ["warn_below_percent = 4", "fail_below_percent = 5"],
+            ),
+            // Inverted against a default: fail raised above the default warn (10).
+            (
+                "[device-storage]\nfail_below_percent = 12.0\n",
+                "[device-storage]",
+                ["warn_below_percent = 10", "fail_below_percent = 12"],
+            ),
+            (
+                "[battery-health]\nwarn_below_percent = 50.0\nfail_below_percent = 60.0\n",
+                "[battery-health]",
+                ["warn_below_percent = 50", "fail_below_percent = 60"],
+            ),
+            (
+                "[battery-health]\nfail_below_percent = 85.0\n",
+                "[battery-health]",
+                ["warn_below_percent = 80", "fail_below_percent = 85"],
+            ),
+            (
+                "[photos-upload]\nfail_after_days = 1\nrecent_sync_hours = 25\n",
+                "[photos-upload]",
+                ["recent_sync_hours = 25", "fail_after_days = 1"],
+            ),
+        ] {
+            let err = Thresholds::from_toml(file).unwrap_err().to_string();
+            assert!(err.starts_with(section), "{file}: {err}");
+            for key in keys {
+                assert!(err.contains(key), "{file}: {key} in {err}");
+            }
+        }
+    }
+
+    #[test]
+    fn equal_limits_and_the_defaults_are_in_order() {
+        Thresholds::default().check_order().unwrap();
+        for file in [
+            "[device-storage]\nwarn_below_percent = 5.0\nfail_below_percent = 5.0\n",
+            "[battery-health]\nwarn_below_percent = 60.0\nfail_below_percent = 60.0\n",
+            "[photos-upload]\nfail_after_days = 1\nrecent_sync_hours = 24\n",
+        ] {
+            Thresholds::from_toml(file).unwrap_or_else(|e| panic!("{file}: {e}"));
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@ use std::path::PathBuf;
 
 use synccheck::checklist::AnswerError;
 use synccheck::device::{AddressError, DeviceError};
+use synccheck::history::HistoryError;
 use synccheck::sim::SimError;
 use synccheck::snapshot::SnapshotError;
 
@@ -83,11 +84,16 @@ impl CliError {
     pub fn hint(&self) -> Option<&'static str> {
         Some(match self {
             CliError::Snapshot(SnapshotError::Io { .. }) => "check the path and that you may read the file",
+            CliError::Snapshot(SnapshotError::NotAFile { .. }) => {
+                "give the path of a saved snapshot file, not a pipe, device or folder"
+            }
+            CliError::Snapshot(SnapshotError::TooLarge { .. }) => {
+                "check the path: a snapshot is a few hundred kilobytes"
+            }
             CliError::Snapshot(SnapshotError::Unrecognised { .. })
             | CliError::Snapshot(SnapshotError::BadPlist { .. })
             | CliError::Snapshot(SnapshotError::BadJson { .. })
-            | CliError::Snapshot(SnapshotError::Empty { .. })
-            | CliError::Snapshot(SnapshotError::TooLarge { .. }) => {
+            | CliError::Snapshot(SnapshotError::Empty { .. }) => {
                 "expected a synccheck snapshot, `ideviceinfo -x` output or `pymobiledevice3 lockdown info` JSON"
             }
             // The layout of the file itself: the phone's own values never stop a report.
@@ -101,6 +107,15 @@ impl CliError {
             CliError::Usage(_) => "see `synccheck --help`",
             CliError::Address(_) => "for example --usbmuxd UNIX:/var/run/usbmuxd or --usbmuxd 127.0.0.1:27015",
             CliError::Device(e) | CliError::OnDevice { source: e, .. } => return device_hint(e),
+            CliError::History(HistoryError::NoFolder(_)) => {
+                "check --db (or SYNCCHECK_DB) for a typo; only the default history's folder is created for you"
+            }
+            CliError::History(HistoryError::Missing(_)) => {
+                "check --db (or SYNCCHECK_DB) for a typo; a live scan creates the history the first time it records one"
+            }
+            CliError::History(HistoryError::NotAFile { .. }) => {
+                "give --db (or SYNCCHECK_DB) the path of a history database file"
+            }
             CliError::History(_) => "check --db (or SYNCCHECK_DB) and that the file is writable",
             CliError::Document { .. } => {
                 "give a synccheck snapshot, or a JSON report made by `synccheck scan --json` or `watch --json-dir`"
@@ -149,5 +164,8 @@ pub(super) fn device_hint(e: &DeviceError) -> Option<&'static str> {
             "scan again; if it keeps failing, restart the iPhone (-v shows details)"
         }
         BadPairRecord(_) => "pair again: `synccheck pair` (the saved pairing is damaged)",
+        NotThePairedPhone => {
+            "do not trust this phone or cable; if the iPhone was erased or paired with another record, remove its pair record and run `synccheck pair`"
+        }
     })
 }

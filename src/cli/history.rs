@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use synccheck::checklist::{Answers, Context, EarlierScan};
-use synccheck::history::{self, History};
+use synccheck::history::{self, History, OpenMode};
 use synccheck::pipeline;
 use synccheck::units;
 
@@ -10,12 +10,38 @@ use super::args::{DbArgs, HistoryArgs, HistoryCommand};
 use super::error::CliError;
 use super::report;
 
-/// `--db`, else `SYNCCHECK_DB`, else the OS's data directory.
-pub fn db_path(args: &DbArgs) -> std::path::PathBuf {
-    args.db
+/// `--db`, else `SYNCCHECK_DB`, else the OS's data directory; and whether the user chose it.
+pub fn db_path(args: &DbArgs) -> (std::path::PathBuf, bool) {
+    match args
+        .db
         .clone()
         .or_else(|| std::env::var_os("SYNCCHECK_DB").map(Into::into))
-        .unwrap_or_else(history::default_path)
+    {
+        Some(given) => (given, true),
+        None => (history::default_path(), false),
+    }
+}
+
+/// The history a scan records into. Only the default location has its folders made: a path
+/// the user gave must be in an existing folder, so a typo is an error, not a new tree.
+pub fn open_to_record(args: &DbArgs) -> Result<History, history::HistoryError> {
+    let (path, given) = db_path(args);
+    let mode = if given {
+        OpenMode::RecordAtGiven
+    } else {
+        OpenMode::RecordAtDefault
+    };
+    History::open_with(&path, mode)
+}
+
+/// The history to read, which must exist: `None` when the default one was never made (no
+/// scan recorded yet); a path the user gave that holds no database is an error.
+fn open_to_read(args: &DbArgs) -> Result<Option<History>, CliError> {
+    let (path, given) = db_path(args);
+    match History::open_with(&path, OpenMode::Read) {
+        Err(history::HistoryError::Missing(_)) if !given => Ok(None),
+        other => Ok(Some(other?)),
+    }
 }
 
 /// The same phone's last recorded scan (before scan `before`), for `photos-upload` to compare
@@ -43,7 +69,10 @@ pub fn run(args: HistoryArgs) -> Result<i32, CliError> {
 }
 
 fn list(args: &HistoryArgs) -> Result<i32, CliError> {
-    let history = History::open(&db_path(&args.db))?;
+    let Some(history) = open_to_read(&args.db)? else {
+        eprintln!("No scans recorded yet.");
+        return Ok(0);
+    };
     let rows = history.list(args.udid.as_deref())?;
     if rows.is_empty() {
         eprintln!("No scans recorded yet.");
@@ -85,10 +114,9 @@ fn show(
     html: &super::args::HtmlArgs,
     args: &super::args::ReportArgs,
 ) -> Result<i32, CliError> {
-    let history = History::open(&db_path(db))?;
-    let stored = history
-        .get(id)?
-        .ok_or_else(|| CliError::Usage(format!("no scan {id} in the history")))?;
+    let no_such_scan = || CliError::Usage(format!("no scan {id} in the history"));
+    let history = open_to_read(db)?.ok_or_else(no_such_scan)?;
+    let stored = history.get(id)?.ok_or_else(no_such_scan)?;
     // The answers given at the time, unless the technician gives new ones now.
     let mut ctx = report::context(args)?;
     if args.answers.is_empty() {

@@ -40,6 +40,9 @@ pub fn print(args: &ReportArgs, reports: &[DeviceReport]) -> Result<i32, CliErro
     Ok(report::exit_code(reports))
 }
 
+/// A thresholds file is a few dozen lines; a megabyte is far more than any could need.
+const MAX_THRESHOLDS_BYTES: u64 = 1024 * 1024;
+
 fn load_thresholds(path: Option<&std::path::Path>) -> Result<Thresholds, CliError> {
     let Some(path) = path else {
         return Ok(Thresholds::default());
@@ -48,8 +51,9 @@ fn load_thresholds(path: Option<&std::path::Path>) -> Result<Thresholds, CliErro
         path: path.to_path_buf(),
         detail,
     };
-    let text =
-        std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read the file: {e}")))?;
+    let bytes = synccheck::user_file::read_regular_file(path, MAX_THRESHOLDS_BYTES)
+        .map_err(|e| fail(e.to_string()))?;
+    let text = String::from_utf8(bytes).map_err(|_| fail("not UTF-8 text".into()))?;
     Thresholds::from_toml(&text).map_err(|e| fail(e.to_string()))
 }
 

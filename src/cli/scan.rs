@@ -76,8 +76,7 @@ fn run_live(args: ScanArgs) -> Result<i32, CliError> {
     drop(board);
 
     let several = devices.len() > 1;
-    let db = super::history::db_path(&args.db);
-    let mut history = match History::open(&db) {
+    let mut history = match super::history::open_to_record(&args.db) {
         Ok(h) => Some(h),
         Err(e) => {
             eprintln!("synccheck: warning: scans will not be recorded: {e}");

@@ -51,6 +51,11 @@ pub enum DeviceError {
     Tls(String),
     #[error("the pair record is unusable: {0}")]
     BadPairRecord(String),
+    #[error(
+        "the iPhone presented a certificate that is not the DeviceCertificate in its pair record: \
+         something other than the paired iPhone answered, and the scan stopped at the handshake"
+    )]
+    NotThePairedPhone,
 }
 
 impl From<crate::pairing::PairingError> for DeviceError {

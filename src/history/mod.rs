@@ -52,6 +52,18 @@ pub enum HistoryError {
         #[source]
         source: std::io::Error,
     },
+    #[error("the folder of the history database {0} does not exist")]
+    NoFolder(PathBuf),
+    #[error("there is no history database at {0}")]
+    Missing(PathBuf),
+    #[error("the history database {path} is not a regular file (it is {kind})")]
+    NotAFile { path: PathBuf, kind: &'static str },
+    #[error("cannot open the history database {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("scan {id} in the history cannot be read back: {why}")]
     Damaged { id: i64, why: String },
     #[error("this scan's snapshot cannot be stored: {0}")]
@@ -127,17 +139,74 @@ pub fn default_path() -> PathBuf {
     base.join("synccheck").join("history.sqlite")
 }
 
+/// What opening the history may create.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Recording at the default place ([`default_path`]): its folders are made if need be.
+    RecordAtDefault,
+    /// Recording at a path the user gave: the database file may be new, but its folder must
+    /// exist, so a typo in the path is an error rather than a new tree of folders.
+    RecordAtGiven,
+    /// Reading (`history`, `history show`): the database must exist; nothing is created.
+    Read,
+}
+
 impl History {
+    /// Opens the history at `path` to record scans in it, making its folders: for the
+    /// default location. See [`History::open_with`].
     pub fn open(path: &Path) -> Result<Self, HistoryError> {
+        Self::open_with(path, OpenMode::RecordAtDefault)
+    }
+
+    /// Opens the history at `path`, creating only what `mode` allows. An existing path must
+    /// be a regular file: it is opened without blocking and its handle checked, so a named
+    /// pipe given as `--db` is refused instead of hanging SQLite's first read.
+    pub fn open_with(path: &Path, mode: OpenMode) -> Result<Self, HistoryError> {
+        use crate::user_file::{open_regular_file, UserFileError};
         let sql = |source| HistoryError::Sqlite {
             path: path.to_path_buf(),
             source,
         };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| HistoryError::Directory {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        match open_regular_file(path) {
+            Ok(_) => {}
+            Err(UserFileError::NotAFile(kind)) => {
+                return Err(HistoryError::NotAFile {
+                    path: path.to_path_buf(),
+                    kind,
+                })
+            }
+            Err(UserFileError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                let dir = path
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
+                match mode {
+                    OpenMode::Read => return Err(HistoryError::Missing(path.to_path_buf())),
+                    OpenMode::RecordAtGiven if !dir.is_dir() => {
+                        return Err(HistoryError::NoFolder(path.to_path_buf()))
+                    }
+                    OpenMode::RecordAtGiven => {}
+                    OpenMode::RecordAtDefault => {
+                        std::fs::create_dir_all(dir).map_err(|source| HistoryError::Directory {
+                            path: path.to_path_buf(),
+                            source,
+                        })?
+                    }
+                }
+            }
+            Err(UserFileError::Io(source)) => {
+                return Err(HistoryError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                })
+            }
+            // Opening checks no size.
+            Err(e @ UserFileError::TooLarge { .. }) => {
+                return Err(HistoryError::Io {
+                    path: path.to_path_buf(),
+                    source: std::io::Error::other(e.to_string()),
+                })
+            }
         }
         let mut conn = Connection::open(path).map_err(sql)?;
         // WAL: a writer killed mid-transaction leaves the last committed state intact.
@@ -327,6 +396,37 @@ mod tests {
     use super::*;
     use crate::checklist::Context;
     use crate::pipeline;
+
+    #[test]
+    fn only_recording_at_the_default_makes_folders_and_reading_makes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let deep = dir.path().join("a/b/h.sqlite");
+        assert!(matches!(
+            History::open_with(&deep, OpenMode::Read),
+            Err(HistoryError::Missing(_))
+        ));
+        assert!(matches!(
+            History::open_with(&deep, OpenMode::RecordAtGiven),
+            Err(HistoryError::NoFolder(_))
+        ));
+        assert!(!dir.path().join("a").exists());
+        let flat = dir.path().join("h.sqlite");
+        assert!(matches!(
+            History::open_with(&flat, OpenMode::Read),
+            Err(HistoryError::Missing(_))
+        ));
+        assert!(!flat.exists());
+        History::open_with(&flat, OpenMode::RecordAtGiven).unwrap();
+        History::open_with(&flat, OpenMode::Read).unwrap();
+        History::open_with(&deep, OpenMode::RecordAtDefault).unwrap();
+        assert!(matches!(
+            History::open_with(dir.path(), OpenMode::Read),
+            Err(HistoryError::NotAFile {
+                kind: "a folder",
+                ..
+            })
+        ));
+    }
 
     #[test]
     fn records_lists_and_reads_back() {

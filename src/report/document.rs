@@ -16,6 +16,8 @@ pub enum DocumentError {
     Io(#[from] std::io::Error),
     #[error("the file is larger than {limit} bytes")]
     TooLarge { limit: u64 },
+    #[error("not a regular file (it is {0}), so it is not read")]
+    NotAFile(&'static str),
     #[error("not a synccheck report (its \"schema\" is {found}, expected \"{SCHEMA}\")")]
     Schema { found: String },
     #[error("the report does not match {SCHEMA}: {0}")]
@@ -151,15 +153,13 @@ pub struct VerdictDocument {
 /// Reads `path` as a JSON report if it is one: `Ok(None)` when it is something else (a
 /// snapshot, an import), for the snapshot loader to try.
 pub fn read_if_report(path: &std::path::Path) -> Result<Option<ReportDocument>, DocumentError> {
-    use std::io::Read;
-    let limit = crate::snapshot::MAX_SNAPSHOT_BYTES;
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)?
-        .take(limit + 1)
-        .read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > limit {
-        return Err(DocumentError::TooLarge { limit });
-    }
+    use crate::user_file::{read_regular_file, UserFileError};
+    let bytes =
+        read_regular_file(path, crate::snapshot::MAX_SNAPSHOT_BYTES).map_err(|e| match e {
+            UserFileError::Io(e) => DocumentError::Io(e),
+            UserFileError::NotAFile(kind) => DocumentError::NotAFile(kind),
+            UserFileError::TooLarge { limit, .. } => DocumentError::TooLarge { limit },
+        })?;
     let Ok(value) = serde_json::from_slice::<Value>(&bytes) else {
         return Ok(None);
     };

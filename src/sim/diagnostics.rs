@@ -17,7 +17,7 @@ pub(crate) async fn serve(
     service: PendingService,
     stream: BoxStream,
 ) -> Result<(), ServiceError> {
-    let mut tls = accept_tls(&device, vec![service.host], Prefixed::new(stream)).await?;
+    let mut tls = accept_tls(&device, service.host, Prefixed::new(stream)).await?;
     loop {
         let req = read_plist(&mut tls, IDLE_TIMEOUT).await?;
         let Some(request) = req.get("Request").and_then(|v| v.as_string()) else {

@@ -31,6 +31,11 @@
 //!   the size after it.
 //!
 //! All four only matter on a phone whose snapshot has a `PhotoLibrary` section.
+//!
+//! `impostor-certificate`: in every TLS handshake (lockdown session and services) the phone
+//! presents a certificate of a key of its own instead of the `DeviceCertificate` of the host's
+//! pair record, as a device posing as the paired phone would. Its handshake signatures are
+//! valid; only pinning the pair record's certificate tells it apart.
 
 use std::fmt;
 use std::str::FromStr;
@@ -78,10 +83,11 @@ pub enum FaultMode {
     TornDb,
     NotSqliteDb,
     GrowingDb,
+    ImpostorCertificate,
 }
 
 impl FaultMode {
-    pub const ALL: [FaultMode; 13] = [
+    pub const ALL: [FaultMode; 14] = [
         FaultMode::NotPaired,
         FaultMode::UserDenied,
         FaultMode::PasswordProtected,
@@ -95,6 +101,7 @@ impl FaultMode {
         FaultMode::TornDb,
         FaultMode::NotSqliteDb,
         FaultMode::GrowingDb,
+        FaultMode::ImpostorCertificate,
     ];
 
     /// The name used on the command line and in logs.
@@ -113,6 +120,7 @@ impl FaultMode {
             FaultMode::TornDb => "torn-db",
             FaultMode::NotSqliteDb => "not-sqlite-db",
             FaultMode::GrowingDb => "growing-db",
+            FaultMode::ImpostorCertificate => "impostor-certificate",
         }
     }
 
@@ -164,6 +172,7 @@ pub enum Fault {
     TornDb,
     NotSqliteDb,
     GrowingDb,
+    ImpostorCertificate,
 }
 
 impl Fault {
@@ -182,6 +191,7 @@ impl Fault {
             Fault::TornDb => FaultMode::TornDb,
             Fault::NotSqliteDb => FaultMode::NotSqliteDb,
             Fault::GrowingDb => FaultMode::GrowingDb,
+            Fault::ImpostorCertificate => FaultMode::ImpostorCertificate,
         }
     }
 }
@@ -292,6 +302,7 @@ impl FromStr for FaultSpec {
             (FaultMode::TornDb, None) => Fault::TornDb,
             (FaultMode::NotSqliteDb, None) => Fault::NotSqliteDb,
             (FaultMode::GrowingDb, None) => Fault::GrowingDb,
+            (FaultMode::ImpostorCertificate, None) => Fault::ImpostorCertificate,
         };
         Ok(FaultSpec { fault, device })
     }
@@ -382,6 +393,8 @@ pub struct Faults {
     pub not_sqlite_db: bool,
     /// Photos.sqlite grows at the first read of every handle opened on it.
     pub growing_db: bool,
+    /// Every TLS handshake presents a certificate that is not the pair record's.
+    pub impostor_certificate: bool,
 }
 
 impl Faults {
@@ -410,6 +423,7 @@ impl Faults {
             Fault::TornDb => self.torn_db = true,
             Fault::NotSqliteDb => self.not_sqlite_db = true,
             Fault::GrowingDb => self.growing_db = true,
+            Fault::ImpostorCertificate => self.impostor_certificate = true,
         }
     }
 
@@ -433,6 +447,7 @@ impl Faults {
             (self.torn_db, FaultMode::TornDb),
             (self.not_sqlite_db, FaultMode::NotSqliteDb),
             (self.growing_db, FaultMode::GrowingDb),
+            (self.impostor_certificate, FaultMode::ImpostorCertificate),
         ] {
             if on {
                 out.push(mode);

@@ -136,13 +136,17 @@ pub(crate) async fn serve_port(device: Arc<Device>, target: Target, stream: BoxS
     }
 }
 
-/// Starts TLS as the server on a plaintext stream, accepting the given hosts' certificates.
+/// Starts TLS as the server on a plaintext stream, for a session or service of `host`.
 pub(crate) async fn accept_tls(
     device: &Device,
-    hosts: Vec<TrustedHost>,
+    host: TrustedHost,
     mut stream: Prefixed,
 ) -> Result<tokio_rustls::server::TlsStream<Prefixed>, ServiceError> {
-    let config = tls::server_config(&device.identity, hosts)?;
+    let impostor = device.faults.impostor_certificate;
+    if impostor {
+        device.fault_acts(FaultMode::ImpostorCertificate);
+    }
+    let config = tls::server_config(&device.identity, host, impostor)?;
     if device.faults.slow_tls {
         device.fault_acts(FaultMode::SlowTls);
         hold_client_hello(&mut stream).await?;
@@ -447,7 +451,7 @@ impl Lockdown {
             // Unreachable: no session is active (checked above), so the channel is plaintext.
             return Err(ServiceError::AlreadyTls);
         };
-        let tls = accept_tls(&self.device, vec![host.clone()], plain).await?;
+        let tls = accept_tls(&self.device, host.clone(), plain).await?;
         self.channel = Channel::Tls(Box::new(tls));
         self.session = Some(Session {
             id: session_id,

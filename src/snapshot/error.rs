@@ -12,6 +12,8 @@ pub enum SnapshotError {
     },
     #[error("{path}: the file is larger than {limit} bytes, which no snapshot is")]
     TooLarge { path: PathBuf, limit: u64 },
+    #[error("{path}: not a regular file (it is {kind}), so it is not read")]
+    NotAFile { path: PathBuf, kind: &'static str },
     #[error("{path}: the file is empty")]
     Empty { path: PathBuf },
     #[error("{path}: not a valid plist: {detail}")]

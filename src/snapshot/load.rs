@@ -1,6 +1,5 @@
 //! Reading a snapshot file in any of the forms `scan --from` accepts.
 
-use std::io::Read;
 use std::path::Path;
 
 use super::import;
@@ -12,21 +11,22 @@ pub const MAX_SNAPSHOT_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Reads a snapshot, an `ideviceinfo -x` plist or `pymobiledevice3 lockdown info` JSON.
 pub fn load_file(path: &Path) -> Result<Snapshot, SnapshotError> {
-    let io = |source| SnapshotError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = std::fs::File::open(path).map_err(io)?;
-    let mut bytes = Vec::new();
-    file.take(MAX_SNAPSHOT_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io)?;
-    if bytes.len() as u64 > MAX_SNAPSHOT_BYTES {
-        return Err(SnapshotError::TooLarge {
-            path: path.to_path_buf(),
-            limit: MAX_SNAPSHOT_BYTES,
-        });
-    }
+    use crate::user_file::{read_regular_file, UserFileError};
+    let path_buf = path.to_path_buf();
+    let bytes = read_regular_file(path, MAX_SNAPSHOT_BYTES).map_err(|e| match e {
+        UserFileError::Io(source) => SnapshotError::Io {
+            path: path_buf,
+            source,
+        },
+        UserFileError::NotAFile(kind) => SnapshotError::NotAFile {
+            path: path_buf,
+            kind,
+        },
+        UserFileError::TooLarge { limit, .. } => SnapshotError::TooLarge {
+            path: path_buf,
+            limit,
+        },
+    })?;
     parse_bytes(path, &bytes)
 }
 

@@ -61,8 +61,7 @@ pub fn run(args: WatchArgs) -> Result<i32, CliError> {
         ),
         None => None,
     };
-    let db = super::history::db_path(&args.db);
-    let history = match History::open(&db) {
+    let history = match super::history::open_to_record(&args.db) {
         Ok(h) => Some(h),
         Err(e) => {
             eprintln!("synccheck: warning: scans will not be recorded: {e}");
