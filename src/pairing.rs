@@ -389,8 +389,10 @@ impl PairRecord {
 
     /// Parses what usbmuxd's `ReadPairRecord` returns (XML or binary plist).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, PairingError> {
-        match plist::from_bytes(bytes) {
+        use crate::wire::plist_bounded::{parse, Limits};
+        match parse(bytes, &Limits::DEVICE, "the pair record") {
             Ok(plist::Value::Dictionary(d)) => Self::from_dictionary(&d),
+            Err(e) if e.limit().is_some() => Err(PairingError::BadRecord(e.to_string())),
             _ => Err(PairingError::BadRecord("not a plist dictionary".into())),
         }
     }

@@ -92,6 +92,9 @@ impl CliError {
             | CliError::Snapshot(SnapshotError::Empty { .. }) => {
                 "expected a synccheck snapshot, `ideviceinfo -x` output or `pymobiledevice3 lockdown info` JSON"
             }
+            CliError::Snapshot(SnapshotError::PlistLimit { .. }) => {
+                "the file nests or repeats values far beyond anything a phone sends; it is no capture"
+            }
             CliError::Snapshot(_) | CliError::Facts { .. } => {
                 "the file holds a value no phone sends; capture it again, or fix that key"
             }
