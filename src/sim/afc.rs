@@ -224,6 +224,18 @@ impl Volume {
             };
             volume.add(&path, node, t0);
         }
+        if source.faults.afc_plist_bomb {
+            // Hostile: a few hundred bytes that reuse one array until a billion values.
+            let bomb = crate::wire::plist_bombs::Bomb::Reuse {
+                levels: 5,
+                width: 64,
+            };
+            let node = Node::File {
+                data: Arc::new(bomb.in_message(&[], "Bomb")),
+                mtime: t0,
+            };
+            volume.add(crate::photos::SYNC_STATUS, node, t0);
+        }
         let db_time = library.read_at.unwrap_or(t0);
         match &library.database {
             DatabaseRead::Summary(summary) => match crate::photos::synth::build(summary) {
@@ -657,6 +669,7 @@ impl Device {
                 for mode in [
                     (!source.faults.afc_denied.is_empty(), FaultMode::AfcDenied),
                     (source.faults.not_sqlite_db, FaultMode::NotSqliteDb),
+                    (source.faults.afc_plist_bomb, FaultMode::AfcPlistBomb),
                 ] {
                     if mode.0 {
                         device.fault_acts(mode.1);

@@ -30,7 +30,16 @@
 //!   first read (and the mtime advance by a second), so the size before a copy never matches
 //!   the size after it.
 //!
-//! All four only matter on a phone whose snapshot has a `PhotoLibrary` section.
+//! - `afc-plist-bomb`: `PhotoData/CPL/syncstatus.plist` is a binary plist of a few hundred bytes
+//!   that reuses one array until it would expand to a billion values
+//!   ([`crate::wire::plist_bombs`]).
+//!
+//! All five only matter on a phone whose snapshot has a `PhotoLibrary` section.
+//!
+//! Two faults answer the first GetValue of each lockdown session (as `garbage` does) with a
+//! hostile but well-formed binary plist dictionary: `plist-bomb` holds a reuse bomb of about
+//! 500 bytes that expands to a billion values, `deep-plist` holds 20,000 nested arrays
+//! (about 300 KB). A client must refuse both within bounded memory and stack.
 
 use std::fmt;
 use std::str::FromStr;
@@ -78,10 +87,13 @@ pub enum FaultMode {
     TornDb,
     NotSqliteDb,
     GrowingDb,
+    PlistBomb,
+    DeepPlist,
+    AfcPlistBomb,
 }
 
 impl FaultMode {
-    pub const ALL: [FaultMode; 13] = [
+    pub const ALL: [FaultMode; 16] = [
         FaultMode::NotPaired,
         FaultMode::UserDenied,
         FaultMode::PasswordProtected,
@@ -95,6 +107,9 @@ impl FaultMode {
         FaultMode::TornDb,
         FaultMode::NotSqliteDb,
         FaultMode::GrowingDb,
+        FaultMode::PlistBomb,
+        FaultMode::DeepPlist,
+        FaultMode::AfcPlistBomb,
     ];
 
     /// The name used on the command line and in logs.
@@ -113,6 +128,9 @@ impl FaultMode {
             FaultMode::TornDb => "torn-db",
             FaultMode::NotSqliteDb => "not-sqlite-db",
             FaultMode::GrowingDb => "growing-db",
+            FaultMode::PlistBomb => "plist-bomb",
+            FaultMode::DeepPlist => "deep-plist",
+            FaultMode::AfcPlistBomb => "afc-plist-bomb",
         }
     }
 
@@ -164,6 +182,12 @@ pub enum Fault {
     TornDb,
     NotSqliteDb,
     GrowingDb,
+    /// The first GetValue of each session is answered with a reuse bomb.
+    PlistBomb,
+    /// The first GetValue of each session is answered with 20,000 nested arrays.
+    DeepPlist,
+    /// syncstatus.plist is a reuse bomb.
+    AfcPlistBomb,
 }
 
 impl Fault {
@@ -182,6 +206,9 @@ impl Fault {
             Fault::TornDb => FaultMode::TornDb,
             Fault::NotSqliteDb => FaultMode::NotSqliteDb,
             Fault::GrowingDb => FaultMode::GrowingDb,
+            Fault::PlistBomb => FaultMode::PlistBomb,
+            Fault::DeepPlist => FaultMode::DeepPlist,
+            Fault::AfcPlistBomb => FaultMode::AfcPlistBomb,
         }
     }
 }
@@ -292,6 +319,9 @@ impl FromStr for FaultSpec {
             (FaultMode::TornDb, None) => Fault::TornDb,
             (FaultMode::NotSqliteDb, None) => Fault::NotSqliteDb,
             (FaultMode::GrowingDb, None) => Fault::GrowingDb,
+            (FaultMode::PlistBomb, None) => Fault::PlistBomb,
+            (FaultMode::DeepPlist, None) => Fault::DeepPlist,
+            (FaultMode::AfcPlistBomb, None) => Fault::AfcPlistBomb,
         };
         Ok(FaultSpec { fault, device })
     }
@@ -382,6 +412,12 @@ pub struct Faults {
     pub not_sqlite_db: bool,
     /// Photos.sqlite grows at the first read of every handle opened on it.
     pub growing_db: bool,
+    /// The first `GetValue` of every lockdown session is answered with a plist reuse bomb.
+    pub plist_bomb: bool,
+    /// The first `GetValue` of every lockdown session is answered with 20,000 nested arrays.
+    pub deep_plist: bool,
+    /// syncstatus.plist is a plist reuse bomb.
+    pub afc_plist_bomb: bool,
 }
 
 impl Faults {
@@ -410,6 +446,9 @@ impl Faults {
             Fault::TornDb => self.torn_db = true,
             Fault::NotSqliteDb => self.not_sqlite_db = true,
             Fault::GrowingDb => self.growing_db = true,
+            Fault::PlistBomb => self.plist_bomb = true,
+            Fault::DeepPlist => self.deep_plist = true,
+            Fault::AfcPlistBomb => self.afc_plist_bomb = true,
         }
     }
 
@@ -433,6 +472,9 @@ impl Faults {
             (self.torn_db, FaultMode::TornDb),
             (self.not_sqlite_db, FaultMode::NotSqliteDb),
             (self.growing_db, FaultMode::GrowingDb),
+            (self.plist_bomb, FaultMode::PlistBomb),
+            (self.deep_plist, FaultMode::DeepPlist),
+            (self.afc_plist_bomb, FaultMode::AfcPlistBomb),
         ] {
             if on {
                 out.push(mode);
@@ -513,6 +555,9 @@ mod tests {
             ("garbage", Fault::Garbage),
             ("huge-length", Fault::HugeLength),
             ("slow-tls@3", Fault::SlowTls),
+            ("plist-bomb", Fault::PlistBomb),
+            ("deep-plist@2", Fault::DeepPlist),
+            ("afc-plist-bomb", Fault::AfcPlistBomb),
         ] {
             assert_eq!(parse(s).unwrap().fault, f, "{s}");
         }
