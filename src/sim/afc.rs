@@ -19,8 +19,8 @@
 //!
 //! Anything that would write (open for writing, remove, rename, mkdir, ...) answers permission
 //! denied: nothing a host does can change the simulated phone. The AFC faults (`afc-denied`,
-//! `torn-db`, `not-sqlite-db`, `growing-db`, `afc-plist-bomb`) are described in [`super::faults`]; `latency`
-//! delays every AFC reply as it does lockdown's.
+//! `torn-db`, `not-sqlite-db`, `growing-db`, `afc-plist-bomb`) are described in
+//! [`super::faults`]; `latency` delays every AFC reply as it does lockdown's.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
