@@ -536,6 +536,13 @@ mod tests {
     }
 
     #[test]
+    fn a_plist_bomb_as_a_pair_record_is_refused_naming_the_limit() {
+        let bomb = crate::wire::plist_bombs::reuse_bomb(5, 64);
+        let err = PairRecord::from_bytes(&bomb).unwrap_err().to_string();
+        assert!(err.contains("the pair record goes over the plist"), "{err}");
+    }
+
+    #[test]
     fn uuid_is_uppercase_v4() {
         let u = new_uuid();
         assert_eq!(u.len(), 36);

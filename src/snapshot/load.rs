@@ -352,6 +352,29 @@ mod tests {
     }
 
     #[test]
+    fn bombs_are_refused_naming_the_file_and_the_limit() {
+        use crate::wire::plist_bombs::{deep_xml, Bomb};
+        let reuse = Bomb::Reuse {
+            levels: 5,
+            width: 64,
+        }
+        .in_message(&[("SnapshotVersion", "1")], "Lockdown");
+        for (bytes, limit) in [
+            (reuse, "object count"),
+            (deep_xml(20_000, true), "nesting depth"),
+        ] {
+            let err = parse_bytes(Path::new("bomb.plist"), &bytes).unwrap_err();
+            assert!(matches!(err, SnapshotError::PlistLimit { .. }), "{err}");
+            let text = err.to_string();
+            assert!(
+                text.starts_with("bomb.plist: the snapshot goes over the plist ")
+                    && text.contains(limit),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
     fn builtin_demo_loads() {
         let demo = crate::snapshot::builtin_demo();
         assert_eq!(demo.source, Source::Usb);

@@ -147,6 +147,31 @@ mod tests {
         assert!(matches!(got, Err(FrameError::NotPlist(_))));
     }
 
+    #[tokio::test]
+    async fn bombs_are_refused_in_bounded_memory_and_stack() {
+        use crate::wire::plist_bombs::Bomb;
+        for bomb in [
+            Bomb::Reuse {
+                levels: 5,
+                width: 64,
+            },
+            Bomb::Deep {
+                depth: 20_000,
+                dicts: true,
+            },
+        ] {
+            let body = bomb.in_message(&[("Request", "GetValue")], "Value");
+            let mut frame = (body.len() as u32).to_be_bytes().to_vec();
+            frame.extend_from_slice(&body);
+            let err = read_dict(&mut &frame[..], MAX_FRAME).await.unwrap_err();
+            assert!(matches!(err, FrameError::PlistLimit(_)), "{err}");
+            assert!(
+                err.to_string().starts_with("the message goes over"),
+                "{err}"
+            );
+        }
+    }
+
     #[test]
     fn a_uid_which_xml_cannot_carry_is_refused() {
         // Found by fuzzing: decode_dict accepted it, and encoding the dictionary failed.
