@@ -318,6 +318,9 @@ mod tests {
             plist_bombs::deep_binary(20_000, true),
             plist_bombs::deep_xml(20_000, false),
             plist_bombs::deep_xml(20_000, true),
+            // OpenStep text, which the plist crate also reads.
+            "(".repeat(20_000).into_bytes(),
+            "{ a = ".repeat(20_000).into_bytes(),
         ] {
             let err = parse(&bomb, &Limits::DEVICE, "t").unwrap_err();
             assert_eq!(err.limit(), Some(Limit::Depth), "{err}");
