@@ -133,6 +133,7 @@ pub fn parse(bytes: &[u8], limits: &Limits, source_name: &str) -> Result<Value, 
     let mut root: Option<Value> = None;
 
     for event in reader {
+        // Stop at the first error: a reader that failed to start repeats its error forever.
         let event = event.map_err(|e| malformed(e.to_string()))?;
         if root.is_some() {
             return Err(malformed("more than one value at the top level".into()));
