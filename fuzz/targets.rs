@@ -19,7 +19,7 @@ use synccheck::photos::{self, DatabaseRead, FileRead, PhotoLibrary};
 use synccheck::report::document::ReportDocument;
 use synccheck::report::{html, json, text, ReportContext};
 use synccheck::snapshot::{self, Snapshot, Source};
-use synccheck::wire::{afc, plist_frame, usbmux};
+use synccheck::wire::{afc, plist_bombs, plist_bounded, plist_frame, usbmux};
 
 /// A target's entry function.
 pub type Entry = fn(&[u8]);
@@ -34,6 +34,7 @@ pub const TARGETS: &[(&str, Entry)] = &[
     ("thresholds", thresholds),
     ("report", report),
     ("pair_record", pair_record),
+    ("plist_bounded", plist_bounded),
 ];
 
 /// Runs a wire reader over an in-memory buffer. `&[u8]` never returns `Pending`, so one poll
@@ -284,4 +285,157 @@ pub fn pair_record(data: &[u8]) {
     let saved = record.to_xml_bytes();
     let back = PairRecord::from_bytes(&saved).expect("a saved pair record reads back");
     assert_eq!(back.to_xml_bytes(), saved);
+}
+
+/// Limits small enough that every input runs in milliseconds, large enough for real nesting.
+const FUZZ_LIMITS: plist_bounded::Limits = plist_bounded::Limits {
+    max_depth: 16,
+    max_objects: 20_000,
+    max_expanded_bytes: 4 * 1024 * 1024,
+};
+
+/// The bounded plist parser (`wire::plist_bounded`), on bombs the input describes: the first
+/// byte picks a form, the rest is its recipe (see [`bomb_from`]). Whatever the input, the
+/// parser returns, and a value it returns is within the limits and the same as the plist
+/// crate's own reading of those bytes.
+pub fn plist_bounded(data: &[u8]) {
+    let Some((&form, recipe)) = data.split_first() else {
+        return;
+    };
+    let bytes = match form % 4 {
+        // The input itself, as any outside plist.
+        0 => recipe.to_vec(),
+        // Nested XML arrays or dictionaries, as deep as two bytes say.
+        1 => {
+            let depth = recipe
+                .first_chunk::<2>()
+                .map_or(0, |d| u16::from_be_bytes(*d) as usize);
+            plist_bombs::deep_xml(depth, form & 0x10 != 0)
+        }
+        // A binary plist of objects and references the input describes: reuse and nesting.
+        _ => bomb_from(recipe, form & 0x10 != 0),
+    };
+    check_bounded(&bytes, &FUZZ_LIMITS);
+    if form % 4 == 0 {
+        check_bounded(&bytes, &plist_bounded::Limits::DEVICE);
+    }
+}
+
+fn check_bounded(bytes: &[u8], limits: &plist_bounded::Limits) {
+    let Ok(value) = plist_bounded::parse(bytes, limits, "fuzz") else {
+        return;
+    };
+    let (depth, objects, expanded) = measure(&value);
+    assert!(depth <= limits.max_depth, "depth {depth}");
+    assert!(objects <= limits.max_objects, "{objects} objects");
+    assert!(expanded <= limits.max_expanded_bytes, "{expanded} bytes");
+    // Within the limits, the plist crate's own reader is safe to run, and must agree. (Debug
+    // text, since a NaN real is not equal to itself.)
+    if let Ok(theirs) = plist::Value::from_reader(std::io::Cursor::new(bytes)) {
+        assert_eq!(format!("{value:?}"), format!("{theirs:?}"));
+    }
+}
+
+/// Depth, object count (dictionary keys included) and expanded size of a value, counted the
+/// way `plist_bounded` counts them, without recursion.
+fn measure(value: &plist::Value) -> (usize, u64, u64) {
+    let per_value = std::mem::size_of::<plist::Value>() as u64;
+    let (mut depth, mut objects, mut expanded) = (0, 0, 0);
+    let mut stack = vec![(value, 0usize)];
+    while let Some((v, above)) = stack.pop() {
+        objects += 1;
+        expanded += per_value;
+        match v {
+            plist::Value::Array(items) => {
+                depth = depth.max(above + 1);
+                stack.extend(items.iter().map(|i| (i, above + 1)));
+            }
+            plist::Value::Dictionary(d) => {
+                depth = depth.max(above + 1);
+                for (k, item) in d {
+                    objects += 1;
+                    expanded += per_value + k.len() as u64;
+                    stack.push((item, above + 1));
+                }
+            }
+            plist::Value::String(s) => expanded += s.len() as u64,
+            plist::Value::Data(b) => expanded += b.len() as u64,
+            _ => {}
+        }
+    }
+    (depth, objects, expanded)
+}
+
+/// A binary plist built from a recipe: each step's first byte picks an object (integer,
+/// string, array, dictionary), the next bytes its length and its references. References point
+/// at earlier objects (a DAG: reuse, nesting) or, with `cycles`, at any object.
+fn bomb_from(recipe: &[u8], cycles: bool) -> Vec<u8> {
+    enum Step<'a> {
+        Integer(u8),
+        String(usize),
+        Array(&'a [u8]),
+        Dict(&'a [u8]),
+    }
+    let mut steps = Vec::new();
+    let mut rest = recipe;
+    while let Some((&op, tail)) = rest.split_first() {
+        let (&arg, tail) = tail.split_first().unwrap_or((&0, &[]));
+        let take = |n: usize| tail.split_at(n.min(tail.len()));
+        rest = match op % 4 {
+            0 => {
+                steps.push(Step::Integer(arg));
+                tail
+            }
+            1 => {
+                // Up to 64 KiB: strings are the expanded-size bombs.
+                steps.push(Step::String((arg as usize) << 8));
+                tail
+            }
+            2 => {
+                let (refs, tail) = take(arg as usize % 64);
+                steps.push(Step::Array(refs));
+                tail
+            }
+            _ => {
+                let (refs, tail) = take(2 * (arg as usize % 16));
+                steps.push(Step::Dict(refs));
+                tail
+            }
+        };
+    }
+    let total = steps.len().max(1);
+    let mut plist = plist_bombs::BinaryPlist::new();
+    if steps.is_empty() {
+        let root = plist.integer(0);
+        return plist.finish(root);
+    }
+    let target = |i: usize, r: u8| {
+        if cycles {
+            r as usize % total
+        } else if i == 0 {
+            usize::MAX
+        } else {
+            // Mostly the object just before: deep chains and reuse of the last container.
+            i - 1 - (r as usize % i)
+        }
+    };
+    for (i, step) in steps.iter().enumerate() {
+        match step {
+            Step::Integer(n) => plist.integer(*n as u64),
+            Step::String(len) => plist.string(&"x".repeat(*len)),
+            Step::Array(refs) => {
+                let refs = refs.iter().map(|&r| target(i, r));
+                plist.array(refs.filter(|&r| r != usize::MAX).collect())
+            }
+            Step::Dict(refs) => {
+                let refs: Vec<usize> = refs
+                    .iter()
+                    .map(|&r| target(i, r))
+                    .filter(|&r| r != usize::MAX)
+                    .collect();
+                plist.dict(refs.chunks_exact(2).map(|p| (p[0], p[1])).collect())
+            }
+        };
+    }
+    plist.finish(total - 1)
 }

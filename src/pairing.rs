@@ -395,8 +395,10 @@ impl PairRecord {
 
     /// Parses what usbmuxd's `ReadPairRecord` returns (XML or binary plist).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, PairingError> {
-        match plist::from_bytes(bytes) {
+        use crate::wire::plist_bounded::{parse, Limits};
+        match parse(bytes, &Limits::DEVICE, "the pair record") {
             Ok(plist::Value::Dictionary(d)) => Self::from_dictionary(&d),
+            Err(e) if e.limit().is_some() => Err(PairingError::BadRecord(e.to_string())),
             _ => Err(PairingError::BadRecord("not a plist dictionary".into())),
         }
     }
@@ -552,6 +554,13 @@ mod tests {
             Err(PairingError::BadRecord(_))
         ));
         assert!(PairRecord::from_bytes(b"garbage").is_err());
+    }
+
+    #[test]
+    fn a_plist_bomb_as_a_pair_record_is_refused_naming_the_limit() {
+        let bomb = crate::wire::plist_bombs::reuse_bomb(5, 64);
+        let err = PairRecord::from_bytes(&bomb).unwrap_err().to_string();
+        assert!(err.contains("the pair record goes over the plist"), "{err}");
     }
 
     #[test]

@@ -252,6 +252,26 @@ fn a_phone_stuck_on_trust_never_holds_up_another_and_ctrl_c_cancels_it() {
 }
 
 #[test]
+fn a_phone_sending_plist_bombs_never_takes_down_another() {
+    // 20,000 nested arrays used to overflow a watch worker's stack and abort the whole process,
+    // taking every other phone's report with it.
+    let sim = start_sim_with(
+        &[fixture("failures.plist"), fixture("healthy.plist")],
+        &["--fault", "deep-plist@1"],
+    );
+    let mut w = Watcher::start(&sim, &[]);
+    w.wait_for(&["[1]", "nesting depth limit"]);
+    w.wait_for(&["[2]", HEALTHY_UDID, "MANUAL"]);
+    let history = w.history();
+    let (code, _, lines) = w.interrupt();
+    assert_eq!(code, Some(0), "{lines:?}");
+    assert_eq!(
+        history,
+        vec![(HEALTHY_UDID.to_string(), "manual".to_string())]
+    );
+}
+
+#[test]
 fn unplugged_mid_scan_is_reported_then_rescanned_and_recorded_once() {
     let sim = start_sim_with(&[fixture("healthy.plist")], &["--fault", "replug-after=3"]);
     let json = tempfile::tempdir().unwrap();

@@ -385,5 +385,60 @@ mod seeds {
         ]));
         write("pair_record", "record.plist", &xml(&record));
         write("pair_record", "record.bplist", &binary(&record));
+
+        // plist_bounded: the first byte picks the form (fuzz/targets.rs): 0 the bytes as they
+        // are, 1 nested XML of a given depth (0x11: dictionaries), 2 a binary plist from a
+        // recipe (0x12: references may form cycles).
+        use synccheck::wire::plist_bombs;
+        let form = |f: u8, bytes: &[u8]| [&[f][..], bytes].concat();
+        let healthy = plist::Value::from_file(root().join("fixtures/healthy.plist")).unwrap();
+        write(
+            "plist_bounded",
+            "healthy.bplist",
+            &form(0, &binary(&healthy)),
+        );
+        write("plist_bounded", "healthy.plist", &form(0, &xml(&healthy)));
+        write(
+            "plist_bounded",
+            "reuse-bomb",
+            &form(0, &plist_bombs::reuse_bomb(4, 32)),
+        );
+        write(
+            "plist_bounded",
+            "deep-binary",
+            &form(0, &plist_bombs::deep_binary(40, true)),
+        );
+        write(
+            "plist_bounded",
+            "deep-xml-arrays",
+            &form(1, &20u16.to_be_bytes()),
+        );
+        write(
+            "plist_bounded",
+            "deep-xml-dicts",
+            &form(0x11, &20u16.to_be_bytes()),
+        );
+        // An integer, then four arrays of 16 references to the one before: 16^4 values.
+        let mut reuse = vec![0u8, 7];
+        for _ in 0..4 {
+            reuse.extend_from_slice(&[2, 16]);
+            reuse.extend_from_slice(&[0; 16]);
+        }
+        write("plist_bounded", "recipe-reuse", &form(2, &reuse));
+        // A 65 KB string under two arrays of 32 references: 66 MB once read.
+        let mut strings = vec![1u8, 255];
+        for _ in 0..2 {
+            strings.extend_from_slice(&[2, 32]);
+            strings.extend_from_slice(&[0; 32]);
+        }
+        write("plist_bounded", "recipe-strings", &form(2, &strings));
+        // A dictionary whose key and value are an integer and a string, in an array.
+        write(
+            "plist_bounded",
+            "recipe-dict",
+            &form(2, &[1, 0, 0, 1, 3, 1, 1, 0, 2, 1, 0]),
+        );
+        // An array holding itself.
+        write("plist_bounded", "recipe-cycle", &form(0x12, &[2, 1, 0]));
     }
 }

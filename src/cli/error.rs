@@ -100,6 +100,9 @@ impl CliError {
             CliError::Snapshot(SnapshotError::Shape { .. }) => {
                 "the file is not laid out as a synccheck snapshot; save it again with `synccheck scan --save-snapshot`, or fix that key"
             }
+            CliError::Snapshot(SnapshotError::PlistLimit { .. }) => {
+                "the file nests or repeats values far beyond anything a phone sends; it is no capture"
+            }
             CliError::Answer(_) => "run `synccheck scan --help`; the check ids are listed in the README",
             CliError::Thresholds { .. } => "see \"Thresholds\" in the README for the keys and ranges",
             CliError::Sim(SimError::InUse(_)) => "stop the other simulator, or give another --socket",

@@ -224,7 +224,8 @@ fn text(d: &plist::Dictionary, key: &str) -> Option<String> {
 }
 
 fn parse_dict(contents: &[u8]) -> Option<plist::Dictionary> {
-    match plist::from_bytes(contents) {
+    use crate::wire::plist_bounded::{parse, Limits};
+    match parse(contents, &Limits::DEVICE, "a photo state file") {
         Ok(plist::Value::Dictionary(d)) => Some(d),
         _ => None,
     }

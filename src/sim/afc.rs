@@ -19,8 +19,8 @@
 //!
 //! Anything that would write (open for writing, remove, rename, mkdir, ...) answers permission
 //! denied: nothing a host does can change the simulated phone. The AFC faults (`afc-denied`,
-//! `torn-db`, `not-sqlite-db`, `growing-db`) are described in [`super::faults`]; `latency`
-//! delays every AFC reply as it does lockdown's.
+//! `torn-db`, `not-sqlite-db`, `growing-db`, `afc-plist-bomb`) are described in
+//! [`super::faults`]; `latency` delays every AFC reply as it does lockdown's.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -223,6 +223,18 @@ impl Volume {
                 FileRead::Failed(_) => Node::Broken(code::READ_ERROR),
             };
             volume.add(&path, node, t0);
+        }
+        if source.faults.afc_plist_bomb {
+            // Hostile: a few hundred bytes that reuse one array until a billion values.
+            let bomb = crate::wire::plist_bombs::Bomb::Reuse {
+                levels: 5,
+                width: 64,
+            };
+            let node = Node::File {
+                data: Arc::new(bomb.in_message(&[], "Bomb")),
+                mtime: t0,
+            };
+            volume.add(crate::photos::SYNC_STATUS, node, t0);
         }
         let db_time = library.read_at.unwrap_or(t0);
         match &library.database {
@@ -668,6 +680,7 @@ impl Device {
                 for mode in [
                     (!source.faults.afc_denied.is_empty(), FaultMode::AfcDenied),
                     (source.faults.not_sqlite_db, FaultMode::NotSqliteDb),
+                    (source.faults.afc_plist_bomb, FaultMode::AfcPlistBomb),
                 ] {
                     if mode.0 {
                         device.fault_acts(mode.1);

@@ -30,12 +30,21 @@
 //!   first read (and the mtime advance by a second), so the size before a copy never matches
 //!   the size after it.
 //!
-//! All four only matter on a phone whose snapshot has a `PhotoLibrary` section.
+//! - `afc-plist-bomb`: `PhotoData/CPL/syncstatus.plist` is a binary plist of a few hundred bytes
+//!   that reuses one array until it would expand to a billion values
+//!   ([`crate::wire::plist_bombs`]).
+//!
+//! All five only matter on a phone whose snapshot has a `PhotoLibrary` section.
 //!
 //! `impostor-certificate`: in every TLS handshake (lockdown session and services) the phone
 //! presents a certificate of a key of its own instead of the `DeviceCertificate` of the host's
 //! pair record, as a device posing as the paired phone would. Its handshake signatures are
 //! valid; only pinning the pair record's certificate tells it apart.
+//!
+//! Two faults answer the first GetValue of each lockdown session (as `garbage` does) with a
+//! hostile but well-formed binary plist dictionary: `plist-bomb` holds a reuse bomb of about
+//! 500 bytes that expands to a billion values, `deep-plist` holds 20,000 nested arrays
+//! (about 300 KB). A client must refuse both within bounded memory and stack.
 
 use std::fmt;
 use std::str::FromStr;
@@ -84,10 +93,13 @@ pub enum FaultMode {
     NotSqliteDb,
     GrowingDb,
     ImpostorCertificate,
+    PlistBomb,
+    DeepPlist,
+    AfcPlistBomb,
 }
 
 impl FaultMode {
-    pub const ALL: [FaultMode; 14] = [
+    pub const ALL: [FaultMode; 17] = [
         FaultMode::NotPaired,
         FaultMode::UserDenied,
         FaultMode::PasswordProtected,
@@ -102,6 +114,9 @@ impl FaultMode {
         FaultMode::NotSqliteDb,
         FaultMode::GrowingDb,
         FaultMode::ImpostorCertificate,
+        FaultMode::PlistBomb,
+        FaultMode::DeepPlist,
+        FaultMode::AfcPlistBomb,
     ];
 
     /// The name used on the command line and in logs.
@@ -121,6 +136,9 @@ impl FaultMode {
             FaultMode::NotSqliteDb => "not-sqlite-db",
             FaultMode::GrowingDb => "growing-db",
             FaultMode::ImpostorCertificate => "impostor-certificate",
+            FaultMode::PlistBomb => "plist-bomb",
+            FaultMode::DeepPlist => "deep-plist",
+            FaultMode::AfcPlistBomb => "afc-plist-bomb",
         }
     }
 
@@ -139,8 +157,8 @@ impl FaultMode {
     }
 
     /// A distinct bit per mode, so a device can remember which faults it has already logged.
-    pub(crate) fn bit(self) -> u16 {
-        1 << (self as u16)
+    pub(crate) fn bit(self) -> u64 {
+        1 << (self as u64)
     }
 }
 
@@ -173,6 +191,12 @@ pub enum Fault {
     NotSqliteDb,
     GrowingDb,
     ImpostorCertificate,
+    /// The first GetValue of each session is answered with a reuse bomb.
+    PlistBomb,
+    /// The first GetValue of each session is answered with 20,000 nested arrays.
+    DeepPlist,
+    /// syncstatus.plist is a reuse bomb.
+    AfcPlistBomb,
 }
 
 impl Fault {
@@ -192,6 +216,9 @@ impl Fault {
             Fault::NotSqliteDb => FaultMode::NotSqliteDb,
             Fault::GrowingDb => FaultMode::GrowingDb,
             Fault::ImpostorCertificate => FaultMode::ImpostorCertificate,
+            Fault::PlistBomb => FaultMode::PlistBomb,
+            Fault::DeepPlist => FaultMode::DeepPlist,
+            Fault::AfcPlistBomb => FaultMode::AfcPlistBomb,
         }
     }
 }
@@ -303,6 +330,9 @@ impl FromStr for FaultSpec {
             (FaultMode::NotSqliteDb, None) => Fault::NotSqliteDb,
             (FaultMode::GrowingDb, None) => Fault::GrowingDb,
             (FaultMode::ImpostorCertificate, None) => Fault::ImpostorCertificate,
+            (FaultMode::PlistBomb, None) => Fault::PlistBomb,
+            (FaultMode::DeepPlist, None) => Fault::DeepPlist,
+            (FaultMode::AfcPlistBomb, None) => Fault::AfcPlistBomb,
         };
         Ok(FaultSpec { fault, device })
     }
@@ -395,6 +425,12 @@ pub struct Faults {
     pub growing_db: bool,
     /// Every TLS handshake presents a certificate that is not the pair record's.
     pub impostor_certificate: bool,
+    /// The first `GetValue` of every lockdown session is answered with a plist reuse bomb.
+    pub plist_bomb: bool,
+    /// The first `GetValue` of every lockdown session is answered with 20,000 nested arrays.
+    pub deep_plist: bool,
+    /// syncstatus.plist is a plist reuse bomb.
+    pub afc_plist_bomb: bool,
 }
 
 impl Faults {
@@ -424,6 +460,9 @@ impl Faults {
             Fault::NotSqliteDb => self.not_sqlite_db = true,
             Fault::GrowingDb => self.growing_db = true,
             Fault::ImpostorCertificate => self.impostor_certificate = true,
+            Fault::PlistBomb => self.plist_bomb = true,
+            Fault::DeepPlist => self.deep_plist = true,
+            Fault::AfcPlistBomb => self.afc_plist_bomb = true,
         }
     }
 
@@ -448,6 +487,9 @@ impl Faults {
             (self.not_sqlite_db, FaultMode::NotSqliteDb),
             (self.growing_db, FaultMode::GrowingDb),
             (self.impostor_certificate, FaultMode::ImpostorCertificate),
+            (self.plist_bomb, FaultMode::PlistBomb),
+            (self.deep_plist, FaultMode::DeepPlist),
+            (self.afc_plist_bomb, FaultMode::AfcPlistBomb),
         ] {
             if on {
                 out.push(mode);
@@ -528,6 +570,9 @@ mod tests {
             ("garbage", Fault::Garbage),
             ("huge-length", Fault::HugeLength),
             ("slow-tls@3", Fault::SlowTls),
+            ("plist-bomb", Fault::PlistBomb),
+            ("deep-plist@2", Fault::DeepPlist),
+            ("afc-plist-bomb", Fault::AfcPlistBomb),
         ] {
             assert_eq!(parse(s).unwrap().fault, f, "{s}");
         }
@@ -709,7 +754,7 @@ mod tests {
 
     #[test]
     fn mode_bits_are_distinct() {
-        let mut seen = 0u16;
+        let mut seen = 0u64;
         for m in FaultMode::ALL {
             assert_eq!(seen & m.bit(), 0);
             seen |= m.bit();

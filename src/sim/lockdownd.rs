@@ -26,6 +26,7 @@ use super::frame::{
 use super::tls;
 use crate::pairing::{new_uuid, TrustedHost};
 use crate::snapshot::KEYED_ONLY_VALUES;
+use crate::wire::plist_bombs::Bomb;
 
 pub use super::usbmuxd::LOCKDOWN_PORT;
 
@@ -319,11 +320,13 @@ impl Lockdown {
         Ok(())
     }
 
-    /// The `garbage` and `huge-length` faults answer the first GetValue of each session: every
+    /// The `garbage`, `huge-length`, `plist-bomb` and `deep-plist` faults answer the first
+    /// GetValue of each session: every
     /// full read of a phone (ideviceinfo, pymobiledevice3, synccheck's scan) asks for values
     /// right after StartSession, so the broken reply meets the client inside TLS, past the
     /// point where it trusts the connection. With both faults set, huge-length wins: after its
-    /// stall there is nothing more to say. `None` when neither fault is set.
+    /// stall there is nothing more to say; the plist faults come next, then garbage. `None` when
+    /// none is set.
     async fn poisoned_reply(&mut self) -> Result<Option<Flow>, ServiceError> {
         let faults = &self.device.faults;
         if faults.huge_length {
@@ -339,6 +342,24 @@ impl Lockdown {
             self.channel.flush().await.map_err(FrameError::from)?;
             stall(&mut self.channel).await;
             return Ok(Some(Flow::Close));
+        }
+        if faults.plist_bomb || faults.deep_plist {
+            let (mode, bomb) = if faults.plist_bomb {
+                (FaultMode::PlistBomb, PLIST_BOMB)
+            } else {
+                (FaultMode::DeepPlist, DEEP_PLIST)
+            };
+            self.device.fault_acts(mode);
+            self.device.delay_reply().await;
+            let body = bomb.in_message(&[("Request", "GetValue")], "Value");
+            let mut frame = (body.len() as u32).to_be_bytes().to_vec();
+            frame.extend_from_slice(&body);
+            self.channel
+                .write_all(&frame)
+                .await
+                .map_err(FrameError::from)?;
+            self.channel.flush().await.map_err(FrameError::from)?;
+            return Ok(Some(Flow::Continue));
         }
         if faults.garbage {
             self.device.fault_acts(FaultMode::Garbage);
@@ -561,6 +582,18 @@ const GARBAGE_LEN: usize = 64;
 
 /// A correctly framed body that is no plist: 0xFF can start neither XML (`<`, a BOM or
 /// whitespace), nor a binary plist (`bplist`), nor valid UTF-8.
+/// `plist-bomb`: 64^5, about a billion values, from about 500 bytes.
+const PLIST_BOMB: Bomb = Bomb::Reuse {
+    levels: 5,
+    width: 64,
+};
+
+/// `deep-plist`: 20,000 nested arrays, about 300 KB.
+const DEEP_PLIST: Bomb = Bomb::Deep {
+    depth: 20_000,
+    dicts: false,
+};
+
 fn garbage_frame() -> Vec<u8> {
     use rsa::rand_core::{OsRng, RngCore};
     let mut body = [0u8; GARBAGE_LEN];

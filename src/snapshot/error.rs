@@ -18,6 +18,12 @@ pub enum SnapshotError {
     Empty { path: PathBuf },
     #[error("{path}: not a valid plist: {detail}")]
     BadPlist { path: PathBuf, detail: String },
+    /// Over a plist nesting, object-count or expanded-size limit (`wire::plist_bounded`).
+    #[error("{path}: {error}")]
+    PlistLimit {
+        path: PathBuf,
+        error: crate::wire::plist_bounded::PlistLimitError,
+    },
     #[error("{path}: not valid JSON: {detail}")]
     BadJson { path: PathBuf, detail: String },
     #[error("{path}: {key}: {problem}")]

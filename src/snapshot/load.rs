@@ -46,11 +46,16 @@ pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Snapshot, SnapshotError>
             import::from_pymobiledevice3_json(path, json)
         }
         Some(_) => {
-            let value = plist::Value::from_reader(std::io::Cursor::new(bytes)).map_err(|e| {
-                SnapshotError::BadPlist {
+            use crate::wire::plist_bounded::{parse, Limits, PlistLimitError};
+            let value = parse(bytes, &Limits::SNAPSHOT, "the snapshot").map_err(|e| match e {
+                PlistLimitError::Malformed { detail, .. } => SnapshotError::BadPlist {
                     path: path.to_path_buf(),
-                    detail: e.to_string(),
-                }
+                    detail,
+                },
+                error => SnapshotError::PlistLimit {
+                    path: path.to_path_buf(),
+                    error,
+                },
             })?;
             // Found by fuzzing: a binary plist may hold a UID, which XML cannot, so such a
             // snapshot loaded but could not be saved again, and recording it in the history
@@ -70,7 +75,8 @@ pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Snapshot, SnapshotError>
 pub(crate) const UID_PROBLEM: &str =
     "a UID (only keyed archives hold one), which a snapshot cannot: it is saved as XML";
 
-/// Where the first UID in a value is, as `/key/index/...` (empty for the value itself). UIDs
+/// Where the first UID in a value is, as `/key/index/...` (empty for the value itself).
+/// Recursive, on values from `wire::plist_bounded` only: their depth is bounded. UIDs
 /// belong to NSKeyedArchiver's binary plists, never to lockdown, and an XML plist cannot hold
 /// one, so nothing that synccheck may write back as XML (a snapshot, a message) may carry one.
 pub(crate) fn uid_path(value: &plist::Value) -> Option<String> {
@@ -405,6 +411,29 @@ mod tests {
             describe(&plist::Value::Array(vec![1.into()])),
             "an array of 1 item"
         );
+    }
+
+    #[test]
+    fn bombs_are_refused_naming_the_file_and_the_limit() {
+        use crate::wire::plist_bombs::{deep_xml, Bomb};
+        let reuse = Bomb::Reuse {
+            levels: 5,
+            width: 64,
+        }
+        .in_message(&[("SnapshotVersion", "1")], "Lockdown");
+        for (bytes, limit) in [
+            (reuse, "object count"),
+            (deep_xml(20_000, true), "nesting depth"),
+        ] {
+            let err = parse_bytes(Path::new("bomb.plist"), &bytes).unwrap_err();
+            assert!(matches!(err, SnapshotError::PlistLimit { .. }), "{err}");
+            let text = err.to_string();
+            assert!(
+                text.starts_with("bomb.plist: the snapshot goes over the plist ")
+                    && text.contains(limit),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -87,7 +87,8 @@ impl Shift {
     /// A state file that is a plist gets its dates moved and is written back in its own format
     /// (binary or XML); a marker or anything else unreadable stays as it was.
     fn file(self, contents: &mut Vec<u8>) {
-        let Ok(mut value) = plist::from_bytes::<plist::Value>(contents) else {
+        use crate::wire::plist_bounded::{parse, Limits};
+        let Ok(mut value) = parse(contents, &Limits::DEVICE, "a photo state file") else {
             return;
         };
         self.value(None, &mut value);

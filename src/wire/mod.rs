@@ -7,6 +7,8 @@
 //! length prefix would make it allocate 4 GB; we must refuse such a frame instead.
 
 pub mod afc;
+pub mod plist_bombs;
+pub mod plist_bounded;
 pub mod plist_frame;
 pub mod tls;
 pub mod usbmux;
@@ -20,6 +22,9 @@ pub enum FrameError {
     TooLarge { len: u64, max: u64 },
     #[error("the peer sent a message that is not a plist ({0})")]
     NotPlist(String),
+    /// A plist over a nesting, object-count or size limit (a bomb, or broken beyond use).
+    #[error(transparent)]
+    PlistLimit(plist_bounded::PlistLimitError),
     #[error("the peer sent a malformed header ({0})")]
     BadHeader(String),
     #[error(transparent)]

@@ -3,6 +3,7 @@
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use super::plist_bounded::{self, Limits, PlistLimitError};
 use super::FrameError;
 
 /// Lockdown replies are a few kilobytes; a full IORegistry dump is under a megabyte.
@@ -21,8 +22,11 @@ pub fn body_len(prefix: [u8; 4], max: u32) -> Result<usize, FrameError> {
 }
 
 /// Decodes a body that must be a plist dictionary (every lockdown message is); XML or binary.
+/// Read within [`Limits::DEVICE`]: a frame's size says nothing of what a binary plist that
+/// reuses its objects expands to, nor how deep it nests.
 pub fn decode_dict(body: &[u8]) -> Result<plist::Dictionary, FrameError> {
-    match plist::from_bytes(body) {
+    let parsed = plist_bounded::parse(body, &Limits::DEVICE, "the message");
+    match parsed {
         Ok(plist::Value::Dictionary(d)) => {
             // Found by fuzzing: a UID (binary plists only) decoded here could not be encoded
             // again, so echoing such a message, or saving the snapshot it went into, failed
@@ -42,7 +46,8 @@ pub fn decode_dict(body: &[u8]) -> Result<plist::Dictionary, FrameError> {
             "{} where a dictionary belongs",
             crate::snapshot::describe_value(&other)
         ))),
-        Err(e) => Err(FrameError::NotPlist(e.to_string())),
+        Err(PlistLimitError::Malformed { detail, .. }) => Err(FrameError::NotPlist(detail)),
+        Err(over) => Err(FrameError::PlistLimit(over)),
     }
 }
 
@@ -140,6 +145,31 @@ mod tests {
         let array = encode_value(&plist::Value::Array(vec![]));
         let got = read_dict(&mut &array[..], MAX_FRAME).await;
         assert!(matches!(got, Err(FrameError::NotPlist(_))));
+    }
+
+    #[tokio::test]
+    async fn bombs_are_refused_in_bounded_memory_and_stack() {
+        use crate::wire::plist_bombs::Bomb;
+        for bomb in [
+            Bomb::Reuse {
+                levels: 5,
+                width: 64,
+            },
+            Bomb::Deep {
+                depth: 20_000,
+                dicts: true,
+            },
+        ] {
+            let body = bomb.in_message(&[("Request", "GetValue")], "Value");
+            let mut frame = (body.len() as u32).to_be_bytes().to_vec();
+            frame.extend_from_slice(&body);
+            let err = read_dict(&mut &frame[..], MAX_FRAME).await.unwrap_err();
+            assert!(matches!(err, FrameError::PlistLimit(_)), "{err}");
+            assert!(
+                err.to_string().starts_with("the message goes over"),
+                "{err}"
+            );
+        }
     }
 
     #[test]
