@@ -75,7 +75,11 @@ impl Failures {
     pub fn finish(mut self, verdicts: i32) -> i32 {
         self.list.sort_by_key(|f| f.order);
         for f in &self.list {
-            eprintln!("synccheck: error: {}", self.line(f));
+            let line = self.line(f);
+            eprintln!(
+                "synccheck: error: {}",
+                synccheck::phone_text::printable(&line)
+            );
             if let Some(hint) = f.error.hint() {
                 eprintln!("  hint: {hint}");
             }

@@ -184,9 +184,10 @@ impl History {
     ) -> Result<i64, HistoryError> {
         let mut xml = Vec::new();
         // Loading refuses what XML cannot hold (a UID, found by fuzzing); an error here stays an
-        // error, never a panic in the middle of a bench session.
+        // error, never a panic in the middle of a bench session. A value with a control
+        // character is kept exactly (binary plist), so such a phone's scan is still recorded.
         snapshot
-            .write_xml(&mut xml)
+            .write(&mut xml)
             .map_err(|e| HistoryError::Unstorable(e.to_string()))?;
         let f = &report.facts;
         let at = report
