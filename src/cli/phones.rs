@@ -92,7 +92,13 @@ impl Failures {
     fn line(&self, f: &Failure) -> String {
         let mut message = f.error.to_string();
         if let Some(udid) = f.udid.as_deref().filter(|u| !u.is_empty()) {
+            // Also as it appears in a per-phone file name (sanitised).
             message = message.replace(udid, synccheck::report::REDACTED);
+            let in_file_name = synccheck::phone_text::file_name_part(udid);
+            // "phone" stands for a UDID with nothing usable: not worth hiding "iPhone" for.
+            if in_file_name != "phone" {
+                message = message.replace(&in_file_name, synccheck::report::REDACTED);
+            }
         }
         match &f.label {
             Some(label) => format!("{label}: {message}"),
