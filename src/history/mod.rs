@@ -391,6 +391,19 @@ mod tests {
     }
 
     #[test]
+    fn a_name_xml_cannot_hold_is_recorded_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut snap = crate::snapshot::builtin_demo();
+        let hostile = "Eve\u{1}\u{1b}[2J\u{0}";
+        snap.lockdown.insert("DeviceName".into(), hostile.into());
+        let report = pipeline::report_for(&snap, "USB", &Context::default(), false);
+        let mut h = History::open(&dir.path().join("h.sqlite")).unwrap();
+        let id = h.record(&snap, &report, &[], false).unwrap();
+        let stored = h.get(id).unwrap().unwrap();
+        assert_eq!(stored.snapshot, snap);
+    }
+
+    #[test]
     fn a_newer_schema_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("h.sqlite");
