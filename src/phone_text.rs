@@ -19,8 +19,9 @@ use std::borrow::Cow;
 
 /// Whether `c` would act on a terminal or on the order of the text rather than be read:
 /// control characters (C0, DEL and C1, Unicode category Cc), bidirectional embeddings,
-/// overrides, isolates and marks, zero-width and other invisible formatting characters, and the
-/// line and paragraph separators.
+/// overrides, isolates and marks, the zero-width space and other invisible formatting or filler
+/// characters, tag characters, and the line and paragraph separators. The zero-width joiner and
+/// non-joiner and the variation selectors stay: names use them (emoji sequences, Persian).
 pub fn is_hazard(c: char) -> bool {
     c.is_control()
         || matches!(
@@ -29,11 +30,12 @@ pub fn is_hazard(c: char) -> bool {
                 | '\u{115F}'
                 | '\u{1160}'
                 | '\u{180E}'
-                | '\u{200B}'..='\u{200F}'
+                | '\u{200B}'
+                | '\u{200E}'
+                | '\u{200F}'
                 | '\u{2028}'..='\u{202E}'
                 | '\u{2060}'..='\u{206F}'
                 | '\u{3164}'
-                | '\u{FE00}'..='\u{FE0F}'
                 | '\u{FEFF}'
                 | '\u{FFA0}'
                 | '\u{FFF9}'..='\u{FFFB}'
