@@ -29,7 +29,35 @@ fn init_logging(verbose: u8) {
         EnvFilter::try_from_env("SYNCCHECK_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| PrintableStderr)
+        // Plain text: log lines quote what phones sent (an error, a value), so every control
+        // character is escaped by the writer, colour codes included.
+        .with_ansi(false)
         .with_target(false)
         .init();
+}
+
+/// stderr for log lines: each line made printable (a phone's text in a field or message
+/// reaches the terminal as visible escapes, never as terminal commands).
+struct PrintableStderr;
+
+impl std::io::Write for PrintableStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        let mut out = String::with_capacity(text.len());
+        for line in text.split_inclusive('\n') {
+            let (body, end) = match line.strip_suffix('\n') {
+                Some(body) => (body, "\n"),
+                None => (line, ""),
+            };
+            out.push_str(&synccheck::phone_text::printable(body));
+            out.push_str(end);
+        }
+        std::io::stderr().lock().write_all(out.as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }

@@ -287,6 +287,7 @@ impl HostPairing {
 }
 
 /// Everything one past pairing left behind.
+#[derive(Clone)]
 pub struct Pairing {
     /// What the host keeps (usbmuxd's store).
     pub record: PairRecord,
@@ -297,6 +298,7 @@ pub struct Pairing {
 }
 
 /// The phone's own TLS identity.
+#[derive(Clone)]
 pub struct DeviceIdentity {
     pub certificate_der: CertificateDer<'static>,
     pub certificate_pem: String,

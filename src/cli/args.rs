@@ -63,6 +63,12 @@ pub struct SimArgs {
     #[arg(long, value_name = "SECS")]
     pub trust_after: Option<u64>,
 
+    /// Serve each snapshot's UniqueDeviceID exactly as written (usbmuxd's SerialNumber too),
+    /// even repeated or malformed: a tampered phone, for testing. By default a repeated UDID
+    /// gets a distinct successor and a malformed one a made-up UDID.
+    #[arg(long)]
+    pub exact_udids: bool,
+
     /// Serve every value exactly as captured. By default each snapshot is replayed as if it
     /// were captured now: its dates (the phone's clock, last backup, last sync, photos waiting
     /// since…) move forward by the time since its capture, so ages read the same on any day.
@@ -218,6 +224,10 @@ pub enum HistoryCommand {
 pub struct ListArgs {
     #[command(flatten)]
     pub connection: ConnectionArgs,
+
+    /// Hide each phone's UDID and name (phones are then told apart by their number).
+    #[arg(long)]
+    pub redact: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -225,6 +235,10 @@ pub struct PairArgs {
     /// Pair only the iPhone with this UDID (default: every attached iPhone).
     #[arg(long, value_name = "UDID")]
     pub udid: Option<String>,
+
+    /// Hide each phone's UDID in what is printed (phones are then told apart by their number).
+    #[arg(long)]
+    pub redact: bool,
 
     #[command(flatten)]
     pub connection: ConnectionArgs,

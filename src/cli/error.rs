@@ -60,22 +60,24 @@ pub enum CliError {
         path: PathBuf,
         source: std::io::Error,
     },
-    /// One phone of several failed: the error, named by the phone.
-    #[error("iPhone {udid}: {source}")]
-    OnDevice { udid: String, source: DeviceError },
 }
 
 impl CliError {
     pub fn exit_code(&self) -> i32 {
         match self {
-            CliError::Device(e) | CliError::OnDevice { source: e, .. } => device_exit_code(e),
+            CliError::Device(e) => device_exit_code(e),
             _ => exit::USAGE_OR_INPUT,
         }
     }
 
-    /// Prints the error as the CLI's one sentence and a hint, on stderr.
+    /// Prints the error as the CLI's one sentence and a hint, on stderr. The sentence may
+    /// quote a phone (its UDID, an error it sent): made printable, never raw on the terminal.
     pub fn print(&self) {
-        eprintln!("synccheck: error: {self}");
+        let line = self.to_string();
+        eprintln!(
+            "synccheck: error: {}",
+            synccheck::phone_text::printable(&line)
+        );
         if let Some(hint) = self.hint() {
             eprintln!("  hint: {hint}");
         }
@@ -109,7 +111,7 @@ impl CliError {
             CliError::Sim(_) => "run with -v for details",
             CliError::Usage(_) => "see `synccheck --help`",
             CliError::Address(_) => "for example --usbmuxd UNIX:/var/run/usbmuxd or --usbmuxd 127.0.0.1:27015",
-            CliError::Device(e) | CliError::OnDevice { source: e, .. } => return device_hint(e),
+            CliError::Device(e) => return device_hint(e),
             CliError::History(HistoryError::NoFolder(_)) => {
                 "check --db (or SYNCCHECK_DB) for a typo; only the default history's folder is created for you"
             }
@@ -170,5 +172,6 @@ pub(super) fn device_hint(e: &DeviceError) -> Option<&'static str> {
         NotThePairedPhone => {
             "do not trust this phone or cable; if the iPhone was erased or paired with another record, remove its pair record and run `synccheck pair`"
         }
+        Unsendable { .. } => "this phone reports a malformed UDID: it may be tampered with; other phones are not affected",
     })
 }

@@ -91,7 +91,8 @@ fn list(args: &HistoryArgs) -> Result<i32, CliError> {
         } else {
             r.serial.or(r.udid).unwrap_or_else(|| "?".into())
         };
-        println!(
+        // Serial, UDID, model and version were recorded as the phone gave them: printable.
+        let line = format!(
             "{:>5}  {:<17}  {:<25}  {:<22}  {:<8}  {:>8}  {:>7}  {}",
             r.id,
             when,
@@ -104,6 +105,7 @@ fn list(args: &HistoryArgs) -> Result<i32, CliError> {
                 .unwrap_or_else(|| "?".into()),
             r.verdict
         );
+        println!("{}", synccheck::phone_text::printable(&line));
     }
     Ok(0)
 }

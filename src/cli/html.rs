@@ -25,32 +25,42 @@ pub fn write_reports(path: &Path, reports: &[DeviceReport]) -> Result<(), CliErr
 /// the others from theirs. One result per report, in its order.
 pub fn write_each(path: &Path, reports: &[DeviceReport]) -> Vec<Result<(), CliError>> {
     let ctx = ReportContext::now();
+    let udids: Vec<Option<&str>> = reports
+        .iter()
+        .map(|r| r.facts.identity.udid.as_deref())
+        .collect();
+    let targets = sheet_paths(path, &udids);
     reports
         .iter()
-        .enumerate()
-        .map(|(i, r)| {
+        .zip(targets)
+        .map(|(r, target)| {
             let pages = html::render_reports(std::slice::from_ref(r), &ctx).map_err(|source| {
                 CliError::Html {
                     path: path.to_path_buf(),
                     source,
                 }
             })?;
-            let target = sheet_path(path, reports.len(), i, r.facts.identity.udid.as_deref());
             pages.iter().try_for_each(|page| write_page(&target, page))
         })
         .collect()
 }
 
-/// Where sheet `i` of `count` goes.
-fn sheet_path(path: &Path, count: usize, i: usize, udid: Option<&str>) -> PathBuf {
-    if count == 1 {
-        return path.to_path_buf();
+/// Where each sheet goes: `path` itself for one phone; with several, a file per phone named by
+/// its UDID (or its position, when redacted or unknown), through the one file-name sanitiser
+/// and never two phones on one file.
+fn sheet_paths(path: &Path, udids: &[Option<&str>]) -> Vec<PathBuf> {
+    if udids.len() == 1 {
+        return vec![path.to_path_buf()];
     }
-    let tag = match udid {
-        Some(u) if u != synccheck::report::REDACTED => u.to_string(),
-        _ => format!("phone{}", i + 1),
-    };
-    super::files::per_device(path, &tag)
+    let mut names = super::files::PerDevice::new(path);
+    udids
+        .iter()
+        .enumerate()
+        .map(|(i, udid)| match udid {
+            Some(u) if *u != synccheck::report::REDACTED => names.path_for(u),
+            _ => names.path_for(&format!("phone{}", i + 1)),
+        })
+        .collect()
 }
 
 fn write_page(target: &Path, page: &str) -> Result<(), CliError> {
@@ -60,14 +70,16 @@ fn write_page(target: &Path, page: &str) -> Result<(), CliError> {
             source,
         }
     })?;
-    eprintln!("synccheck: wrote {}", target.display());
+    eprintln!(
+        "synccheck: wrote {}",
+        synccheck::phone_text::printable(&target.display().to_string())
+    );
     Ok(())
 }
 
-fn write_pages(path: &Path, pages: &[String], udids: &[Option<String>]) -> Result<(), CliError> {
-    for (i, page) in pages.iter().enumerate() {
-        let udid = udids.get(i).cloned().flatten();
-        write_page(&sheet_path(path, pages.len(), i, udid.as_deref()), page)?;
+fn write_pages(path: &Path, pages: &[String], udids: &[Option<&str>]) -> Result<(), CliError> {
+    for (page, target) in pages.iter().zip(sheet_paths(path, udids)) {
+        write_page(&target, page)?;
     }
     Ok(())
 }
@@ -111,10 +123,10 @@ fn render_document(path: &Path, doc: &ReportDocument) -> Result<i32, CliError> {
         path: path.to_path_buf(),
         source,
     })?;
-    let udids: Vec<Option<String>> = doc
+    let udids: Vec<Option<&str>> = doc
         .devices
         .iter()
-        .map(|d| d.facts.identity.udid.clone())
+        .map(|d| d.facts.identity.udid.as_deref())
         .collect();
     write_pages(path, &pages, &udids)?;
     Ok(0)

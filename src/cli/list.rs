@@ -3,12 +3,16 @@
 use futures::future::join_all;
 use synccheck::device::{summarize, DeviceError};
 use synccheck::facts::Catalog;
+use synccheck::phone_text::printable;
 
 use super::args::ListArgs;
 use super::error::CliError;
 use super::live;
 
 pub fn run(args: ListArgs) -> Result<i32, CliError> {
+    if args.redact {
+        synccheck::privacy::hide_identifiers();
+    }
     let mux = live::usbmuxd(&args.connection)?;
     let timeout = std::time::Duration::from_secs_f64(args.connection.timeout);
     let rows = live::runtime()?.block_on(async {
@@ -21,26 +25,41 @@ pub fn run(args: ListArgs) -> Result<i32, CliError> {
         return Ok(0);
     }
     let catalog = Catalog::builtin();
-    for (device, summary) in rows {
+    for (i, (device, summary)) in rows.into_iter().enumerate() {
         let connection = device.connection.map(|c| c.as_str()).unwrap_or("?");
-        match summary {
+        // What the phone says of itself (UDID, name, model, version) is made printable; under
+        // --redact the UDID and name are not shown at all, nor quoted by an error.
+        let udid = match args.redact {
+            true => format!("iPhone {}", i + 1),
+            false => device.udid.clone(),
+        };
+        let line = match summary {
             Ok(s) => {
                 let model = s.product_type.as_deref().map(|p| match catalog.model(p) {
                     Some(m) => format!("{} ({p})", m.name),
                     None => p.to_string(),
                 });
-                println!(
-                    "{}  {}  {}  iOS {}  {}  {}",
-                    device.udid,
-                    s.name.as_deref().unwrap_or("?"),
+                let name = match (args.redact, s.name.as_deref()) {
+                    (_, None) => "?",
+                    (true, Some(_)) => synccheck::report::REDACTED,
+                    (false, Some(n)) => n,
+                };
+                format!(
+                    "{udid}  {name}  {}  iOS {}  {connection}  {}",
                     model.as_deref().unwrap_or("?"),
                     s.ios_version.as_deref().unwrap_or("?"),
-                    connection,
                     if s.paired { "paired" } else { "not paired" },
-                );
+                )
             }
-            Err(e) => println!("{}  {connection}  unreadable: {e}", device.udid),
-        }
+            Err(e) => {
+                let mut why = e.to_string();
+                if args.redact && !device.udid.is_empty() {
+                    why = why.replace(&device.udid, synccheck::report::REDACTED);
+                }
+                format!("{udid}  {connection}  unreadable: {why}")
+            }
+        };
+        println!("{}", printable(&line));
     }
     Ok(0)
 }

@@ -75,7 +75,9 @@ impl StatusBoard {
         }
     }
 
+    /// A phone's line; `label` names it (its UDID, which the phone chose: made printable).
     pub fn line(&self, label: String) -> StatusLine {
+        let label = synccheck::phone_text::printable(&label).into_owned();
         let bar = self.multi.as_ref().map(|m| {
             let bar = m.add(ProgressBar::new_spinner());
             bar.set_style(spinner_style());

@@ -75,7 +75,11 @@ impl Failures {
     pub fn finish(mut self, verdicts: i32) -> i32 {
         self.list.sort_by_key(|f| f.order);
         for f in &self.list {
-            eprintln!("synccheck: error: {}", self.line(f));
+            let line = self.line(f);
+            eprintln!(
+                "synccheck: error: {}",
+                synccheck::phone_text::printable(&line)
+            );
             if let Some(hint) = f.error.hint() {
                 eprintln!("  hint: {hint}");
             }
@@ -88,7 +92,13 @@ impl Failures {
     fn line(&self, f: &Failure) -> String {
         let mut message = f.error.to_string();
         if let Some(udid) = f.udid.as_deref().filter(|u| !u.is_empty()) {
+            // Also as it appears in a per-phone file name (sanitised).
             message = message.replace(udid, synccheck::report::REDACTED);
+            let in_file_name = synccheck::phone_text::file_name_part(udid);
+            // "phone" stands for a UDID with nothing usable: not worth hiding "iPhone" for.
+            if in_file_name != "phone" {
+                message = message.replace(&in_file_name, synccheck::report::REDACTED);
+            }
         }
         match &f.label {
             Some(label) => format!("{label}: {message}"),

@@ -63,6 +63,9 @@ fn judge_file(path: &Path, ctx: &Context, redact: bool) -> Result<DeviceReport, 
 /// Reads every phone at once, then judges, records, saves and reports each on its own: a phone
 /// that cannot be read, or whose snapshot cannot be saved, is that phone's error only.
 fn run_live(args: ScanArgs) -> Result<i32, CliError> {
+    if args.report.redact {
+        synccheck::privacy::hide_identifiers();
+    }
     let ctx = report::context(&args.report)?;
     let mux = live::usbmuxd(&args.connection)?;
     let scope = live::photo_scope(args.no_photo_library);
@@ -85,6 +88,10 @@ fn run_live(args: ScanArgs) -> Result<i32, CliError> {
     };
     let mut judged = Vec::new();
     let mut failures = Failures::new(args.report.redact);
+    let mut snapshot_files = args
+        .save_snapshot
+        .as_deref()
+        .map(super::files::PerDevice::new);
     for (order, (device, result)) in devices.iter().zip(results).enumerate() {
         let phone = Phone::Attached {
             udid: &device.udid,
@@ -105,9 +112,9 @@ fn run_live(args: ScanArgs) -> Result<i32, CliError> {
         // Evaluated without redaction: the shop's history keeps serials; output hides them.
         let earlier = super::history::earlier_scan(history.as_ref(), Some(&device.udid), None);
         // The snapshot is saved whatever the report says: it is what the phone said.
-        if let Some(path) = &args.save_snapshot {
+        if let (Some(path), Some(names)) = (&args.save_snapshot, &mut snapshot_files) {
             let path = if several {
-                super::files::per_device(path, &device.udid)
+                names.path_for(&device.udid)
             } else {
                 path.clone()
             };
@@ -170,15 +177,20 @@ fn record(history: &mut Option<History>, snap: &Snapshot, report: &DeviceReport,
             &args.report.answers,
             args.report.trust_answers,
         ) {
-            eprintln!("synccheck: warning: this scan was not recorded: {e}");
+            let why = e.to_string();
+            eprintln!(
+                "synccheck: warning: this scan was not recorded: {}",
+                synccheck::phone_text::printable(&why)
+            );
         }
     }
 }
 
 fn save(snap: &Snapshot, path: &Path) -> Result<(), CliError> {
-    super::files::write_atomically(path, |f| snap.write_xml(f).map_err(std::io::Error::other))
-        .map_err(|source| CliError::SaveSnapshot {
+    super::files::write_atomically(path, |f| snap.write(f).map_err(std::io::Error::other)).map_err(
+        |source| CliError::SaveSnapshot {
             path: path.to_path_buf(),
             source,
-        })
+        },
+    )
 }

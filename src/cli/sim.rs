@@ -38,6 +38,7 @@ pub fn run(args: SimArgs) -> Result<i32, CliError> {
     .map_err(|e| CliError::Usage(e.to_string()))?;
     for (device, faults) in devices.iter_mut().zip(faults) {
         device.faults = faults;
+        device.exact_udid = args.exact_udids;
     }
     let listen = match (args.listen, args.socket) {
         (Some(addr), _) if !addr.ip().is_loopback() => {
@@ -66,7 +67,7 @@ pub fn run(args: SimArgs) -> Result<i32, CliError> {
             return Err(CliError::Output(e));
         }
         for (i, udid) in handle.udids().iter().enumerate() {
-            tracing::info!(device_id = i + 1, %udid, "serving");
+            tracing::info!(device_id = i + 1, udid = %synccheck::privacy::Shown(udid), "serving");
         }
         let mut commands = super::live::stdin_lines();
         let stop = super::live::wait_for_stop();

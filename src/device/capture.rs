@@ -92,7 +92,7 @@ pub async fn capture(
         let value = match values.next() {
             Some(Ok(value)) => value,
             Some(Err(e)) => {
-                tracing::warn!(udid = %device.udid, "lockdown domain {domain} refused: {e}");
+                tracing::warn!(udid = %crate::privacy::Shown(&device.udid), "lockdown domain {domain} refused: {e}");
                 None
             }
             None => None,
@@ -104,7 +104,7 @@ pub async fn capture(
             // A snapshot's domain is a dictionary: anything else is left out, which makes that
             // domain's facts unknown as for a phone that does not answer it.
             Some(other) => tracing::warn!(
-                udid = %device.udid,
+                udid = %crate::privacy::Shown(&device.udid),
                 "lockdown domain {domain} answered {}, not a dictionary: left out",
                 crate::snapshot::describe_value(&other)
             ),
@@ -124,7 +124,7 @@ pub async fn capture(
             }
             Some(Ok(None)) | None => {}
             Some(Err(e)) => {
-                tracing::info!(udid = %device.udid, "{domain} {key} unknown: {e}")
+                tracing::info!(udid = %crate::privacy::Shown(&device.udid), "{domain} {key} unknown: {e}")
             }
         }
     }
@@ -136,10 +136,12 @@ pub async fn capture(
             snap.io_registry.insert(query.key().to_string(), entry);
         }
         Ok(diagnostics::BatteryAnswer::NotFound(why)) => {
-            tracing::warn!(udid = %device.udid, "battery health unavailable: {why}");
+            tracing::warn!(udid = %crate::privacy::Shown(&device.udid), "battery health unavailable: {why}");
         }
         Err(e @ DeviceError::Unplugged(_)) => return Err(e),
-        Err(e) => tracing::warn!(udid = %device.udid, "battery health unavailable: {e}"),
+        Err(e) => {
+            tracing::warn!(udid = %crate::privacy::Shown(&device.udid), "battery health unavailable: {e}")
+        }
     }
     Ok(snap)
 }

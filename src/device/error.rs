@@ -56,6 +56,10 @@ pub enum DeviceError {
          something other than the paired iPhone answered, and the scan stopped at the handshake"
     )]
     NotThePairedPhone,
+    /// A request would carry a phone's value (its UDID) that XML cannot hold: usbmuxd reads
+    /// XML requests, so it is not sent at all.
+    #[error("cannot ask usbmuxd {what}: {at} holds a character XML cannot carry (a control character), which no real iPhone sends")]
+    Unsendable { what: &'static str, at: String },
 }
 
 impl From<crate::pairing::PairingError> for DeviceError {

@@ -59,9 +59,13 @@ pub async fn pair(
             })
         }
     };
+    // The pair record goes to usbmuxd as XML, which other tools read too: a Wi-Fi address
+    // XML cannot carry (a control character; a real one is hex and colons) is left out, as
+    // for a phone that gives none.
     let wifi = values[1]
         .as_ref()
         .and_then(|v| v.as_string())
+        .filter(|w| w.chars().all(crate::phone_text::xml_char))
         .unwrap_or_default()
         .to_string();
     let buid = mux.read_buid().await?;

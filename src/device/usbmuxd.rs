@@ -79,6 +79,10 @@ impl Usbmuxd {
         what: &'static str,
         body: plist::Dictionary,
     ) -> Result<(BoxStream, plist::Dictionary), DeviceError> {
+        // A UDID comes from the phone: one holding a control character would make the request
+        // invalid XML, which usbmuxd cannot read. Refused here, for this phone only.
+        crate::phone_text::xml_can_carry(&plist::Value::Dictionary(body.clone()))
+            .map_err(|at| DeviceError::Unsendable { what, at })?;
         let mut stream = self.open().await?;
         within(self.timeout, what, async {
             usbmux::write(&mut stream, 1, &body)

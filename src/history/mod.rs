@@ -253,9 +253,10 @@ impl History {
     ) -> Result<i64, HistoryError> {
         let mut xml = Vec::new();
         // Loading refuses what XML cannot hold (a UID, found by fuzzing); an error here stays an
-        // error, never a panic in the middle of a bench session.
+        // error, never a panic in the middle of a bench session. A value with a control
+        // character is kept exactly (binary plist), so such a phone's scan is still recorded.
         snapshot
-            .write_xml(&mut xml)
+            .write(&mut xml)
             .map_err(|e| HistoryError::Unstorable(e.to_string()))?;
         let f = &report.facts;
         let at = report
@@ -487,6 +488,19 @@ mod tests {
         let err = h.record(&snap, &report, &[], false).unwrap_err();
         assert!(matches!(err, HistoryError::Unstorable(_)), "{err}");
         assert!(h.list(None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_name_xml_cannot_hold_is_recorded_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut snap = crate::snapshot::builtin_demo();
+        let hostile = "Eve\u{1}\u{1b}[2J\u{0}";
+        snap.lockdown.insert("DeviceName".into(), hostile.into());
+        let report = pipeline::report_for(&snap, "USB", &Context::default(), false);
+        let mut h = History::open(&dir.path().join("h.sqlite")).unwrap();
+        let id = h.record(&snap, &report, &[], false).unwrap();
+        let stored = h.get(id).unwrap().unwrap();
+        assert_eq!(stored.snapshot, snap);
     }
 
     #[test]

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use super::{DeviceReport, ReportContext};
 use crate::checklist::{Finding, Status};
 use crate::facts::DeviceFacts;
+use crate::phone_text::printable;
 use crate::units;
 
 /// ANSI colours, or none: off when stdout is not a terminal or NO_COLOR is set.
@@ -16,7 +17,11 @@ pub struct Style {
 }
 
 impl Style {
+    /// `text` coloured. Every line of the report goes through here or [`printable`], so no
+    /// control character or bidi override the phone chose (in its name, a value, an error it
+    /// sent) reaches the terminal raw: only the colour codes added here do.
     fn paint(&self, code: &str, text: &str) -> String {
+        let text = printable(text);
         if self.color {
             format!("\x1b[{code}m{text}\x1b[0m")
         } else {
@@ -78,7 +83,7 @@ fn device(out: &mut impl Write, r: &DeviceReport, style: Style) -> io::Result<()
     }
     writeln!(out, "{}", style.paint("2", &second.join(" · ")))?;
     if let Some(line) = state_line(&r.facts) {
-        writeln!(out, "{line}")?;
+        writeln!(out, "{}", printable(&line))?;
     }
     for warning in super::json::warnings(r) {
         writeln!(out, "{}", style.paint("33", &format!("Warning: {warning}")))?;
@@ -88,7 +93,7 @@ fn device(out: &mut impl Write, r: &DeviceReport, style: Style) -> io::Result<()
         .evaluation
         .findings
         .iter()
-        .map(|f| f.title.chars().count())
+        .map(|f| printable(f.title).chars().count())
         .max()
         .unwrap_or(0);
     for f in &r.evaluation.findings {
@@ -103,7 +108,7 @@ fn device(out: &mut impl Write, r: &DeviceReport, style: Style) -> io::Result<()
             code,
             &format!("Verdict: {}", status.as_str().to_uppercase())
         ),
-        r.evaluation.verdict.summary
+        printable(&r.evaluation.verdict.summary)
     )
 }
 
@@ -167,8 +172,8 @@ fn finding(out: &mut impl Write, f: &Finding, width: usize, style: Style) -> io:
         out,
         "  {}  {:width$}  {}",
         style.paint(code, word),
-        f.title,
-        f.summary
+        printable(f.title),
+        printable(&f.summary)
     )?;
     let indent = " ".repeat(2 + 8 + 2 + width + 2);
     if !f.evidence.is_empty() {
@@ -186,7 +191,7 @@ fn finding(out: &mut impl Write, f: &Finding, width: usize, style: Style) -> io:
     // A manual step's summary already says where to look and how to answer; its fix is in the
     // JSON and appears here once the technician answers that the step fails.
     if matches!(f.status, Status::Warn | Status::Fail) && !f.remedy.is_empty() {
-        writeln!(out, "{indent}→ {}", f.remedy)?;
+        writeln!(out, "{indent}→ {}", printable(&f.remedy))?;
     }
     Ok(())
 }

@@ -51,6 +51,12 @@ pub use faults::{Fault, FaultError, FaultMode, FaultSpec, Faults, Trust};
 pub struct SimDevice {
     pub snapshot: Snapshot,
     pub faults: Faults,
+    /// Serve the snapshot's `UniqueDeviceID` exactly as written, as usbmuxd's `SerialNumber`
+    /// and lockdown's `UniqueDeviceID`, even when another phone has it too or it is no UDID at
+    /// all (`../../x`, a NUL, 500 characters): a tampered phone, for testing what a client does
+    /// with one. Phones that share a UDID share its pairing, as usbmuxd keeps one pair record
+    /// per UDID.
+    pub exact_udid: bool,
 }
 
 impl SimDevice {
@@ -58,6 +64,7 @@ impl SimDevice {
         SimDevice {
             snapshot,
             faults: Faults::default(),
+            exact_udid: false,
         }
     }
 }
@@ -198,6 +205,16 @@ fn distinct_udids(devices: &[SimDevice]) -> Vec<String> {
     let mut used: HashSet<String> = HashSet::new();
     let mut out = Vec::with_capacity(devices.len());
     for (i, d) in devices.iter().enumerate() {
+        let exact = d
+            .snapshot
+            .lockdown
+            .get("UniqueDeviceID")
+            .and_then(|v| v.as_string())
+            .filter(|s| d.exact_udid && !s.is_empty());
+        if let Some(udid) = exact {
+            out.push(udid.to_string());
+            continue;
+        }
         let original = d
             .snapshot
             .lockdown
@@ -257,6 +274,14 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     })
     .await
     .map_err(|e| SimError::Task(e.to_string()))??;
+    // usbmuxd keeps one pair record per UDID: phones served with the same UDID (exact_udid)
+    // share the first one's pairing, so either can be read with that record.
+    let pairings: Vec<_> = (0..pairings.len())
+        .map(|i| {
+            let first = udids.iter().position(|u| *u == udids[i]).unwrap_or(i);
+            pairings[first].clone()
+        })
+        .collect();
 
     let (events, _) = broadcast::channel(256);
     let mut devices = Vec::new();
@@ -398,5 +423,14 @@ mod tests {
         assert_eq!(u[2], "00008120-0000DE0051A00003");
         assert_eq!(u[3], "c16b08b10c9dbb4ef48c88f7127431c5d9ef69fd");
         assert_eq!(u[4], "c16b08b10c9dbb4ef48c88f7127431c5d9ef0002");
+    }
+
+    #[test]
+    fn exact_udids_are_served_as_written_even_repeated() {
+        let mut devices = vec![snap("../../x"), snap("../../x"), snap("a\u{0}b")];
+        for d in &mut devices {
+            d.exact_udid = true;
+        }
+        assert_eq!(distinct_udids(&devices), ["../../x", "../../x", "a\u{0}b"]);
     }
 }

@@ -224,8 +224,27 @@ impl Snapshot {
     }
 
     /// Writes the snapshot as an XML plist (readable in a diff, served as is by `sim`).
+    /// XML 1.0 cannot hold most control characters: with a phone value holding one, the XML
+    /// written is not XML to other tools (plistutil, Python's plistlib). [`Snapshot::write`]
+    /// is what saves and records a snapshot.
     pub fn write_xml(&self, writer: impl std::io::Write) -> Result<(), plist::Error> {
         self.to_plist().to_writer_xml(writer)
+    }
+
+    /// Writes the snapshot as an XML plist when XML 1.0 can hold every key and string in it,
+    /// and as a binary plist otherwise. A snapshot keeps what the phone said exactly (a device
+    /// name with ESC or NUL in it included), and a binary plist can: replacing the characters
+    /// would change the evidence, refusing would lose the scan. Everything that reads a
+    /// snapshot (`scan --from`, `sim`, the history, other plist tools) reads both formats.
+    pub fn write(&self, writer: impl std::io::Write) -> Result<(), plist::Error> {
+        let value = self.to_plist();
+        match crate::phone_text::xml_can_carry(&value) {
+            Ok(()) => value.to_writer_xml(writer),
+            Err(at) => {
+                tracing::debug!(%at, "a value XML cannot hold: snapshot written as binary plist");
+                value.to_writer_binary(writer)
+            }
+        }
     }
 }
 
@@ -235,4 +254,25 @@ fn dict_of_dicts(map: &BTreeMap<String, plist::Dictionary>) -> plist::Value {
         out.insert(name.clone(), plist::Value::Dictionary(values.clone()));
     }
     plist::Value::Dictionary(out)
+}
+
+#[cfg(test)]
+mod write_tests {
+    use super::*;
+
+    #[test]
+    fn a_value_xml_cannot_hold_is_kept_exactly_in_a_binary_plist() {
+        let mut snap = builtin_demo();
+        let hostile = "Bob\u{1}\u{1b}]0;x\u{7}\u{0}";
+        snap.lockdown.insert("DeviceName".into(), hostile.into());
+        let mut out = Vec::new();
+        snap.write(&mut out).unwrap();
+        assert!(out.starts_with(b"bplist00"));
+        let back = parse_bytes(std::path::Path::new("x"), &out).unwrap();
+        assert_eq!(back, snap);
+
+        let mut xml = Vec::new();
+        builtin_demo().write(&mut xml).unwrap();
+        assert!(xml.starts_with(b"<?xml"), "plain values stay XML");
+    }
 }

@@ -13,6 +13,20 @@ pub mod plist_frame;
 pub mod tls;
 pub mod usbmux;
 
+/// A message body as written on the wire: the XML plist Apple's hosts and lockdownd send, or,
+/// when a key or string holds a character XML 1.0 cannot carry (a control character in a
+/// device name), a binary plist, which keeps the value exactly and which every peer's plist
+/// reader also takes (phones themselves answer in binary plists). Never invalid XML.
+pub fn plist_body(value: &plist::Value) -> Vec<u8> {
+    let mut body = Vec::new();
+    let written = match crate::phone_text::xml_can_carry(value) {
+        Ok(()) => value.to_writer_xml(&mut body),
+        Err(_) => value.to_writer_binary(&mut body),
+    };
+    written.expect("writing a plist to memory cannot fail");
+    body
+}
+
 /// Why a frame could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum FrameError {

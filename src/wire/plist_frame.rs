@@ -72,16 +72,14 @@ pub async fn read_dict<R: AsyncRead + Unpin + ?Sized>(
     read_body(reader, prefix, max).await
 }
 
-/// Encodes a message as the XML plist that Apple's hosts and lockdownd send.
+/// Encodes a message as the XML plist that Apple's hosts and lockdownd send (binary when XML
+/// cannot hold it: see [`super::plist_body`]).
 pub fn encode(message: &plist::Dictionary) -> Vec<u8> {
     encode_value(&plist::Value::Dictionary(message.clone()))
 }
 
 fn encode_value(value: &plist::Value) -> Vec<u8> {
-    let mut body = Vec::new();
-    value
-        .to_writer_xml(&mut body)
-        .expect("writing a plist to memory cannot fail");
+    let body = super::plist_body(value);
     let mut out = Vec::with_capacity(4 + body.len());
     out.extend_from_slice(&(body.len() as u32).to_be_bytes());
     out.extend_from_slice(&body);

@@ -95,12 +95,11 @@ pub fn encode_raw(version: u32, message: u32, tag: u32, payload: &[u8]) -> Vec<u
     out
 }
 
+/// A plist message: XML, or binary when XML cannot hold it (see [`super::plist_body`]; the
+/// host side never sends such a request to usbmuxd: `device::usbmuxd` refuses it first).
 pub fn encode(tag: u32, body: &plist::Dictionary) -> Vec<u8> {
-    let mut xml = Vec::new();
-    plist::Value::Dictionary(body.clone())
-        .to_writer_xml(&mut xml)
-        .expect("writing a plist to memory cannot fail");
-    encode_raw(VERSION_PLIST, MESSAGE_PLIST, tag, &xml)
+    let payload = super::plist_body(&plist::Value::Dictionary(body.clone()));
+    encode_raw(VERSION_PLIST, MESSAGE_PLIST, tag, &payload)
 }
 
 pub async fn write<W: AsyncWrite + Unpin + ?Sized>(

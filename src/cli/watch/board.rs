@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
+use synccheck::phone_text::printable;
+
 use super::bench::{Phase, Seat};
 
 pub struct Board {
@@ -28,8 +30,10 @@ impl Board {
         }
     }
 
-    /// A line before any phone's: what watch is doing and how to use it.
+    /// A line before any phone's: what watch is doing and how to use it. Notes may quote what
+    /// a phone said (an error): made printable here, as every line the board writes.
     pub fn note(&self, text: &str) {
+        let text = printable(text);
         match &self.live {
             Some(m) => {
                 let _ = m.println(text);
@@ -48,7 +52,7 @@ impl Board {
                 .is_some_and(|p| p.same_line(&seat.phase));
             if !unchanged {
                 let now = chrono::Local::now().format("%H:%M:%S");
-                eprintln!("{now} {label}: {}", seat.phase.log_line());
+                eprintln!("{now} {label}: {}", printable(&seat.phase.log_line()));
                 self.last.insert(seat.udid.clone(), seat.phase.clone());
             }
             return;
@@ -70,7 +74,7 @@ impl Board {
                 ProgressStyle::with_template("  {prefix}: {msg}").expect("a valid template"),
             );
         }
-        bar.set_message(seat.phase.describe());
+        bar.set_message(printable(&seat.phase.describe()).into_owned());
     }
 
     /// Runs `print` (a full report on stdout) without the live lines drawing over it.
@@ -85,7 +89,7 @@ impl Board {
         if self.redact {
             format!("[{}] iPhone", seat.number)
         } else {
-            format!("[{}] {}", seat.number, seat.udid)
+            format!("[{}] {}", seat.number, printable(&seat.udid))
         }
     }
 }

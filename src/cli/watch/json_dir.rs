@@ -63,17 +63,8 @@ impl JsonDir {
 /// `00008030-001A…-20261125T101502Z`: sorts by phone, then by time.
 fn file_stem(stem: &str, at: SystemTime) -> String {
     let at: DateTime<Utc> = at.into();
-    // A UDID is hex and dashes; anything else is not allowed into a file name.
-    let safe: String = stem
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    // The phone chose its UDID: the one file-name sanitiser decides what of it may be a name.
+    let safe = synccheck::phone_text::file_name_part(stem);
     format!("{safe}-{}", at.format("%Y%m%dT%H%M%SZ"))
 }
 
@@ -87,6 +78,7 @@ mod tests {
         let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000);
         assert_eq!(file_stem("00008030-0A", at), "00008030-0A-20261118T110640Z");
         assert_eq!(file_stem("../x/y", at).split('-').next(), Some("___x_y"));
+        assert_eq!(file_stem("..", at).split('-').next(), Some("phone"));
     }
 
     #[test]

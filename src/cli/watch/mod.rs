@@ -69,6 +69,9 @@ pub fn run(args: WatchArgs) -> Result<i32, CliError> {
         }
     };
     let redact = args.report.redact;
+    if redact {
+        synccheck::privacy::hide_identifiers();
+    }
     live::runtime()?.block_on(async move {
         // No usbmuxd at start-up is the technician's to fix now; later losses are retried.
         let listener = mux.listen().await?;
@@ -199,10 +202,15 @@ impl Watch {
             }
             Err(e) => {
                 let unplugged = matches!(e, DeviceError::Unplugged(_));
-                let why = match device_hint(&e) {
+                let mut why = match device_hint(&e) {
                     Some(hint) if !unplugged => format!("{e} ({hint})"),
                     _ => e.to_string(),
                 };
+                // The error may quote the UDID (no pair record for …): the board's label
+                // already hides it under --redact, the line must too.
+                if self.args.report.redact && !udid.is_empty() {
+                    why = why.replace(&udid, synccheck::report::REDACTED);
+                }
                 self.bench.failed(&udid, run, unplugged, why).is_some()
             }
         };

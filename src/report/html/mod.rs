@@ -38,12 +38,30 @@ pub fn render_reports(
 /// One page per device of a report document.
 pub fn render_document(doc: &ReportDocument) -> Result<Vec<String>, HtmlError> {
     let mut env = Environment::new();
+    env.set_formatter(printable_formatter);
     env.add_template(TEMPLATE_NAME, TEMPLATE)?;
     let template = env.get_template(TEMPLATE_NAME)?;
     doc.devices
         .iter()
         .map(|d| Ok(template.render(page(d))?))
         .collect()
+}
+
+/// Prints every value as minijinja does (HTML-escaped), after making strings printable: a
+/// phone's name may hold ESC, C1 controls or bidi overrides, which HTML escaping leaves in the
+/// page (a browser shows them invisibly, reordered, or the page goes to a terminal as text).
+fn printable_formatter(
+    out: &mut minijinja::Output,
+    state: &minijinja::State,
+    value: &minijinja::Value,
+) -> Result<(), minijinja::Error> {
+    match value.as_str() {
+        Some(text) if !value.is_safe() => {
+            let shown = crate::phone_text::printable(text);
+            minijinja::escape_formatter(out, state, &minijinja::Value::from(shown.as_ref()))
+        }
+        _ => minijinja::escape_formatter(out, state, value),
+    }
 }
 
 #[cfg(test)]
@@ -93,6 +111,25 @@ mod tests {
         // The fixture's phone is named `<script>alert(1)</script>`.
         assert!(!page.contains("<script"), "a tag got through");
         assert!(page.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"));
+    }
+
+    #[test]
+    fn terminal_controls_from_the_phone_never_reach_the_page() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo-iphone.plist");
+        let mut snap = snapshot::load_file(&path).unwrap();
+        snap.lockdown.insert(
+            "DeviceName".into(),
+            "Eve\u{1b}]0;pwned\u{7}\u{1b}[2J\u{9b}\u{202e}gpj.exe".into(),
+        );
+        let r = report_for(&snap, "x", &Context::default(), false);
+        let page = render_reports(&[r], &context()).unwrap().remove(0);
+        for bad in ['\u{1b}', '\u{9b}', '\u{202e}', '\u{7}'] {
+            assert!(!page.contains(bad), "{bad:?} in the page");
+        }
+        assert!(
+            page.contains("Eve\\u{1b}]0;pwned"),
+            "shown as a visible escape"
+        );
     }
 
     #[test]
