@@ -19,7 +19,8 @@
 //!
 //! Anything that would write (open for writing, remove, rename, mkdir, ...) answers permission
 //! denied: nothing a host does can change the simulated phone. The AFC faults (`afc-denied`,
-//! `torn-db`, `not-sqlite-db`, `growing-db`) are described in [`super::faults`]; `latency`
+//! `torn-db`, `not-sqlite-db`, `growing-db`, `endless-db`, `trickle`, `afc-silent`) are described
+//! in [`super::faults`]; `latency`
 //! delays every AFC reply as it does lockdown's.
 
 use std::collections::{BTreeMap, HashMap};
@@ -85,6 +86,8 @@ struct Database {
     /// `torn-db`: the next handle opened on the database is the one that tears.
     tear_armed: AtomicBool,
     growing: bool,
+    /// `endless-db`: the size claimed; reads never end.
+    endless: Option<u64>,
 }
 
 struct DbState {
@@ -298,6 +301,7 @@ impl Volume {
             state: Mutex::new(state),
             tear_armed: AtomicBool::new(faults.torn_db),
             growing: faults.growing_db,
+            endless: faults.endless_db,
         });
         self.add(DATABASE, Node::Database, mtime);
         if !wal.is_empty() {
@@ -362,12 +366,13 @@ impl Volume {
             }
             Node::File { data, mtime } => (data.len() as u64, *mtime, "S_IFREG", 1),
             Node::Database => {
-                let (bytes, mtime) = self
+                let db = self
                     .database
                     .as_ref()
-                    .expect("a Database node has its database")
-                    .snapshot();
-                (bytes.len() as u64, mtime, "S_IFREG", 1)
+                    .expect("a Database node has its database");
+                let (bytes, mtime) = db.snapshot();
+                let size = db.endless.unwrap_or(bytes.len() as u64);
+                (size, mtime, "S_IFREG", 1)
             }
             Node::Denied | Node::Broken(_) => unreachable!("lookup answers these with an error"),
         };
@@ -394,6 +399,8 @@ struct Handle {
     reads: u64,
     /// `torn-db`: this handle's first read makes the phone write the database.
     tears: bool,
+    /// Photos.sqlite or its `-wal`, which `trickle` slows.
+    library: bool,
 }
 
 enum Target {
@@ -437,6 +444,8 @@ struct Connection {
     volume: Arc<Volume>,
     handles: HashMap<u64, Handle>,
     next_handle: u64,
+    /// `trickle`: how late the reply being sent is.
+    reply_delay: Option<Duration>,
 }
 
 pub(crate) async fn serve(device: Arc<Device>, mut stream: BoxStream) -> Result<(), ServiceError> {
@@ -447,7 +456,15 @@ pub(crate) async fn serve(device: Arc<Device>, mut stream: BoxStream) -> Result<
         handles: HashMap::new(),
         // pymobiledevice3 takes handle 0 for a failed open: start at 1, as phones do.
         next_handle: 1,
+        reply_delay: None,
     };
+    if device.faults.afc_silent {
+        // Reads every request and answers none, until the host gives up and hangs up.
+        device.fault_acts(FaultMode::AfcSilent);
+        loop {
+            read_request(&mut stream).await?;
+        }
+    }
     loop {
         let request = read_request(&mut stream).await?;
         tracing::trace!(
@@ -457,6 +474,9 @@ pub(crate) async fn serve(device: Arc<Device>, mut stream: BoxStream) -> Result<
         );
         let reply = conn.answer(&request);
         device.delay_reply().await;
+        if let Some(late) = conn.reply_delay.take() {
+            tokio::time::sleep(late).await;
+        }
         codec::write(
             &mut stream,
             request.packet_num(),
@@ -566,7 +586,8 @@ impl Connection {
             2..=6 => return Err(code::PERMISSION_DENIED),
             _ => return Err(code::INVALID_ARG),
         }
-        let (_, node) = self.volume.lookup(path)?;
+        let (normalized, node) = self.volume.lookup(path)?;
+        let library = normalized == DATABASE || normalized == DATABASE_WAL;
         let (target, tears) = match node {
             Node::File { data, .. } => (Target::Static(Arc::clone(data)), false),
             Node::Database => {
@@ -589,6 +610,7 @@ impl Connection {
                 pos: 0,
                 reads: 0,
                 tears,
+                library,
             },
         );
         Ok(h)
@@ -601,6 +623,14 @@ impl Connection {
         let db = volume.database.as_ref();
         let bytes = match &handle.target {
             Target::Static(data) => Arc::clone(data),
+            Target::Database if db.is_some_and(|db| db.endless.is_some()) => {
+                // `endless-db`: zeros, as much as was asked, for ever.
+                if handle.reads == 0 {
+                    device.fault_acts(FaultMode::EndlessDb);
+                }
+                handle.reads += 1;
+                return Ok(vec![0u8; size.min(MAX_READ) as usize]);
+            }
             Target::Database => {
                 let db = db.expect("database handle");
                 if handle.reads == 0 && db.growing {
@@ -612,7 +642,14 @@ impl Connection {
         };
         let len = bytes.len() as u64;
         let start = handle.pos.min(len);
-        let end = start.saturating_add(size.min(MAX_READ)).min(len);
+        let trickle = self.device.faults.trickle.filter(|_| handle.library);
+        // `trickle`: one byte per reply, each one late.
+        let most = if trickle.is_some() { 1 } else { MAX_READ };
+        let end = start.saturating_add(size.min(most)).min(len);
+        if trickle.is_some() && handle.reads == 0 {
+            device.fault_acts(FaultMode::Trickle);
+        }
+        self.reply_delay = trickle;
         let chunk = bytes[start as usize..end as usize].to_vec();
         handle.pos = end.max(handle.pos);
         handle.reads += 1;

@@ -2,7 +2,7 @@
 //! whether it is plugged in.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -99,7 +99,7 @@ pub(crate) struct Device {
     /// When a host first asked to pair: the trust dialog has been showing since then.
     dialog_since: Mutex<Option<Instant>>,
     /// Fault modes already logged (one bit per mode), so each is logged once.
-    logged_faults: AtomicU16,
+    logged_faults: AtomicU32,
     services: Mutex<HashMap<u16, PendingService>>,
     next_port: AtomicU16,
     attached: AtomicBool,
@@ -142,7 +142,7 @@ impl Device {
             lockdown_requests: AtomicU64::new(0),
             gone: AtomicBool::new(false),
             dialog_since: Mutex::new(None),
-            logged_faults: AtomicU16::new(0),
+            logged_faults: AtomicU32::new(0),
             services: Mutex::new(HashMap::new()),
             next_port: AtomicU16::new(FIRST_SERVICE_PORT),
             attached: AtomicBool::new(true),

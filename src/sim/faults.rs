@@ -31,6 +31,14 @@
 //!   the size after it.
 //!
 //! All four only matter on a phone whose snapshot has a `PhotoLibrary` section.
+//!
+//! The time and disk faults (issue 14) misbehave the way a hostile or broken phone can:
+//! - `endless-db=BYTES`: `Photos.sqlite` claims BYTES in its stat and its reads never end, a
+//!   full chunk of zeros for every read, whatever the claimed size.
+//! - `trickle=MS`: every read of `Photos.sqlite` and its `-wal` answers one byte, MS
+//!   milliseconds late: each wait stays short, the copy never ends.
+//! - `afc-silent`: the AFC service is started and accepts its connection, then reads every
+//!   request and never answers one.
 
 use std::fmt;
 use std::str::FromStr;
@@ -44,6 +52,9 @@ pub const REPLUG_AWAY: Duration = Duration::from_millis(500);
 
 /// How much `growing-db` adds to Photos.sqlite per copy: one 4 KiB database page.
 pub const GROWTH_BYTES: usize = 4096;
+
+/// Longest `trickle=MS`: as for `latency`, longer is a hang, not a slow phone.
+pub const MAX_TRICKLE_MS: u64 = MAX_LATENCY_MS;
 
 /// Longest `afc-denied=PATH`: PATH_MAX on iOS.
 const MAX_AFC_PATH: usize = 1024;
@@ -78,10 +89,13 @@ pub enum FaultMode {
     TornDb,
     NotSqliteDb,
     GrowingDb,
+    EndlessDb,
+    Trickle,
+    AfcSilent,
 }
 
 impl FaultMode {
-    pub const ALL: [FaultMode; 13] = [
+    pub const ALL: [FaultMode; 16] = [
         FaultMode::NotPaired,
         FaultMode::UserDenied,
         FaultMode::PasswordProtected,
@@ -95,6 +109,9 @@ impl FaultMode {
         FaultMode::TornDb,
         FaultMode::NotSqliteDb,
         FaultMode::GrowingDb,
+        FaultMode::EndlessDb,
+        FaultMode::Trickle,
+        FaultMode::AfcSilent,
     ];
 
     /// The name used on the command line and in logs.
@@ -113,6 +130,9 @@ impl FaultMode {
             FaultMode::TornDb => "torn-db",
             FaultMode::NotSqliteDb => "not-sqlite-db",
             FaultMode::GrowingDb => "growing-db",
+            FaultMode::EndlessDb => "endless-db",
+            FaultMode::Trickle => "trickle",
+            FaultMode::AfcSilent => "afc-silent",
         }
     }
 
@@ -122,6 +142,8 @@ impl FaultMode {
             FaultMode::UnplugAfter | FaultMode::ReplugAfter => Some("N"),
             FaultMode::Latency => Some("MS"),
             FaultMode::AfcDenied => Some("PATH"),
+            FaultMode::EndlessDb => Some("BYTES"),
+            FaultMode::Trickle => Some("MS"),
             _ => None,
         }
     }
@@ -131,7 +153,7 @@ impl FaultMode {
     }
 
     /// A distinct bit per mode, so a device can remember which faults it has already logged.
-    pub(crate) fn bit(self) -> u16 {
+    pub(crate) fn bit(self) -> u32 {
         1 << (self as u16)
     }
 }
@@ -164,6 +186,11 @@ pub enum Fault {
     TornDb,
     NotSqliteDb,
     GrowingDb,
+    /// Photos.sqlite claims this many bytes and its reads never end.
+    EndlessDb(u64),
+    /// The library's reads answer one byte, this late.
+    Trickle(Duration),
+    AfcSilent,
 }
 
 impl Fault {
@@ -182,6 +209,9 @@ impl Fault {
             Fault::TornDb => FaultMode::TornDb,
             Fault::NotSqliteDb => FaultMode::NotSqliteDb,
             Fault::GrowingDb => FaultMode::GrowingDb,
+            Fault::EndlessDb(_) => FaultMode::EndlessDb,
+            Fault::Trickle(_) => FaultMode::Trickle,
+            Fault::AfcSilent => FaultMode::AfcSilent,
         }
     }
 }
@@ -262,14 +292,18 @@ impl FromStr for FaultSpec {
                 FaultMode::UnplugAfter
                 | FaultMode::ReplugAfter
                 | FaultMode::Latency
-                | FaultMode::AfcDenied,
+                | FaultMode::AfcDenied
+                | FaultMode::EndlessDb
+                | FaultMode::Trickle,
                 Some(v),
             ) if !v.is_empty() => parse_value(mode, v)?,
             (
                 FaultMode::UnplugAfter
                 | FaultMode::ReplugAfter
                 | FaultMode::Latency
-                | FaultMode::AfcDenied,
+                | FaultMode::AfcDenied
+                | FaultMode::EndlessDb
+                | FaultMode::Trickle,
                 _,
             ) => {
                 return Err(FaultError::MissingValue {
@@ -292,6 +326,7 @@ impl FromStr for FaultSpec {
             (FaultMode::TornDb, None) => Fault::TornDb,
             (FaultMode::NotSqliteDb, None) => Fault::NotSqliteDb,
             (FaultMode::GrowingDb, None) => Fault::GrowingDb,
+            (FaultMode::AfcSilent, None) => Fault::AfcSilent,
         };
         Ok(FaultSpec { fault, device })
     }
@@ -320,6 +355,23 @@ fn parse_value(mode: FaultMode, value: &str) -> Result<Fault, FaultError> {
         return normalize_afc_path(relative)
             .map(Fault::AfcDenied)
             .map_err(|why| bad(why.into()));
+    }
+    if mode == FaultMode::EndlessDb {
+        return match value.parse::<u64>() {
+            Ok(n) => Ok(Fault::EndlessDb(n)),
+            Err(_) => Err(bad(
+                "expected the size to claim in bytes, e.g. endless-db=1000000000000".into(),
+            )),
+        };
+    }
+    if mode == FaultMode::Trickle {
+        return match value.parse::<u64>() {
+            Ok(ms) if ms <= MAX_TRICKLE_MS => Ok(Fault::Trickle(Duration::from_millis(ms))),
+            Ok(_) => Err(bad(format!("at most {MAX_TRICKLE_MS} milliseconds"))),
+            Err(_) => Err(bad(
+                "expected whole milliseconds per byte, e.g. trickle=100".into(),
+            )),
+        };
     }
     if matches!(mode, FaultMode::UnplugAfter | FaultMode::ReplugAfter) {
         return match value.parse::<u32>() {
@@ -382,6 +434,12 @@ pub struct Faults {
     pub not_sqlite_db: bool,
     /// Photos.sqlite grows at the first read of every handle opened on it.
     pub growing_db: bool,
+    /// `endless-db`: the size Photos.sqlite claims; its reads never end.
+    pub endless_db: Option<u64>,
+    /// `trickle`: the library's reads answer one byte this late.
+    pub trickle: Option<Duration>,
+    /// `afc-silent`: AFC reads requests and never answers.
+    pub afc_silent: bool,
 }
 
 impl Faults {
@@ -410,6 +468,9 @@ impl Faults {
             Fault::TornDb => self.torn_db = true,
             Fault::NotSqliteDb => self.not_sqlite_db = true,
             Fault::GrowingDb => self.growing_db = true,
+            Fault::EndlessDb(n) => self.endless_db = Some(n),
+            Fault::Trickle(d) => self.trickle = Some(d),
+            Fault::AfcSilent => self.afc_silent = true,
         }
     }
 
@@ -433,6 +494,9 @@ impl Faults {
             (self.torn_db, FaultMode::TornDb),
             (self.not_sqlite_db, FaultMode::NotSqliteDb),
             (self.growing_db, FaultMode::GrowingDb),
+            (self.endless_db.is_some(), FaultMode::EndlessDb),
+            (self.trickle.is_some(), FaultMode::Trickle),
+            (self.afc_silent, FaultMode::AfcSilent),
         ] {
             if on {
                 out.push(mode);
@@ -694,7 +758,7 @@ mod tests {
 
     #[test]
     fn mode_bits_are_distinct() {
-        let mut seen = 0u16;
+        let mut seen = 0u32;
         for m in FaultMode::ALL {
             assert_eq!(seen & m.bit(), 0);
             seen |= m.bit();
