@@ -23,7 +23,7 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(300);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LimitError {
     #[error(
-        "it would pass this scan's disk budget of {} (--disk-budget)",
+        "this scan's disk budget of {} (--disk-budget) would be passed",
         crate::units::bytes(*.limit)
     )]
     OverBudget { limit: u64 },
@@ -158,6 +158,29 @@ pub fn free_space(dir: &Path) -> std::io::Result<u64> {
     Ok((stat.f_bavail as u64).saturating_mul(stat.f_frsize as u64))
 }
 
+/// Everything one scan may spend, handed down to what reads the phone.
+#[derive(Debug, Clone)]
+pub struct ScanLimits {
+    pub stop: ScanStop,
+    pub disk: DiskBudget,
+}
+
+impl ScanLimits {
+    /// From now: `deadline` of time and `disk_budget` bytes of disk.
+    pub fn new(deadline: Duration, disk_budget: u64) -> Self {
+        ScanLimits {
+            stop: ScanStop::after(deadline),
+            disk: DiskBudget::new(disk_budget),
+        }
+    }
+}
+
+impl Default for ScanLimits {
+    fn default() -> Self {
+        ScanLimits::new(DEFAULT_DEADLINE, DEFAULT_DISK_BUDGET)
+    }
+}
+
 /// When a scan must give up, and whether it has been cancelled. Clones share the flag.
 #[derive(Debug, Clone)]
 pub struct ScanStop {
@@ -179,6 +202,11 @@ impl ScanStop {
 
     pub fn deadline(&self) -> Instant {
         self.deadline
+    }
+
+    /// How long the scan was allowed.
+    pub fn allowed(&self) -> Duration {
+        self.allowed
     }
 
     pub fn cancel(&self) {

@@ -10,7 +10,7 @@ use synccheck::device::{
     AttachedDevice, DeviceError, Progress, ScanOptions, TrustWait, Usbmuxd, UsbmuxdAddress,
 };
 
-use super::args::{ConnectionArgs, TrustArgs};
+use super::args::{ConnectionArgs, LimitArgs, TrustArgs};
 use super::error::CliError;
 
 pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
@@ -27,12 +27,23 @@ pub fn usbmuxd(args: &ConnectionArgs) -> Result<Usbmuxd, CliError> {
     Ok(Usbmuxd::new(addr, Duration::from_secs_f64(args.timeout)))
 }
 
-pub fn options(connection: &ConnectionArgs, trust: &TrustArgs, photos: PhotoScope) -> ScanOptions {
-    ScanOptions {
+pub fn options(
+    connection: &ConnectionArgs,
+    trust: &TrustArgs,
+    limits: Option<&LimitArgs>,
+    photos: PhotoScope,
+) -> ScanOptions {
+    let mut options = ScanOptions {
         timeout: Duration::from_secs_f64(connection.timeout),
         trust_timeout: Duration::from_secs_f64(trust.trust_timeout),
         photos,
+        ..ScanOptions::default()
+    };
+    if let Some(limits) = limits {
+        options.deadline = Duration::from_secs_f64(limits.deadline);
+        options.disk_budget = limits.disk_budget;
     }
+    options
 }
 
 /// What a scan reads over AFC: `--no-photo-library` keeps the engine's state files and skips

@@ -10,7 +10,7 @@ use super::live::{self, StatusBoard};
 
 pub fn run(args: PairArgs) -> Result<i32, CliError> {
     let mux = live::usbmuxd(&args.connection)?;
-    let options = live::options(&args.connection, &args.trust, PhotoScope::None);
+    let options = live::options(&args.connection, &args.trust, None, PhotoScope::None);
     let board = StatusBoard::new();
     let results = live::runtime()?.block_on(async {
         let devices = live::select(&mux, args.udid.as_deref()).await?;

@@ -24,6 +24,9 @@ pub fn run(args: ScanArgs) -> Result<i32, CliError> {
     }
 }
 
+/// The exit code of a scan stopped by Ctrl-C or SIGTERM: 128 + SIGINT, as shells report it.
+const STOPPED: i32 = 130;
+
 /// One judged phone, in the command's order, with what names it in an error.
 struct Judged {
     order: usize,
@@ -66,14 +69,23 @@ fn run_live(args: ScanArgs) -> Result<i32, CliError> {
     let ctx = report::context(&args.report)?;
     let mux = live::usbmuxd(&args.connection)?;
     let scope = live::photo_scope(args.no_photo_library);
-    let options = live::options(&args.connection, &args.trust, scope);
+    let options = live::options(&args.connection, &args.trust, Some(&args.limits), scope);
     let board = StatusBoard::new();
-    let (devices, results) = live::runtime()?.block_on(async {
+    // Ctrl-C or SIGTERM drops the reads: each removes its private library copy and stops
+    // its SQLite work as it unwinds, and the runtime is only gone once that work has stopped.
+    let read = live::runtime()?.block_on(async {
         let devices = live::select(&mux, args.udid.as_deref()).await?;
-        let results = live::read_all(&mux, &devices, options, &board, args.report.redact).await;
-        Ok::<_, DeviceError>((devices, results))
+        let read = live::read_all(&mux, &devices, options, &board, args.report.redact);
+        tokio::select! {
+            results = read => Ok::<_, DeviceError>(Some((devices, results))),
+            _ = live::wait_for_stop() => Ok(None),
+        }
     })?;
     drop(board);
+    let Some((devices, results)) = read else {
+        eprintln!("synccheck: stopped before the scan finished; nothing was reported or recorded.");
+        return Ok(STOPPED);
+    };
 
     let several = devices.len() > 1;
     let db = super::history::db_path(&args.db);

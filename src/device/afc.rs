@@ -59,6 +59,9 @@ pub enum AfcError {
     Other(u64),
     #[error("cannot write the local copy: {0}")]
     Local(#[source] std::io::Error),
+    /// The scan's disk budget would be passed: the copy stops before writing more.
+    #[error(transparent)]
+    Limit(#[from] crate::limits::LimitError),
     /// The connection failed: nothing more can be read over it.
     #[error(transparent)]
     Device(#[from] DeviceError),
@@ -402,6 +405,21 @@ impl Afc {
         &mut self,
         path: &str,
         local: &mut W,
+        progress: impl FnMut(u64, u64),
+    ) -> Result<u64, AfcError> {
+        let mut unlimited = crate::limits::DiskBudget::new(u64::MAX).charge();
+        self.copy_within(path, local, &mut unlimited, progress)
+            .await
+    }
+
+    /// As [`copy_to`](Self::copy_to), charging every chunk to `charge` before it is written:
+    /// the copy stops with [`AfcError::Limit`] when the next chunk would pass the budget,
+    /// whatever size the phone announced.
+    pub async fn copy_within<W: AsyncWrite + Unpin + ?Sized>(
+        &mut self,
+        path: &str,
+        local: &mut W,
+        charge: &mut crate::limits::DiskCharge,
         mut progress: impl FnMut(u64, u64),
     ) -> Result<u64, AfcError> {
         let stat = self.stat(path).await?;
@@ -427,6 +445,7 @@ impl Afc {
                 }
                 // Ask for the next chunk before writing this one, so the phone keeps sending.
                 in_flight.push_back(self.send_read(handle, READ_CHUNK).await?);
+                charge.add(chunk.len() as u64)?;
                 local.write_all(&chunk).await.map_err(AfcError::Local)?;
                 copied += chunk.len() as u64;
                 if copied > limit {

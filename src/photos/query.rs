@@ -534,26 +534,9 @@ mod tests {
         assert_eq!(s.cloud_only_originals, None);
     }
 
-    /// A small library whose summary would take minutes: the upload state is a generated
-    /// column over an expression of 2^14 terms, computed anew for each of 200,000 rows.
     fn slow_library(dir: &Path) {
-        fn terms(level: u32) -> String {
-            match level {
-                0 => "ZX".into(),
-                n => format!("({}+{})", terms(n - 1), terms(n - 1)),
-            }
-        }
-        let conn = Connection::open(dir.join(MAIN_FILE)).unwrap();
-        // The column comes after the rows: SQLite would compute it for each row inserted.
-        conn.execute_batch(&format!(
-            "CREATE TABLE ZASSET(Z_PK INTEGER PRIMARY KEY, ZX INTEGER, \
-               ZTRASHEDSTATE INTEGER, ZBUNDLESCOPE INTEGER);
-             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000)
-             INSERT INTO ZASSET(ZX) SELECT NULL FROM n;
-             ALTER TABLE ZASSET ADD COLUMN ZCLOUDLOCALSTATE INTEGER AS ({} % 3) VIRTUAL;",
-            terms(14)
-        ))
-        .unwrap();
+        let bytes = crate::photos::synth::build_pathological().unwrap();
+        std::fs::write(dir.join(MAIN_FILE), bytes).unwrap();
     }
 
     #[test]

@@ -19,7 +19,7 @@
 //!
 //! Anything that would write (open for writing, remove, rename, mkdir, ...) answers permission
 //! denied: nothing a host does can change the simulated phone. The AFC faults (`afc-denied`,
-//! `torn-db`, `not-sqlite-db`, `growing-db`, `endless-db`, `trickle`, `afc-silent`) are described
+//! `torn-db`, `not-sqlite-db`, `growing-db`, `endless-db`, `trickle`, `afc-silent`, `slow-db`) are described
 //! in [`super::faults`]; `latency`
 //! delays every AFC reply as it does lockdown's.
 
@@ -231,12 +231,20 @@ impl Volume {
         match &library.database {
             DatabaseRead::Summary(summary) => match crate::photos::synth::build(summary) {
                 Ok(synth) => {
-                    let main = if source.faults.not_sqlite_db {
-                        random_bytes(synth.main.len().max(4096))
+                    let (main, wal) = if source.faults.not_sqlite_db {
+                        (random_bytes(synth.main.len().max(4096)), synth.wal)
+                    } else if source.faults.slow_db {
+                        match crate::photos::synth::build_pathological() {
+                            Ok(slow) => (slow, Vec::new()),
+                            Err(e) => {
+                                tracing::warn!("cannot build the slow-db library ({e})");
+                                (synth.main, synth.wal)
+                            }
+                        }
                     } else {
-                        synth.main
+                        (synth.main, synth.wal)
                     };
-                    volume.add_database(main, synth.wal, db_time, &source.faults);
+                    volume.add_database(main, wal, db_time, &source.faults);
                 }
                 Err(e) => tracing::warn!(
                     "cannot build the simulated Photos.sqlite ({e}); the phone serves none"
@@ -705,6 +713,7 @@ impl Device {
                 for mode in [
                     (!source.faults.afc_denied.is_empty(), FaultMode::AfcDenied),
                     (source.faults.not_sqlite_db, FaultMode::NotSqliteDb),
+                    (source.faults.slow_db, FaultMode::SlowDb),
                 ] {
                     if mode.0 {
                         device.fault_acts(mode.1);

@@ -37,6 +37,9 @@
 //!   full chunk of zeros for every read, whatever the claimed size.
 //! - `trickle=MS`: every read of `Photos.sqlite` and its `-wal` answers one byte, MS
 //!   milliseconds late: each wait stays short, the copy never ends.
+//! - `slow-db`: `Photos.sqlite` is a small, sound library in a known format whose summary
+//!   takes minutes (a generated column over a huge expression, see
+//!   `photos::synth::build_pathological`).
 //! - `afc-silent`: the AFC service is started and accepts its connection, then reads every
 //!   request and never answers one.
 
@@ -92,10 +95,11 @@ pub enum FaultMode {
     EndlessDb,
     Trickle,
     AfcSilent,
+    SlowDb,
 }
 
 impl FaultMode {
-    pub const ALL: [FaultMode; 16] = [
+    pub const ALL: [FaultMode; 17] = [
         FaultMode::NotPaired,
         FaultMode::UserDenied,
         FaultMode::PasswordProtected,
@@ -112,6 +116,7 @@ impl FaultMode {
         FaultMode::EndlessDb,
         FaultMode::Trickle,
         FaultMode::AfcSilent,
+        FaultMode::SlowDb,
     ];
 
     /// The name used on the command line and in logs.
@@ -133,6 +138,7 @@ impl FaultMode {
             FaultMode::EndlessDb => "endless-db",
             FaultMode::Trickle => "trickle",
             FaultMode::AfcSilent => "afc-silent",
+            FaultMode::SlowDb => "slow-db",
         }
     }
 
@@ -191,6 +197,7 @@ pub enum Fault {
     /// The library's reads answer one byte, this late.
     Trickle(Duration),
     AfcSilent,
+    SlowDb,
 }
 
 impl Fault {
@@ -212,6 +219,7 @@ impl Fault {
             Fault::EndlessDb(_) => FaultMode::EndlessDb,
             Fault::Trickle(_) => FaultMode::Trickle,
             Fault::AfcSilent => FaultMode::AfcSilent,
+            Fault::SlowDb => FaultMode::SlowDb,
         }
     }
 }
@@ -327,6 +335,7 @@ impl FromStr for FaultSpec {
             (FaultMode::NotSqliteDb, None) => Fault::NotSqliteDb,
             (FaultMode::GrowingDb, None) => Fault::GrowingDb,
             (FaultMode::AfcSilent, None) => Fault::AfcSilent,
+            (FaultMode::SlowDb, None) => Fault::SlowDb,
         };
         Ok(FaultSpec { fault, device })
     }
@@ -440,6 +449,8 @@ pub struct Faults {
     pub trickle: Option<Duration>,
     /// `afc-silent`: AFC reads requests and never answers.
     pub afc_silent: bool,
+    /// `slow-db`: Photos.sqlite is a library whose summary takes minutes.
+    pub slow_db: bool,
 }
 
 impl Faults {
@@ -471,6 +482,7 @@ impl Faults {
             Fault::EndlessDb(n) => self.endless_db = Some(n),
             Fault::Trickle(d) => self.trickle = Some(d),
             Fault::AfcSilent => self.afc_silent = true,
+            Fault::SlowDb => self.slow_db = true,
         }
     }
 
@@ -497,6 +509,7 @@ impl Faults {
             (self.endless_db.is_some(), FaultMode::EndlessDb),
             (self.trickle.is_some(), FaultMode::Trickle),
             (self.afc_silent, FaultMode::AfcSilent),
+            (self.slow_db, FaultMode::SlowDb),
         ] {
             if on {
                 out.push(mode);
@@ -725,9 +738,26 @@ mod tests {
             ("torn-db", Fault::TornDb),
             ("not-sqlite-db@1", Fault::NotSqliteDb),
             ("growing-db", Fault::GrowingDb),
+            (
+                "endless-db=1000000000000",
+                Fault::EndlessDb(1_000_000_000_000),
+            ),
+            ("trickle=100@2", Fault::Trickle(Duration::from_millis(100))),
+            ("afc-silent", Fault::AfcSilent),
+            ("slow-db", Fault::SlowDb),
         ] {
             assert_eq!(parse(s).unwrap().fault, f, "{s}");
         }
+        for bad in ["endless-db=huge", "trickle=60001", "trickle=-1"] {
+            assert!(
+                matches!(parse(bad).unwrap_err(), FaultError::BadValue { .. }),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            parse("trickle").unwrap_err(),
+            FaultError::MissingValue { .. }
+        ));
         assert!(matches!(
             parse("torn-db=1").unwrap_err(),
             FaultError::UnexpectedValue { .. }
