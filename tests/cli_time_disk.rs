@@ -134,30 +134,33 @@ fn a_refusing_afc_costs_only_the_photo_evidence() {
     assert_eq!(finding(&r, "device-storage")["status"], "pass");
 }
 
-/// Reads `child`'s stderr on a thread until a line holds `marker`; the rest is kept.
-fn wait_for_line(child: &mut Child, marker: &'static str) -> std::thread::JoinHandle<String> {
+/// `child`'s stderr, line by line, read on a thread.
+fn stderr_lines(child: &mut Child) -> std::sync::mpsc::Receiver<String> {
     use std::io::{BufRead, BufReader};
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        let mut seen = String::new();
-        let mut told = false;
+    std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines() {
             let Ok(line) = line else { break };
-            if !told && line.contains(marker) {
-                let _ = tx.send(());
-                told = true;
+            if tx.send(line).is_err() {
+                break;
             }
-            seen.push_str(&line);
-            seen.push('\n');
         }
-        seen
     });
-    if rx.recv_timeout(LIMIT).is_err() {
-        let _ = child.kill();
-        panic!("no `{marker}` line within {LIMIT:?}");
+    rx
+}
+
+/// Waits for a line holding `marker`, failing past [`LIMIT`] or when the child's stderr ends.
+fn wait_for_line(lines: &std::sync::mpsc::Receiver<String>, marker: &str) {
+    let started = Instant::now();
+    loop {
+        let left = LIMIT.saturating_sub(started.elapsed());
+        match lines.recv_timeout(left) {
+            Ok(line) if line.contains(marker) => return,
+            Ok(_) => {}
+            Err(e) => panic!("no `{marker}` line: {e}"),
+        }
     }
-    reader
 }
 
 /// Reads a pipe to its end on a thread, so the child never blocks writing to it.
@@ -224,10 +227,11 @@ fn sigterm_mid_query_ends_a_scan_promptly() {
     let tmp = tempfile::tempdir().unwrap();
     let (mut child, _history) = spawn(&sim, tmp.path(), &["scan", "--json"]);
     drain(child.stdout.take());
-    let log = wait_for_line(&mut child, "summarising the photo library copy");
+    let lines = stderr_lines(&mut child);
+    wait_for_line(&lines, "summarising the photo library copy");
     terminate(&child);
     let status = exits_within(child, Duration::from_secs(10));
-    assert_eq!(status.code(), Some(130), "{}", log.join().unwrap());
+    assert_eq!(status.code(), Some(130));
     assert!(entries(tmp.path()).is_empty(), "{:?}", entries(tmp.path()));
 }
 
@@ -237,9 +241,28 @@ fn sigterm_mid_query_ends_watch_promptly() {
     let tmp = tempfile::tempdir().unwrap();
     let (mut child, _history) = spawn(&sim, tmp.path(), &["watch"]);
     drain(child.stdout.take());
-    let log = wait_for_line(&mut child, "summarising the photo library copy");
+    let lines = stderr_lines(&mut child);
+    wait_for_line(&lines, "summarising the photo library copy");
     terminate(&child);
     let status = exits_within(child, Duration::from_secs(10));
-    assert!(status.success(), "{status}: {}", log.join().unwrap());
+    assert!(status.success(), "{status}");
     assert!(entries(tmp.path()).is_empty(), "{:?}", entries(tmp.path()));
+}
+
+#[test]
+fn unplugging_a_phone_in_watch_stops_its_query() {
+    let mut sim = sim(&["slow-db"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut child, _history) = spawn(&sim, tmp.path(), &["watch"]);
+    drain(child.stdout.take());
+    let lines = stderr_lines(&mut child);
+    wait_for_line(&lines, "summarising the photo library copy");
+    sim.send("unplug 1");
+    // The summary alone would run for minutes: it ends because its scan was cancelled.
+    let started = Instant::now();
+    wait_for_line(&lines, "summary ended: stopped: the scan was cancelled");
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert!(entries(tmp.path()).is_empty(), "{:?}", entries(tmp.path()));
+    terminate(&child);
+    assert!(exits_within(child, Duration::from_secs(10)).success());
 }

@@ -235,12 +235,19 @@ async fn read_database(
         // Ctrl-C): the query on the blocking thread is told to stop.
         let cancel = limits.stop.cancel_on_drop();
         tracing::debug!(attempt, "summarising the photo library copy");
-        let summary = tokio::task::spawn_blocking(move || query::summarize_until(&path, &stop))
-            .await
-            .map_err(|e| DeviceError::Refused {
-                what: "the photo library summary",
-                error: e.to_string(),
-            })?;
+        let summary = tokio::task::spawn_blocking(move || {
+            let summary = query::summarize_until(&path, &stop);
+            // Logged here, on the thread: it ends even when nobody awaits it any more.
+            if let Err(e) = &summary {
+                tracing::debug!("the photo library summary ended: {e}");
+            }
+            summary
+        })
+        .await
+        .map_err(|e| DeviceError::Refused {
+            what: "the photo library summary",
+            error: e.to_string(),
+        })?;
         cancel.disarm();
         match summary {
             Err(LibraryError::Stopped(e)) => {
