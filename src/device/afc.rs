@@ -624,6 +624,44 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_copy_stops_before_a_chunk_would_pass_the_disk_budget() {
+        // A file that says 4 bytes and then streams 8-byte chunks: the second would pass the
+        // 12-byte budget, so only the first is written. The reads in flight are drained and
+        // the file closed, leaving the connection usable.
+        let chunk = || data(b"00000000");
+        let mut afc = phone(vec![
+            data(b"st_size\x004\x00st_ifmt\x00S_IFREG\x00"),
+            Box::new(|n| codec::encode(n, op::FILE_OPEN_RESULT, &1u64.to_le_bytes(), &[])),
+            chunk(),
+            chunk(),
+            chunk(),
+            chunk(),
+            status(code::SUCCESS),
+            data(b"st_size\x004\x00st_ifmt\x00S_IFREG\x00"),
+        ]);
+        let budget = crate::limits::DiskBudget::new(12);
+        let mut charge = budget.charge();
+        let mut written = Vec::new();
+        let e = afc
+            .copy_within("/x", &mut written, &mut charge, |_, _| {})
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                AfcError::Limit(crate::limits::LimitError::OverBudget { limit: 12 })
+            ),
+            "{e}"
+        );
+        assert_eq!(written.len(), 8);
+        assert_eq!(charge.bytes(), 8);
+        assert_eq!(budget.held(), 8);
+        assert!(afc.stat("/x").await.is_ok());
+        drop(charge);
+        assert_eq!(budget.held(), 0);
+    }
+
+    #[tokio::test]
     async fn a_closed_connection_is_an_unplugged_phone() {
         let (host, phone) = tokio::io::duplex(64);
         drop(phone);

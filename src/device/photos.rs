@@ -127,16 +127,12 @@ async fn stat_optional(afc: &mut Afc, path: &str) -> Result<Option<FileStat>, Af
     }
 }
 
-/// A private directory for the copy: owner-only, removed when dropped.
-fn private_dir() -> Result<tempfile::TempDir, DeviceError> {
+/// A private directory for the copy under `$TMPDIR`: owner-only, removed when dropped.
+fn private_dir() -> std::io::Result<tempfile::TempDir> {
     tempfile::Builder::new()
         .prefix("synccheck-photos-")
         .permissions(std::fs::Permissions::from_mode(0o700))
         .tempdir()
-        .map_err(|e| DeviceError::Refused {
-            what: "the photo library copy",
-            error: format!("cannot make a private directory: {e}"),
-        })
 }
 
 async fn read_database(
@@ -162,7 +158,14 @@ async fn read_database(
         };
         // The copy lives in a directory only we can enter, and goes with it; its bytes count
         // against the scan's disk budget until then.
-        let dir = private_dir()?;
+        let dir = match private_dir() {
+            Ok(dir) => dir,
+            // This computer's trouble, not the phone's: the rest of the scan stands.
+            Err(e) => {
+                let why = format!("{NOT_READ}: cannot make a private folder for the copy: {e}");
+                return Ok((DatabaseRead::Unreadable(why), Some(copied_total)));
+            }
+        };
         let mut charge = limits.disk.charge();
         let total = before_db
             .size
