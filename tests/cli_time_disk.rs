@@ -24,6 +24,24 @@ fn sim(faults: &[&str]) -> Sim {
     start_sim_with(&[fixture("photos/synced.plist")], &args)
 }
 
+/// A child killed when the test ends, so a failed assertion never leaves `watch` running.
+struct Running(Option<Child>);
+
+impl Running {
+    fn get(&mut self) -> &mut Child {
+        self.0.as_mut().expect("still running")
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// `synccheck ARGS` against `sim`, its temporary files in `tmp`, its log at debug level.
 fn spawn(sim: &Sim, tmp: &Path, args: &[&str]) -> (Child, tempfile::TempDir) {
     let history = tempfile::tempdir().unwrap();
@@ -170,23 +188,24 @@ fn drain(pipe: Option<impl std::io::Read + Send + 'static>) {
     }
 }
 
-fn terminate(child: &Child) {
+fn terminate(child: &mut Running) {
+    let child = child.get();
     let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
     assert_eq!(rc, 0);
 }
 
 /// Waits for `child` to exit, killing it (and failing) past `limit`.
-fn exits_within(mut child: Child, limit: Duration) -> std::process::ExitStatus {
+fn exits_within(child: &mut Running, limit: Duration) -> std::process::ExitStatus {
+    let child = child.get();
     let started = Instant::now();
     loop {
         if let Some(status) = child.try_wait().unwrap() {
             return status;
         }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("still running {limit:?} after SIGTERM");
-        }
+        assert!(
+            started.elapsed() < limit,
+            "still running {limit:?} after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -196,9 +215,10 @@ fn the_private_copy_is_owner_only_and_gone_after_sigterm() {
     use std::os::unix::fs::PermissionsExt;
     let sim = sim(&["trickle=50"]);
     let tmp = tempfile::tempdir().unwrap();
-    let (mut child, _history) = spawn(&sim, tmp.path(), &["scan", "--json"]);
-    drain(child.stdout.take());
-    drain(child.stderr.take());
+    let (child, _history) = spawn(&sim, tmp.path(), &["scan", "--json"]);
+    let mut child = Running(Some(child));
+    drain(child.get().stdout.take());
+    drain(child.get().stderr.take());
     // The copy has begun once its first byte is written: the file exists, with its mode.
     let started = Instant::now();
     let (dir, file) = loop {
@@ -215,9 +235,9 @@ fn the_private_copy_is_owner_only_and_gone_after_sigterm() {
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&dir), 0o700);
     assert_eq!(mode(&file), 0o600);
-    terminate(&child);
-    let status = exits_within(child, Duration::from_secs(10));
-    assert_eq!(status.code(), Some(130));
+    terminate(&mut child);
+    let status = exits_within(&mut child, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(143), "128 + SIGTERM");
     assert!(entries(tmp.path()).is_empty(), "{:?}", entries(tmp.path()));
 }
 
@@ -225,13 +245,14 @@ fn the_private_copy_is_owner_only_and_gone_after_sigterm() {
 fn sigterm_mid_query_ends_a_scan_promptly() {
     let sim = sim(&["slow-db"]);
     let tmp = tempfile::tempdir().unwrap();
-    let (mut child, _history) = spawn(&sim, tmp.path(), &["scan", "--json"]);
-    drain(child.stdout.take());
-    let lines = stderr_lines(&mut child);
+    let (child, _history) = spawn(&sim, tmp.path(), &["scan", "--json"]);
+    let mut child = Running(Some(child));
+    drain(child.get().stdout.take());
+    let lines = stderr_lines(child.get());
     wait_for_line(&lines, "summarising the photo library copy");
-    terminate(&child);
-    let status = exits_within(child, Duration::from_secs(10));
-    assert_eq!(status.code(), Some(130));
+    terminate(&mut child);
+    let status = exits_within(&mut child, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(143), "128 + SIGTERM");
     assert!(entries(tmp.path()).is_empty(), "{:?}", entries(tmp.path()));
 }
 
@@ -239,12 +260,13 @@ fn sigterm_mid_query_ends_a_scan_promptly() {
 fn sigterm_mid_query_ends_watch_promptly() {
     let sim = sim(&["slow-db"]);
     let tmp = tempfile::tempdir().unwrap();
-    let (mut child, _history) = spawn(&sim, tmp.path(), &["watch"]);
-    drain(child.stdout.take());
-    let lines = stderr_lines(&mut child);
+    let (child, _history) = spawn(&sim, tmp.path(), &["watch"]);
+    let mut child = Running(Some(child));
+    drain(child.get().stdout.take());
+    let lines = stderr_lines(child.get());
     wait_for_line(&lines, "summarising the photo library copy");
-    terminate(&child);
-    let status = exits_within(child, Duration::from_secs(10));
+    terminate(&mut child);
+    let status = exits_within(&mut child, Duration::from_secs(10));
     assert!(status.success(), "{status}");
     assert!(entries(tmp.path()).is_empty(), "{:?}", entries(tmp.path()));
 }
@@ -253,9 +275,10 @@ fn sigterm_mid_query_ends_watch_promptly() {
 fn unplugging_a_phone_in_watch_stops_its_query() {
     let mut sim = sim(&["slow-db"]);
     let tmp = tempfile::tempdir().unwrap();
-    let (mut child, _history) = spawn(&sim, tmp.path(), &["watch"]);
-    drain(child.stdout.take());
-    let lines = stderr_lines(&mut child);
+    let (child, _history) = spawn(&sim, tmp.path(), &["watch"]);
+    let mut child = Running(Some(child));
+    drain(child.get().stdout.take());
+    let lines = stderr_lines(child.get());
     wait_for_line(&lines, "summarising the photo library copy");
     sim.send("unplug 1");
     // The summary alone would run for minutes: it ends because its scan was cancelled.
@@ -263,6 +286,6 @@ fn unplugging_a_phone_in_watch_stops_its_query() {
     wait_for_line(&lines, "summary ended: stopped: the scan was cancelled");
     assert!(started.elapsed() < Duration::from_secs(20));
     assert!(entries(tmp.path()).is_empty(), "{:?}", entries(tmp.path()));
-    terminate(&child);
-    assert!(exits_within(child, Duration::from_secs(10)).success());
+    terminate(&mut child);
+    assert!(exits_within(&mut child, Duration::from_secs(10)).success());
 }

@@ -208,8 +208,9 @@ pub fn stdin_lines() -> tokio::sync::mpsc::Receiver<String> {
 }
 
 /// Ctrl-C, or SIGTERM from a test harness or service manager: both end serving cleanly so sockets and temporary
-/// files are removed.
-pub async fn wait_for_stop() {
+/// files are removed. Returns the exit code a shell gives a process the signal ended: 128 +
+/// the signal's number.
+pub async fn wait_for_stop() -> i32 {
     let term = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(mut s) => {
@@ -219,7 +220,7 @@ pub async fn wait_for_stop() {
         }
     };
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
+        _ = tokio::signal::ctrl_c() => 128 + 2,
+        _ = term => 128 + 15,
     }
 }

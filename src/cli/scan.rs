@@ -24,9 +24,6 @@ pub fn run(args: ScanArgs) -> Result<i32, CliError> {
     }
 }
 
-/// The exit code of a scan stopped by Ctrl-C or SIGTERM: 128 + SIGINT, as shells report it.
-const STOPPED: i32 = 130;
-
 /// One judged phone, in the command's order, with what names it in an error.
 struct Judged {
     order: usize,
@@ -77,14 +74,19 @@ fn run_live(args: ScanArgs) -> Result<i32, CliError> {
         let devices = live::select(&mux, args.udid.as_deref()).await?;
         let read = live::read_all(&mux, &devices, options, &board, args.report.redact);
         tokio::select! {
-            results = read => Ok::<_, DeviceError>(Some((devices, results))),
-            _ = live::wait_for_stop() => Ok(None),
+            results = read => Ok::<_, DeviceError>(Ok((devices, results))),
+            code = live::wait_for_stop() => Ok(Err(code)),
         }
     })?;
     drop(board);
-    let Some((devices, results)) = read else {
-        eprintln!("synccheck: stopped before the scan finished; nothing was reported or recorded.");
-        return Ok(STOPPED);
+    let (devices, results) = match read {
+        Ok(read) => read,
+        Err(code) => {
+            eprintln!(
+                "synccheck: stopped before the scan finished; nothing was reported or recorded."
+            );
+            return Ok(code);
+        }
     };
 
     let several = devices.len() > 1;
