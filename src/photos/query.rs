@@ -23,6 +23,7 @@
 
 use crate::limits::{LimitError, ScanStop};
 use crate::photos::LibrarySummary;
+use rusqlite::limits::Limit;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags};
 use std::collections::HashSet;
@@ -130,6 +131,9 @@ pub fn summarize(dir: &Path) -> Result<LibrarySummary, LibraryError> {
     summarize_until(dir, &ScanStop::after(crate::limits::DEFAULT_DEADLINE))
 }
 
+/// The most operations one statement of ours may compile to (see `open_copy`).
+const MAX_STATEMENT_OPS: i32 = 1_000_000;
+
 /// SQLite steps between two looks at `stop`: well under a millisecond of work.
 const STEPS_BETWEEN_CHECKS: std::ffi::c_int = 10_000;
 
@@ -184,6 +188,11 @@ fn open_copy(main: &Path, stop: &ScanStop) -> Result<Connection, LibraryError> {
     )?;
     let stop = stop.clone();
     conn.progress_handler(STEPS_BETWEEN_CHECKS, Some(move || stop.check().is_err()))?;
+    // The progress handler only runs while a statement runs: a schema whose generated columns
+    // nest (each referring twice to the one before) costs time exponential in its depth to
+    // compile, before any step. Our statements compile to a few hundred operations, plus the
+    // expressions of any generated columns they read; past this many, refuse to compile.
+    conn.set_limit(Limit::SQLITE_LIMIT_VDBE_OP, MAX_STATEMENT_OPS)?;
     conn.pragma_update(None, "query_only", true)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     // The copy is ours and read-only: map it rather than copy every page through the cache.
@@ -552,6 +561,43 @@ mod tests {
         );
         assert!(err.to_string().contains("deadline"), "{err}");
         // Well past the deadline would mean the query ran on: the full summary takes minutes.
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    /// Generated columns that each add the one before to itself: a schema of a few KB whose
+    /// summary statement would compile to 2^30 operations (about 14 s before it fails).
+    #[test]
+    fn a_statement_that_would_compile_without_end_is_refused_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut columns = vec![
+            "Z_PK INTEGER PRIMARY KEY".to_string(),
+            "ZX INTEGER, ZTRASHEDSTATE INTEGER, ZBUNDLESCOPE INTEGER".into(),
+            "G0 INTEGER AS (ZX + 1) VIRTUAL".into(),
+        ];
+        for k in 1..30 {
+            columns.push(format!("G{k} INTEGER AS (G{} + G{}) VIRTUAL", k - 1, k - 1));
+        }
+        columns.push("ZCLOUDLOCALSTATE INTEGER AS (G29 % 3) VIRTUAL".into());
+        // Today's SQLite refuses to create such a table, but reads one written by another
+        // (an older SQLite, or a hand-edited file): write its schema in place.
+        let conn = Connection::open(dir.path().join(MAIN_FILE)).unwrap();
+        conn.execute_batch("CREATE TABLE ZASSET(Z_PK INTEGER PRIMARY KEY);")
+            .unwrap();
+        conn.pragma_update(None, "writable_schema", true).unwrap();
+        conn.execute(
+            "UPDATE sqlite_master SET sql = ?1 WHERE name = 'ZASSET'",
+            [format!("CREATE TABLE ZASSET({})", columns.join(", "))],
+        )
+        .unwrap();
+        drop(conn);
+        let started = std::time::Instant::now();
+        let stop = ScanStop::after(Duration::from_secs(3600));
+        let err = summarize_until(dir.path(), &stop).unwrap_err();
+        assert!(matches!(err, LibraryError::Sqlite(_)), "{err}");
         assert!(
             started.elapsed() < Duration::from_secs(10),
             "{:?}",
