@@ -458,10 +458,18 @@ pub fn photos_library(data: &[u8]) {
     if !wal.is_empty() {
         std::fs::write(dir.path().join(photos::query::WAL_FILE), wal).expect("write the -wal");
     }
+    let started = std::time::Instant::now();
     let read = {
         let _bound = sqlite_bound::Deadline::start(sqlite_bound::PER_INPUT);
         photos::query::summarize(dir.path())
     };
+    // Generous (a loaded machine, an unoptimised SQLite): an input that ran unbounded takes
+    // minutes (`fuzz/regressions/photos_library/generated-column-slow`).
+    assert!(
+        started.elapsed() < 10 * sqlite_bound::PER_INPUT,
+        "the summary took {:?}",
+        started.elapsed()
+    );
     let database = match read {
         Ok(summary) => {
             check_summary(&summary);
