@@ -459,9 +459,12 @@ pub fn photos_library(data: &[u8]) {
         std::fs::write(dir.path().join(photos::query::WAL_FILE), wal).expect("write the -wal");
     }
     let started = std::time::Instant::now();
+    // The library's own deadline bounds the summary (its progress handler would replace any
+    // installed here); the hook's limits on sizes and memory still apply.
     let read = {
         let _bound = sqlite_bound::Deadline::start(sqlite_bound::PER_INPUT);
-        photos::query::summarize(dir.path())
+        let stop = synccheck::limits::ScanStop::after(sqlite_bound::PER_INPUT);
+        photos::query::summarize_until(dir.path(), &stop)
     };
     // Generous (a loaded machine, an unoptimised SQLite): an input that ran unbounded takes
     // minutes (`fuzz/regressions/photos_library/generated-column-slow`).
