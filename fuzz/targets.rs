@@ -12,14 +12,14 @@ use std::path::Path;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use synccheck::checklist::{self, Thresholds};
-use synccheck::facts::PhotoSync;
-use synccheck::pairing::PairRecord;
-use synccheck::photos::{self, DatabaseRead, FileRead, PhotoLibrary};
-use synccheck::report::document::ReportDocument;
-use synccheck::report::{html, json, text, ReportContext};
-use synccheck::snapshot::{self, Snapshot, Source};
-use synccheck::wire::{afc, plist_bombs, plist_bounded, plist_frame, usbmux};
+use synccheck_core::checklist::{self, Thresholds};
+use synccheck_core::facts::PhotoSync;
+use synccheck_core::photos::{self, DatabaseRead, FileRead, PhotoLibrary};
+use synccheck_core::snapshot::{self, Snapshot, Source};
+use synccheck_device::pairing::PairRecord;
+use synccheck_report::document::ReportDocument;
+use synccheck_report::{html, json, text, ReportContext};
+use synccheck_wire::{afc, plist_bombs, plist_bounded, plist_frame, usbmux};
 
 /// A target's entry function.
 pub type Entry = fn(&[u8]);
@@ -51,7 +51,7 @@ fn ready<F: Future>(f: F) -> F::Output {
 /// report, and the JSON report read back as `report --from` reads it.
 fn evaluate(snap: &Snapshot) {
     let report =
-        synccheck::pipeline::report_for(snap, "fuzz", &checklist::Context::default(), false);
+        synccheck_report::pipeline::report_for(snap, "fuzz", &checklist::Context::default(), false);
     let ctx = ReportContext::now();
     let reports = [report];
     let mut out = Vec::new();

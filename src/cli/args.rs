@@ -56,7 +56,7 @@ pub struct SimArgs {
     /// plist-bomb, deep-plist, afc-plist-bomb. While it runs, type `unplug N` or `plug N` on
     /// stdin to pull phone N off the bus or plug it back in.
     #[arg(long = "fault", value_name = "MODE[=VALUE][@N]")]
-    pub faults: Vec<synccheck::sim::FaultSpec>,
+    pub faults: Vec<synccheck_sim::FaultSpec>,
 
     /// With `--fault not-paired`: the simulated user taps Trust this many seconds after the
     /// first Pair request. Default: never.

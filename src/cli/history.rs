@@ -1,10 +1,10 @@
 //! `synccheck history`: past scans, and a past scan's report reprinted.
 
 use chrono::{DateTime, Utc};
-use synccheck::checklist::{Answers, Context, EarlierScan};
-use synccheck::history::{self, History, OpenMode};
-use synccheck::pipeline;
-use synccheck::units;
+use synccheck_core::checklist::{Answers, Context, EarlierScan};
+use synccheck_core::units;
+use synccheck_history::{self as history, History, OpenMode};
+use synccheck_report::pipeline;
 
 use super::args::{DbArgs, HistoryArgs, HistoryCommand};
 use super::error::CliError;
@@ -105,7 +105,7 @@ fn list(args: &HistoryArgs) -> Result<i32, CliError> {
                 .unwrap_or_else(|| "?".into()),
             r.verdict
         );
-        println!("{}", synccheck::phone_text::printable(&line));
+        println!("{}", synccheck_wire::phone_text::printable(&line));
     }
     Ok(0)
 }

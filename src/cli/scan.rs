@@ -3,12 +3,12 @@
 
 use std::path::Path;
 
-use synccheck::checklist::Context;
-use synccheck::device::DeviceError;
-use synccheck::history::History;
-use synccheck::pipeline;
-use synccheck::report::DeviceReport;
-use synccheck::snapshot::{self, Snapshot};
+use synccheck_core::checklist::Context;
+use synccheck_core::snapshot::{self, Snapshot};
+use synccheck_device::DeviceError;
+use synccheck_history::History;
+use synccheck_report::pipeline;
+use synccheck_report::DeviceReport;
 
 use super::args::ScanArgs;
 use super::error::CliError;
@@ -64,7 +64,7 @@ fn judge_file(path: &Path, ctx: &Context, redact: bool) -> Result<DeviceReport, 
 /// that cannot be read, or whose snapshot cannot be saved, is that phone's error only.
 fn run_live(args: ScanArgs) -> Result<i32, CliError> {
     if args.report.redact {
-        synccheck::privacy::hide_identifiers();
+        synccheck_core::privacy::hide_identifiers();
     }
     let ctx = report::context(&args.report)?;
     let mux = live::usbmuxd(&args.connection)?;
@@ -125,7 +125,7 @@ fn run_live(args: ScanArgs) -> Result<i32, CliError> {
         let mut r = pipeline::report_since(&snap, &origin, &ctx, false, earlier.as_ref());
         record(&mut history, &snap, &r, &args);
         if args.report.redact {
-            synccheck::report::redact(&mut r.facts);
+            synccheck_report::redact(&mut r.facts);
         }
         judged.push(Judged {
             order,
@@ -180,7 +180,7 @@ fn record(history: &mut Option<History>, snap: &Snapshot, report: &DeviceReport,
             let why = e.to_string();
             eprintln!(
                 "synccheck: warning: this scan was not recorded: {}",
-                synccheck::phone_text::printable(&why)
+                synccheck_wire::phone_text::printable(&why)
             );
         }
     }

@@ -11,11 +11,11 @@ mod json_dir;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use synccheck::checklist::Context;
-use synccheck::device::{DeviceError, MuxEvent, Progress, ScanOptions, Usbmuxd};
-use synccheck::history::History;
-use synccheck::pipeline;
-use synccheck::snapshot::Snapshot;
+use synccheck_core::checklist::Context;
+use synccheck_core::snapshot::Snapshot;
+use synccheck_device::{DeviceError, MuxEvent, Progress, ScanOptions, Usbmuxd};
+use synccheck_history::History;
+use synccheck_report::pipeline;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
@@ -70,7 +70,7 @@ pub fn run(args: WatchArgs) -> Result<i32, CliError> {
     };
     let redact = args.report.redact;
     if redact {
-        synccheck::privacy::hide_identifiers();
+        synccheck_core::privacy::hide_identifiers();
     }
     live::runtime()?.block_on(async move {
         // No usbmuxd at start-up is the technician's to fix now; later losses are retried.
@@ -106,7 +106,7 @@ struct Watch {
 }
 
 impl Watch {
-    async fn serve(&mut self, listener: synccheck::device::Listener) -> Result<i32, CliError> {
+    async fn serve(&mut self, listener: synccheck_device::Listener) -> Result<i32, CliError> {
         let (tx, mut events) = mpsc::unbounded_channel();
         let feed = tokio::spawn(feed(self.mux.clone(), listener, tx.clone()));
         let mut commands = live::stdin_lines();
@@ -209,7 +209,7 @@ impl Watch {
                 // The error may quote the UDID (no pair record for …): the board's label
                 // already hides it under --redact, the line must too.
                 if self.args.report.redact && !udid.is_empty() {
-                    why = why.replace(&udid, synccheck::report::REDACTED);
+                    why = why.replace(&udid, synccheck_report::REDACTED);
                 }
                 self.bench.failed(&udid, run, unplugged, why).is_some()
             }
@@ -224,7 +224,7 @@ impl Watch {
         &mut self,
         udid: &str,
         snap: &Snapshot,
-    ) -> (synccheck::report::DeviceReport, Option<i64>) {
+    ) -> (synccheck_report::DeviceReport, Option<i64>) {
         // Judged unredacted: the shop's history keeps serials; output hides them. A phone
         // plugged in again is compared with its last scan: is the backlog going down?
         let earlier = super::history::earlier_scan(self.history.as_ref(), Some(udid), None);
@@ -253,7 +253,7 @@ impl Watch {
         }
         let stem = report.facts.identity.udid.clone();
         if self.args.report.redact {
-            synccheck::report::redact(&mut report.facts);
+            synccheck_report::redact(&mut report.facts);
         }
         if let Some(dir) = &self.json_dir {
             let stem = match (&stem, self.args.report.redact) {
@@ -310,7 +310,7 @@ impl Watch {
 /// Reads one phone and says how it went; cancelled (aborted) when the phone is pulled out.
 async fn scan(
     mux: Usbmuxd,
-    device: synccheck::device::AttachedDevice,
+    device: synccheck_device::AttachedDevice,
     udid: String,
     run: u64,
     options: ScanOptions,
@@ -318,7 +318,7 @@ async fn scan(
 ) {
     let progress_tx = tx.clone();
     let progress_udid = udid.clone();
-    let result = synccheck::device::read_phone(&mux, &device, options, move |progress| {
+    let result = synccheck_device::read_phone(&mux, &device, options, move |progress| {
         let _ = progress_tx.send(Event::Progress {
             udid: progress_udid.clone(),
             run,
@@ -336,7 +336,7 @@ async fn scan(
 /// Forwards usbmuxd's events; when the feed breaks, says so and listens again until it can.
 async fn feed(
     mux: Usbmuxd,
-    mut listener: synccheck::device::Listener,
+    mut listener: synccheck_device::Listener,
     tx: mpsc::UnboundedSender<Event>,
 ) {
     loop {

@@ -1,0 +1,602 @@
+//! Pairing material, shared by both sides: the host's (`synccheck pair`, and the scan of a
+//! phone that has not trusted this computer yet) and the simulated phones'.
+//!
+//! A host pairs by reading the phone's `DevicePublicKey`, making a root CA and a host
+//! certificate, certifying the phone's key with that root, and sending the three certificates
+//! with a `HostID` in a lockdown `Pair` request. The host keeps the result (plus both private
+//! keys, the `SystemBUID`, the phone's `EscrowBag` and Wi-Fi address) as the pair record that
+//! usbmuxd serves through `ReadPairRecord`. The simulator plays both sides of that past pairing,
+//! so an unmodified client finds a record and starts a session with no pairing step.
+//!
+//! Certificate shape follows libimobiledevice's `userpref.c` (1.3.0): X.509 v3, serial 0, empty
+//! subject and issuer, ten years of validity, root `basicConstraints` critical CA:TRUE, host and
+//! device critical CA:FALSE with critical `keyUsage` digitalSignature + keyEncipherment, and a
+//! subject key identifier on the device certificate. Two deliberate differences: signatures are
+//! SHA-256 (ring cannot sign SHA-1; OpenSSL at security level 0 and rustls read both), and the
+//! root and host keys are made once per simulator run and shared by every simulated phone,
+//! whereas libimobiledevice makes fresh ones per pairing. Each record still has its own `HostID`
+//! and device certificate, so every phone sees a distinct, complete pairing; RSA key generation
+//! is the only slow part of starting the simulator, and this keeps it at two keys plus one per
+//! phone.
+//!
+//! Private keys never reach a log: the types here print as `<redacted>` in `Debug`.
+
+use std::fmt;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    SerialNumber, PKCS_RSA_SHA256,
+};
+use rsa::pkcs1::EncodeRsaPublicKey;
+use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+use rsa::rand_core::{OsRng, RngCore};
+use rsa::RsaPrivateKey;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+/// Why a pair record could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PairingError {
+    #[error("cannot generate an RSA key: {0}")]
+    KeyGeneration(#[from] rsa::Error),
+    #[error("cannot encode a key: {0}")]
+    KeyEncoding(String),
+    #[error("cannot build a certificate: {0}")]
+    Certificate(#[from] rcgen::Error),
+    #[error("the phone's public key is not an RSA public key: {0}")]
+    DeviceKey(String),
+    #[error("the pair record is unusable: {0}")]
+    BadRecord(String),
+}
+
+const RSA_BITS: usize = 2048;
+const VALIDITY_YEARS: i32 = 10;
+
+/// An RSA key pair in the encodings the protocols need.
+struct RsaKey {
+    signing: KeyPair,
+    pkcs8_der: Vec<u8>,
+    pkcs8_pem: String,
+    public_pkcs1_pem: String,
+}
+
+impl RsaKey {
+    fn generate() -> Result<Self, PairingError> {
+        let key = RsaPrivateKey::new(&mut OsRng, RSA_BITS)?;
+        let pkcs8_der = key
+            .to_pkcs8_der()
+            .map_err(|e| PairingError::KeyEncoding(e.to_string()))?
+            .as_bytes()
+            .to_vec();
+        let pkcs8_pem = key
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|e| PairingError::KeyEncoding(e.to_string()))?
+            .to_string();
+        // `DevicePublicKey` is PKCS#1 ("BEGIN RSA PUBLIC KEY"): libimobiledevice reads it with
+        // PEM_read_bio_RSAPublicKey, which takes nothing else.
+        let public_pkcs1_pem = key
+            .to_public_key()
+            .to_pkcs1_pem(LineEnding::LF)
+            .map_err(|e| PairingError::KeyEncoding(e.to_string()))?;
+        let signing = KeyPair::from_pkcs8_der_and_sign_algo(
+            &PrivatePkcs8KeyDer::from(pkcs8_der.clone()),
+            &PKCS_RSA_SHA256,
+        )?;
+        Ok(RsaKey {
+            signing,
+            pkcs8_der,
+            pkcs8_pem,
+            public_pkcs1_pem,
+        })
+    }
+}
+
+fn base_params(is_ca: IsCa) -> CertificateParams {
+    let mut params = CertificateParams::default();
+    params.distinguished_name = DistinguishedName::new();
+    params.serial_number = Some(SerialNumber::from_slice(&[0]));
+    params.is_ca = is_ca;
+    let today = chrono::Utc::now().date_naive();
+    use chrono::Datelike;
+    let (y, m, d) = (today.year(), today.month() as u8, today.day() as u8);
+    // 29 February plus ten years is not a date; the day before is close enough.
+    let d_end = if m == 2 && d == 29 { 28 } else { d };
+    params.not_before = rcgen::date_time_ymd(y, m, d);
+    params.not_after = rcgen::date_time_ymd(y + VALIDITY_YEARS, m, d_end);
+    params
+}
+
+fn leaf_params() -> CertificateParams {
+    let mut params = base_params(IsCa::ExplicitNoCa);
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
+    params
+}
+
+/// The host side of the pairing: root CA and host certificate, made once per simulator run.
+pub struct HostIdentity {
+    root: RsaKey,
+    root_params: CertificateParams,
+    root_cert_pem: String,
+    root_cert_der: CertificateDer<'static>,
+    host: RsaKey,
+    host_cert_pem: String,
+    host_cert_der: CertificateDer<'static>,
+    system_buid: String,
+}
+
+impl fmt::Debug for HostIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HostIdentity")
+            .field("system_buid", &self.system_buid)
+            .field("keys", &"<redacted>")
+            .finish()
+    }
+}
+
+impl HostIdentity {
+    /// A host identity for the `SystemBUID` that usbmuxd reports (`ReadBUID`): the host side of
+    /// a real pairing.
+    pub fn generate_with_buid(system_buid: String) -> Result<Self, PairingError> {
+        let mut identity = Self::generate()?;
+        identity.system_buid = system_buid;
+        Ok(identity)
+    }
+
+    /// Certifies a phone's own key (its `DevicePublicKey`, PKCS#1 PEM) with this host's root,
+    /// for a `Pair` request.
+    pub fn pair_with_device_key(
+        &self,
+        device_public_key_pem: &[u8],
+        wifi_address: &str,
+    ) -> Result<HostPairing, PairingError> {
+        use rsa::pkcs1::DecodeRsaPublicKey;
+        let pem = std::str::from_utf8(device_public_key_pem)
+            .map_err(|e| PairingError::DeviceKey(e.to_string()))?;
+        let key = rsa::RsaPublicKey::from_pkcs1_pem(pem.trim())
+            .map_err(|e| PairingError::DeviceKey(e.to_string()))?;
+        let device_key = DevicePublicKey(
+            key.to_pkcs1_der()
+                .map_err(|e| PairingError::DeviceKey(e.to_string()))?
+                .as_bytes()
+                .to_vec(),
+        );
+        let issuer = Issuer::from_params(&self.root_params, &self.root.signing);
+        let device_cert = leaf_params().signed_by(&device_key, &issuer)?;
+        Ok(HostPairing {
+            record: PairRecord {
+                device_certificate_pem: device_cert.pem(),
+                host_certificate_pem: self.host_cert_pem.clone(),
+                host_private_key_pem: self.host.pkcs8_pem.clone(),
+                root_certificate_pem: self.root_cert_pem.clone(),
+                root_private_key_pem: self.root.pkcs8_pem.clone(),
+                system_buid: self.system_buid.clone(),
+                host_id: new_uuid(),
+                wifi_mac_address: wifi_address.to_string(),
+                escrow_bag: Vec::new(),
+            },
+        })
+    }
+
+    pub fn generate() -> Result<Self, PairingError> {
+        let root = RsaKey::generate()?;
+        let root_params = base_params(IsCa::Ca(BasicConstraints::Unconstrained));
+        let root_cert = root_params.self_signed(&root.signing)?;
+        let host = RsaKey::generate()?;
+        let issuer = Issuer::from_params(&root_params, &root.signing);
+        let host_cert = leaf_params().signed_by(&host.signing, &issuer)?;
+        Ok(HostIdentity {
+            root_cert_pem: root_cert.pem(),
+            root_cert_der: root_cert.der().clone(),
+            root,
+            root_params,
+            host_cert_pem: host_cert.pem(),
+            host_cert_der: host_cert.der().clone(),
+            host,
+            system_buid: new_uuid(),
+        })
+    }
+
+    /// The host's `SystemBUID`, which usbmuxd answers to `ReadBUID`.
+    pub fn system_buid(&self) -> &str {
+        &self.system_buid
+    }
+
+    /// Makes a phone's own key, certifies it with the root, and returns both halves of the
+    /// pairing: what the phone keeps and what the host keeps.
+    pub fn pair_new_device(&self, wifi_address: &str) -> Result<Pairing, PairingError> {
+        let device = RsaKey::generate()?;
+        let issuer = Issuer::from_params(&self.root_params, &self.root.signing);
+        let device_cert = leaf_params().signed_by(&device.signing, &issuer)?;
+        let mut escrow_bag = vec![0u8; 32];
+        OsRng.fill_bytes(&mut escrow_bag);
+        let host_id = new_uuid();
+        let record = PairRecord {
+            device_certificate_pem: device_cert.pem(),
+            host_certificate_pem: self.host_cert_pem.clone(),
+            host_private_key_pem: self.host.pkcs8_pem.clone(),
+            root_certificate_pem: self.root_cert_pem.clone(),
+            root_private_key_pem: self.root.pkcs8_pem.clone(),
+            system_buid: self.system_buid.clone(),
+            host_id: host_id.clone(),
+            wifi_mac_address: wifi_address.to_string(),
+            escrow_bag: escrow_bag.clone(),
+        };
+        let trusted = TrustedHost {
+            host_id,
+            root_certificate: self.root_cert_der.clone(),
+            host_certificate: self.host_cert_der.clone(),
+            device_certificate: Some(device_cert.der().clone()),
+        };
+        let identity = DeviceIdentity {
+            certificate_der: device_cert.der().clone(),
+            certificate_pem: device_cert.pem(),
+            private_key_der: device.pkcs8_der,
+            public_key_pem: device.public_pkcs1_pem,
+            escrow_bag,
+        };
+        Ok(Pairing {
+            record,
+            trusted,
+            identity,
+        })
+    }
+}
+
+/// A phone's public key as rcgen needs it to certify it: the PKCS#1 RSAPublicKey DER.
+struct DevicePublicKey(Vec<u8>);
+
+impl rcgen::PublicKeyData for DevicePublicKey {
+    fn der_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        &PKCS_RSA_SHA256
+    }
+}
+
+/// A pairing in progress on the host: the request to send, and the record to keep once the
+/// phone trusts us.
+pub struct HostPairing {
+    record: PairRecord,
+}
+
+impl HostPairing {
+    /// The `PairRecord` of a lockdown `Pair` request: certificates, HostID and SystemBUID, no
+    /// private keys.
+    pub fn request(&self) -> plist::Dictionary {
+        let mut d = self.record.to_dictionary();
+        for private in [
+            "HostPrivateKey",
+            "RootPrivateKey",
+            "EscrowBag",
+            "WiFiMACAddress",
+        ] {
+            d.remove(private);
+        }
+        d
+    }
+
+    /// The record to save with usbmuxd, completed with the phone's escrow bag.
+    pub fn into_record(mut self, escrow_bag: Vec<u8>) -> PairRecord {
+        self.record.escrow_bag = escrow_bag;
+        self.record
+    }
+}
+
+/// Everything one past pairing left behind.
+#[derive(Clone)]
+pub struct Pairing {
+    /// What the host keeps (usbmuxd's store).
+    pub record: PairRecord,
+    /// What the phone keeps about that host.
+    pub trusted: TrustedHost,
+    /// The phone's own key and certificate.
+    pub identity: DeviceIdentity,
+}
+
+/// The phone's own TLS identity.
+#[derive(Clone)]
+pub struct DeviceIdentity {
+    pub certificate_der: CertificateDer<'static>,
+    pub certificate_pem: String,
+    private_key_der: Vec<u8>,
+    /// PKCS#1 PEM, served as lockdown's `DevicePublicKey`.
+    pub public_key_pem: String,
+    /// The keybag the phone hands a host on `Pair`.
+    pub escrow_bag: Vec<u8>,
+}
+
+impl fmt::Debug for DeviceIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeviceIdentity")
+            .field("private_key", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+impl DeviceIdentity {
+    pub fn private_key(&self) -> PrivateKeyDer<'static> {
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.private_key_der.clone()))
+    }
+}
+
+/// A host the phone trusts: the `HostID` it paired with and the certificates it sent then.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrustedHost {
+    pub host_id: String,
+    pub root_certificate: CertificateDer<'static>,
+    pub host_certificate: CertificateDer<'static>,
+    /// The certificate this host made for the phone's own key (`DeviceCertificate`): the one
+    /// the phone presents in TLS sessions this host starts, and the one the host pins.
+    pub device_certificate: Option<CertificateDer<'static>>,
+}
+
+impl TrustedHost {
+    /// Reads the host's half of a lockdown `Pair` request (`PairRecord` without private keys).
+    pub fn from_pair_request(record: &plist::Dictionary) -> Option<Self> {
+        let host_id = record.get("HostID")?.as_string()?.to_string();
+        let root_certificate = pem_data_to_der(record.get("RootCertificate")?)?;
+        let host_certificate = pem_data_to_der(record.get("HostCertificate")?)?;
+        let device_certificate = record.get("DeviceCertificate").and_then(pem_data_to_der);
+        Some(TrustedHost {
+            host_id,
+            root_certificate,
+            host_certificate,
+            device_certificate,
+        })
+    }
+
+    /// A client may present either certificate: libimobiledevice 1.3.0 presents the root,
+    /// idevice and pymobiledevice3 the host certificate.
+    pub fn owns(&self, presented: &CertificateDer<'_>) -> bool {
+        presented.as_ref() == self.root_certificate.as_ref()
+            || presented.as_ref() == self.host_certificate.as_ref()
+    }
+}
+
+fn pem_data_to_der(value: &plist::Value) -> Option<CertificateDer<'static>> {
+    use rustls::pki_types::pem::PemObject;
+    let bytes = value.as_data()?;
+    CertificateDer::from_pem_slice(bytes).ok()
+}
+
+/// The host's pair record as usbmuxd stores it. Holds private keys: its Debug shows none.
+#[derive(Clone)]
+pub struct PairRecord {
+    device_certificate_pem: String,
+    host_certificate_pem: String,
+    host_private_key_pem: String,
+    root_certificate_pem: String,
+    root_private_key_pem: String,
+    system_buid: String,
+    host_id: String,
+    wifi_mac_address: String,
+    escrow_bag: Vec<u8>,
+}
+
+impl fmt::Debug for PairRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PairRecord")
+            .field("host_id", &self.host_id)
+            .field("contents", &"<redacted>")
+            .finish()
+    }
+}
+
+impl PairRecord {
+    pub fn host_id(&self) -> &str {
+        &self.host_id
+    }
+
+    pub fn system_buid(&self) -> &str {
+        &self.system_buid
+    }
+
+    /// Parses what usbmuxd's `ReadPairRecord` returns (XML or binary plist).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, PairingError> {
+        use synccheck_wire::plist_bounded::{parse, Limits};
+        match parse(bytes, &Limits::DEVICE, "the pair record") {
+            Ok(plist::Value::Dictionary(d)) => Self::from_dictionary(&d),
+            Err(e) if e.limit().is_some() => Err(PairingError::BadRecord(e.to_string())),
+            _ => Err(PairingError::BadRecord("not a plist dictionary".into())),
+        }
+    }
+
+    /// Reads a record written by any host tool. Keys a session needs (HostID, the host
+    /// certificate and key) must be there; the rest default to empty.
+    pub fn from_dictionary(d: &plist::Dictionary) -> Result<Self, PairingError> {
+        let text = |key: &str| -> Option<String> {
+            match d.get(key)? {
+                plist::Value::Data(b) => String::from_utf8(b.clone()).ok(),
+                plist::Value::String(s) => Some(s.clone()),
+                _ => None,
+            }
+        };
+        let required = |key: &str| {
+            text(key)
+                .ok_or_else(|| PairingError::BadRecord(format!("{key} is missing or malformed")))
+        };
+        let record = PairRecord {
+            device_certificate_pem: text("DeviceCertificate").unwrap_or_default(),
+            host_certificate_pem: required("HostCertificate")?,
+            host_private_key_pem: required("HostPrivateKey")?,
+            root_certificate_pem: text("RootCertificate").unwrap_or_default(),
+            root_private_key_pem: text("RootPrivateKey").unwrap_or_default(),
+            system_buid: text("SystemBUID").unwrap_or_default(),
+            host_id: required("HostID")?,
+            wifi_mac_address: text("WiFiMACAddress").unwrap_or_default(),
+            escrow_bag: d
+                .get("EscrowBag")
+                .and_then(|v| v.as_data())
+                .map(<[u8]>::to_vec)
+                .unwrap_or_default(),
+        };
+        record.host_certificate()?;
+        record.host_key()?;
+        Ok(record)
+    }
+
+    /// The certificate the host presents in TLS.
+    pub fn host_certificate(&self) -> Result<CertificateDer<'static>, PairingError> {
+        use rustls::pki_types::pem::PemObject;
+        CertificateDer::from_pem_slice(self.host_certificate_pem.as_bytes())
+            .map_err(|_| PairingError::BadRecord("HostCertificate is not a PEM certificate".into()))
+    }
+
+    /// The certificate the phone must present in TLS: the one this host made for the phone's
+    /// key when pairing. Without it nothing ties a TLS peer to the paired phone, so a record
+    /// lacking it cannot start a session.
+    pub fn device_certificate(&self) -> Result<CertificateDer<'static>, PairingError> {
+        use rustls::pki_types::pem::PemObject;
+        if self.device_certificate_pem.trim().is_empty() {
+            return Err(PairingError::BadRecord(
+                "DeviceCertificate is missing, so the iPhone's identity cannot be checked".into(),
+            ));
+        }
+        CertificateDer::from_pem_slice(self.device_certificate_pem.as_bytes()).map_err(|_| {
+            PairingError::BadRecord("DeviceCertificate is not a PEM certificate".into())
+        })
+    }
+
+    /// The host key in whichever PEM form the record holds (PKCS#1 from libimobiledevice,
+    /// PKCS#8 from synccheck and others).
+    pub fn host_key(&self) -> Result<PrivateKeyDer<'static>, PairingError> {
+        use rustls::pki_types::pem::PemObject;
+        PrivateKeyDer::from_pem_slice(self.host_private_key_pem.as_bytes())
+            .map_err(|_| PairingError::BadRecord("HostPrivateKey is not a PEM private key".into()))
+    }
+
+    /// The record as a plist dictionary; certificates and keys are PEM text in `<data>`, as
+    /// libimobiledevice and usbmuxd write them.
+    pub fn to_dictionary(&self) -> plist::Dictionary {
+        let data = |s: &str| plist::Value::Data(s.as_bytes().to_vec());
+        let mut d = plist::Dictionary::new();
+        d.insert(
+            "DeviceCertificate".into(),
+            data(&self.device_certificate_pem),
+        );
+        d.insert(
+            "EscrowBag".into(),
+            plist::Value::Data(self.escrow_bag.clone()),
+        );
+        d.insert("HostCertificate".into(), data(&self.host_certificate_pem));
+        d.insert("HostID".into(), self.host_id.clone().into());
+        d.insert("HostPrivateKey".into(), data(&self.host_private_key_pem));
+        d.insert("RootCertificate".into(), data(&self.root_certificate_pem));
+        d.insert("RootPrivateKey".into(), data(&self.root_private_key_pem));
+        d.insert("SystemBUID".into(), self.system_buid.clone().into());
+        d.insert(
+            "WiFiMACAddress".into(),
+            self.wifi_mac_address.clone().into(),
+        );
+        d
+    }
+
+    /// The serialized record that `ReadPairRecord` carries as `PairRecordData`.
+    pub fn to_xml_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        // Writing a dictionary of strings and data to a Vec cannot fail.
+        let _ = plist::Value::Dictionary(self.to_dictionary()).to_writer_xml(&mut out);
+        out
+    }
+}
+
+/// An uppercase random (version 4) UUID, the form hosts use for `HostID` and `SystemBUID`.
+pub fn new_uuid() -> String {
+    let mut b = [0u8; 16];
+    OsRng.fill_bytes(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02X}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_certifies_a_phones_key_and_the_phone_accepts_the_request() {
+        let phone_side = HostIdentity::generate()
+            .unwrap()
+            .pair_new_device("00:11:22:33:44:55")
+            .unwrap();
+        let host = HostIdentity::generate_with_buid("BUID-1".into()).unwrap();
+        let pairing = host
+            .pair_with_device_key(
+                phone_side.identity.public_key_pem.as_bytes(),
+                "00:11:22:33:44:55",
+            )
+            .unwrap();
+        let request = pairing.request();
+        assert!(!request.contains_key("HostPrivateKey") && !request.contains_key("RootPrivateKey"));
+        assert_eq!(request["SystemBUID"].as_string(), Some("BUID-1"));
+        assert!(TrustedHost::from_pair_request(&request).is_some());
+        let record = pairing.into_record(b"bag".to_vec());
+        assert!(record.host_key().is_ok());
+        assert!(host.pair_with_device_key(b"not a key", "").is_err());
+    }
+
+    #[test]
+    fn records_missing_what_a_session_needs_are_refused() {
+        let mut d = plist::Dictionary::new();
+        d.insert("HostID".into(), "X".into());
+        assert!(matches!(
+            PairRecord::from_dictionary(&d),
+            Err(PairingError::BadRecord(_))
+        ));
+        assert!(PairRecord::from_bytes(b"garbage").is_err());
+    }
+
+    #[test]
+    fn a_plist_bomb_as_a_pair_record_is_refused_naming_the_limit() {
+        let bomb = synccheck_wire::plist_bombs::reuse_bomb(5, 64);
+        let err = PairRecord::from_bytes(&bomb).unwrap_err().to_string();
+        assert!(err.contains("the pair record goes over the plist"), "{err}");
+    }
+
+    #[test]
+    fn uuid_is_uppercase_v4() {
+        let u = new_uuid();
+        assert_eq!(u.len(), 36);
+        assert_eq!(&u[14..15], "4");
+        assert!(!u.chars().any(|c| c.is_ascii_lowercase()));
+    }
+
+    #[test]
+    fn pair_record_has_the_keys_clients_read() {
+        let host = HostIdentity::generate().unwrap();
+        let pairing = host.pair_new_device("a4:cf:99:3e:07:d5").unwrap();
+        let d = pairing.record.to_dictionary();
+        for key in [
+            "DeviceCertificate",
+            "EscrowBag",
+            "HostCertificate",
+            "HostID",
+            "HostPrivateKey",
+            "RootCertificate",
+            "RootPrivateKey",
+            "SystemBUID",
+            "WiFiMACAddress",
+        ] {
+            assert!(d.contains_key(key), "{key}");
+        }
+        let parsed = PairRecord::from_bytes(&pairing.record.to_xml_bytes()).unwrap();
+        assert_eq!(parsed.host_id(), pairing.record.host_id());
+        assert_eq!(parsed.to_dictionary(), d);
+        let back = TrustedHost::from_pair_request(&d).unwrap();
+        assert_eq!(back, pairing.trusted);
+        assert!(format!("{:?}", pairing.record).contains("redacted"));
+        assert!(!format!("{:?}", pairing.record).contains("PRIVATE"));
+    }
+}

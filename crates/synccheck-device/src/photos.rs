@@ -1,0 +1,244 @@
+//! The iCloud Photos engine's state over AFC: the small state files, and the library database
+//! copied to a private directory and summarised there. Read-only from start to end: nothing is
+//! ever opened for writing on the phone, and the copy is deleted when the summary is made.
+
+use std::time::SystemTime;
+
+use tokio::io::AsyncWriteExt;
+
+use super::afc::{Afc, AfcError, FileKind, FileStat};
+use super::DeviceError;
+use crate::photos_query::{self as query, LibraryError};
+use synccheck_core::photos::{self, DatabaseRead, FileRead, PhotoLibrary};
+
+/// How much of the photo evidence to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhotoScope {
+    /// Nothing: no AFC connection at all.
+    None,
+    /// The state files only (`--no-photo-library`).
+    StateFiles,
+    /// The state files and the library database.
+    Everything,
+}
+
+/// A live database copied file by file can tear (a write lands between our reads). A copy
+/// whose files changed while it was taken, or that fails SQLite's check, is taken again.
+const COPY_ATTEMPTS: usize = 3;
+
+/// Reads the state files and, when asked, the library. `progress` hears (bytes copied, bytes
+/// expected) while the database is copied.
+pub async fn read_photo_library(
+    afc: &mut Afc,
+    scope: PhotoScope,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<PhotoLibrary, DeviceError> {
+    let mut files = std::collections::BTreeMap::new();
+    for path in photos::STATE_FILES {
+        files.insert(path.to_string(), read_state_file(afc, path).await?);
+    }
+    let (database, copied_bytes) = match scope {
+        PhotoScope::Everything => read_database(afc, &mut progress).await?,
+        _ => (DatabaseRead::Skipped, None),
+    };
+    Ok(PhotoLibrary {
+        files,
+        database,
+        copied_bytes,
+        read_at: Some(SystemTime::now()),
+    })
+}
+
+/// The same outcome for every file, when AFC itself could not be started.
+pub fn unavailable(why: &str) -> PhotoLibrary {
+    PhotoLibrary {
+        files: photos::STATE_FILES
+            .iter()
+            .map(|p| (p.to_string(), FileRead::Failed(why.to_string())))
+            .collect(),
+        database: DatabaseRead::Unreadable(why.to_string()),
+        copied_bytes: None,
+        read_at: Some(SystemTime::now()),
+    }
+}
+
+/// Per-file outcomes become evidence; a broken connection ends the read.
+fn file_outcome(e: AfcError) -> Result<FileRead, DeviceError> {
+    match e {
+        AfcError::Device(d) => Err(d),
+        AfcError::NotFound => Ok(FileRead::NotFound),
+        AfcError::PermissionDenied => Ok(FileRead::PermissionDenied),
+        other => Ok(FileRead::Failed(other.to_string())),
+    }
+}
+
+async fn read_state_file(afc: &mut Afc, path: &str) -> Result<FileRead, DeviceError> {
+    let stat = match afc.stat(path).await {
+        Ok(s) => s,
+        Err(e) => return file_outcome(e),
+    };
+    if stat.kind == FileKind::Directory {
+        return Ok(FileRead::Failed("a directory, not a file".into()));
+    }
+    match afc.read_small(path, photos::MAX_STATE_FILE).await {
+        Ok(contents) => Ok(FileRead::Present {
+            contents,
+            modified: stat.modified,
+        }),
+        Err(e) => file_outcome(e),
+    }
+}
+
+/// Whether a file looks the same before and after the copy.
+fn same(a: &Option<FileStat>, b: &Option<FileStat>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a.size == b.size && a.modified == b.modified,
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+async fn stat_optional(afc: &mut Afc, path: &str) -> Result<Option<FileStat>, AfcError> {
+    match afc.stat(path).await {
+        Ok(s) => Ok(Some(s)),
+        Err(AfcError::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+async fn read_database(
+    afc: &mut Afc,
+    progress: &mut impl FnMut(u64, u64),
+) -> Result<(DatabaseRead, Option<u64>), DeviceError> {
+    let mut last_problem = String::new();
+    let mut copied_total = 0u64;
+    for attempt in 1..=COPY_ATTEMPTS {
+        let before_db = match afc.stat(photos::DATABASE).await {
+            Ok(s) => s,
+            Err(AfcError::NotFound) => return Ok((DatabaseRead::NotFound, None)),
+            Err(AfcError::PermissionDenied) => return Ok((DatabaseRead::PermissionDenied, None)),
+            Err(AfcError::Device(d)) => return Err(d),
+            Err(other) => return Ok((DatabaseRead::Unreadable(other.to_string()), None)),
+        };
+        let before_wal = match stat_optional(afc, photos::DATABASE_WAL).await {
+            Ok(s) => s,
+            Err(AfcError::Device(d)) => return Err(d),
+            // A refused or odd WAL: copy the main file alone and say so if it fails.
+            Err(_) => None,
+        };
+        // The copy lives in a directory only we can enter, and goes with it.
+        let dir = tempfile::Builder::new()
+            .prefix("synccheck-photos-")
+            .tempdir()
+            .map_err(|e| DeviceError::Refused {
+                what: "the photo library copy",
+                error: format!("cannot make a private directory: {e}"),
+            })?;
+        let total = before_db.size + before_wal.map_or(0, |w| w.size);
+        let mut copied = 0u64;
+        let mut outcome = copy_file(
+            afc,
+            photos::DATABASE,
+            &dir.path().join(query::MAIN_FILE),
+            0,
+            total,
+            progress,
+        )
+        .await;
+        if let (Ok(n), Some(_)) = (&outcome, before_wal) {
+            copied += n;
+            outcome = copy_file(
+                afc,
+                photos::DATABASE_WAL,
+                &dir.path().join(query::WAL_FILE),
+                copied,
+                total,
+                progress,
+            )
+            .await;
+        }
+        if let Ok(n) = &outcome {
+            copied += n;
+        }
+        let outcome = outcome.map(|_| ());
+        copied_total += copied;
+        match outcome {
+            Err(AfcError::Device(d)) => return Err(d),
+            Err(AfcError::PermissionDenied) => {
+                return Ok((DatabaseRead::PermissionDenied, Some(copied_total)))
+            }
+            Err(e) => {
+                last_problem = e.to_string();
+                continue;
+            }
+            Ok(()) => {}
+        }
+        let after_db = stat_optional(afc, photos::DATABASE)
+            .await
+            .map_err(device_or_keep)?;
+        let after_wal = stat_optional(afc, photos::DATABASE_WAL)
+            .await
+            .map_err(device_or_keep)?;
+        if !same(&Some(before_db), &after_db) || !same(&before_wal, &after_wal) {
+            tracing::debug!(attempt, "the photo library changed during the copy");
+            last_problem = "the library kept changing while it was copied".into();
+            continue;
+        }
+        let path = dir.path().to_path_buf();
+        let summary = tokio::task::spawn_blocking(move || query::summarize(&path))
+            .await
+            .map_err(|e| DeviceError::Refused {
+                what: "the photo library summary",
+                error: e.to_string(),
+            })?;
+        match summary {
+            Ok(s) => return Ok((DatabaseRead::Summary(s), Some(copied_total))),
+            // A torn copy can fail SQLite's own check: take it again.
+            Err(e @ (LibraryError::Corrupt(_) | LibraryError::NotSqlite(_))) => {
+                tracing::debug!(attempt, "the photo library copy does not check out: {e}");
+                last_problem = e.to_string();
+            }
+            // A schema we do not know is not a torn copy: taking it again would not help.
+            Err(LibraryError::NotRecognised { table, missing }) => {
+                let read = DatabaseRead::NotRecognised {
+                    schema: table,
+                    missing,
+                };
+                return Ok((read, Some(copied_total)));
+            }
+            Err(e) => return Ok((DatabaseRead::Unreadable(e.to_string()), Some(copied_total))),
+        }
+    }
+    Ok((DatabaseRead::Unreadable(last_problem), Some(copied_total)))
+}
+
+/// Copies one file into `to`, reporting progress as part of a copy of `total` bytes.
+async fn copy_file(
+    afc: &mut Afc,
+    from: &str,
+    to: &std::path::Path,
+    base: u64,
+    total: u64,
+    progress: &mut impl FnMut(u64, u64),
+) -> Result<u64, AfcError> {
+    let mut file = tokio::fs::File::create(to).await.map_err(AfcError::Local)?;
+    let n = afc
+        .copy_to(from, &mut file, |done, _| {
+            progress(base + done, total.max(base + done))
+        })
+        .await?;
+    file.flush().await.map_err(AfcError::Local)?;
+    Ok(n)
+}
+
+/// After a good copy, a stat that fails for a file reason just means "changed"; only a broken
+/// connection is an error.
+fn device_or_keep(e: AfcError) -> DeviceError {
+    match e {
+        AfcError::Device(d) => d,
+        other => DeviceError::Refused {
+            what: "AFC",
+            error: other.to_string(),
+        },
+    }
+}
