@@ -6,6 +6,10 @@
 //! needs. Serial numbers and UDIDs are stored, because the shop needs them; output redacts them
 //! on request.
 
+mod judge;
+
+pub use judge::{earlier_scan, judge_and_record, JudgedScan, Judging};
+
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 

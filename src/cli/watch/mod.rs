@@ -14,8 +14,7 @@ use std::time::Duration;
 use synccheck_core::checklist::Context;
 use synccheck_core::snapshot::Snapshot;
 use synccheck_device::{DeviceError, MuxEvent, Progress, ScanOptions, Usbmuxd};
-use synccheck_history::History;
-use synccheck_report::pipeline;
+use synccheck_history::{judge_and_record, History, Judging};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
@@ -225,36 +224,34 @@ impl Watch {
         udid: &str,
         snap: &Snapshot,
     ) -> (synccheck_report::DeviceReport, Option<i64>) {
-        // Judged unredacted: the shop's history keeps serials; output hides them. A phone
-        // plugged in again is compared with its last scan: is the backlog going down?
-        let earlier = super::history::earlier_scan(self.history.as_ref(), Some(udid), None);
-        let mut report = pipeline::report_since(snap, "USB", &self.ctx, false, earlier.as_ref());
         // Warnings name the phone by its number on the board (never its UDID: --redact).
         let phone = self
             .bench
             .seat(udid)
             .map_or_else(|| "a phone".to_string(), |s| format!("[{}]", s.number));
-        let history_id = self.history.as_mut().and_then(|h| {
-            h.record(
-                snap,
-                &report,
-                &self.args.report.answers,
-                self.args.report.trust_answers,
-            )
-            .map_err(|e| {
+        // A phone plugged in again is compared with its last scan: is the backlog going down?
+        let judging = Judging {
+            ctx: &self.ctx,
+            answers: &self.args.report.answers,
+            trust_answers: self.args.report.trust_answers,
+            redact: self.args.report.redact,
+        };
+        let scan = judge_and_record(self.history.as_mut(), snap, udid, "USB", &judging);
+        let history_id = match scan.recorded {
+            Some(Ok(id)) => Some(id),
+            Some(Err(e)) => {
                 self.board.note(&format!(
                     "synccheck: warning: {phone}: this scan was not recorded: {e}"
-                ))
-            })
-            .ok()
-        });
+                ));
+                None
+            }
+            None => None,
+        };
         if history_id.is_some() {
             self.recorded += 1;
         }
-        let stem = report.facts.identity.udid.clone();
-        if self.args.report.redact {
-            synccheck_report::redact(&mut report.facts);
-        }
+        let stem = scan.reported_udid;
+        let report = scan.report;
         if let Some(dir) = &self.json_dir {
             let stem = match (&stem, self.args.report.redact) {
                 (Some(udid), false) => udid.clone(),
