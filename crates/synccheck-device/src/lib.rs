@@ -3,7 +3,7 @@
 //!
 //! usbmuxd, lockdownd, diagnostics_relay and AFC are spoken with synccheck's own bounded codecs
 //! (`synccheck_wire`) rather than idevice's clients: idevice allocates whatever length a peer
-//! announces, and cannot pipeline requests. See `wire/mod.rs`.
+//! announces, and cannot pipeline requests. See synccheck-wire.
 
 pub mod address;
 pub mod afc;

@@ -29,7 +29,8 @@ use rcgen::{
 };
 use rsa::pkcs1::EncodeRsaPublicKey;
 use rsa::pkcs8::{EncodePrivateKey, LineEnding};
-use rsa::rand_core::{OsRng, RngCore};
+// rsa takes a rand_core RNG to generate keys; plain random bytes come from getrandom.
+use rsa::rand_core::OsRng;
 use rsa::RsaPrivateKey;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
@@ -210,7 +211,7 @@ impl HostIdentity {
         let issuer = Issuer::from_params(&self.root_params, &self.root.signing);
         let device_cert = leaf_params().signed_by(&device.signing, &issuer)?;
         let mut escrow_bag = vec![0u8; 32];
-        OsRng.fill_bytes(&mut escrow_bag);
+        getrandom::getrandom(&mut escrow_bag).expect("the OS gives random bytes");
         let host_id = new_uuid();
         let record = PairRecord {
             device_certificate_pem: device_cert.pem(),
@@ -507,7 +508,7 @@ impl PairRecord {
 /// An uppercase random (version 4) UUID, the form hosts use for `HostID` and `SystemBUID`.
 pub fn new_uuid() -> String {
     let mut b = [0u8; 16];
-    OsRng.fill_bytes(&mut b);
+    getrandom::getrandom(&mut b).expect("the OS gives random bytes");
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let hex: String = b.iter().map(|x| format!("{x:02X}")).collect();

@@ -156,9 +156,8 @@ fn parent(path: &str) -> Option<&str> {
 }
 
 fn random_bytes(len: usize) -> Vec<u8> {
-    use rsa::rand_core::{OsRng, RngCore};
     let mut bytes = vec![0u8; len];
-    OsRng.fill_bytes(&mut bytes);
+    getrandom::getrandom(&mut bytes).expect("the OS gives random bytes");
     if bytes.starts_with(&SQLITE_MAGIC[..4]) {
         bytes[0] ^= 0xFF;
     }

@@ -10,8 +10,9 @@
 //! bench (not paired, locked, unplugged mid-read, slow, or sending broken frames): see
 //! [`faults`].
 //!
-//! The protocol code is written here, not taken from a library: the idevice crate that
-//! synccheck uses for the client side has no server side, and nothing else in Rust does.
+//! The protocol code is written here, not taken from a library: the idevice crate (a client,
+//! which the simulator's tests use as an independent reader) has no server side, and nothing
+//! else in Rust does.
 //!
 //! Each snapshot becomes one device, usbmuxd DeviceID 1..n in the order given. Two snapshots
 //! with the same `UniqueDeviceID` (the same file passed several times, e.g. for a benchmark)

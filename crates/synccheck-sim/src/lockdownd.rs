@@ -595,9 +595,8 @@ const DEEP_PLIST: Bomb = Bomb::Deep {
 };
 
 fn garbage_frame() -> Vec<u8> {
-    use rsa::rand_core::{OsRng, RngCore};
     let mut body = [0u8; GARBAGE_LEN];
-    OsRng.fill_bytes(&mut body);
+    getrandom::getrandom(&mut body).expect("the OS gives random bytes");
     body[0] = 0xFF;
     let mut frame = (GARBAGE_LEN as u32).to_be_bytes().to_vec();
     frame.extend_from_slice(&body);

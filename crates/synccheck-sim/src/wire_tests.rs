@@ -1,5 +1,6 @@
-//! The simulator against the idevice client (what synccheck's live scan uses) and against
-//! hand-made bad input on the raw sockets.
+//! The simulator against the idevice client (a third-party Rust client, used only here, as a
+//! dev-dependency: synccheck's own device layer is synccheck-device) and against hand-made
+//! bad input on the raw sockets.
 
 use std::path::Path;
 

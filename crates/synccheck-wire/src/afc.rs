@@ -24,6 +24,7 @@
 //! length is checked against a limit the caller chooses for what it expects (a read's requested
 //! size, a listing's cap) before a single byte is allocated; see [`Header::body_len`].
 
+#[cfg(feature = "io")]
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::FrameError;
@@ -270,6 +271,7 @@ pub fn encode(packet_num: u64, operation: u64, args: &[u8], payload: &[u8]) -> V
 
 /// Writes one packet: header and arguments in one write, a large payload in a second one so it
 /// is not copied.
+#[cfg(feature = "io")]
 pub async fn write<W: AsyncWrite + Unpin + ?Sized>(
     writer: &mut W,
     packet_num: u64,
@@ -293,6 +295,7 @@ pub async fn write<W: AsyncWrite + Unpin + ?Sized>(
 }
 
 /// Reads a header (the caller may bound the wait for its first byte separately).
+#[cfg(feature = "io")]
 pub async fn read_header<R: AsyncRead + Unpin + ?Sized>(
     reader: &mut R,
 ) -> Result<Header, FrameError> {
@@ -302,6 +305,7 @@ pub async fn read_header<R: AsyncRead + Unpin + ?Sized>(
 }
 
 /// Reads the body a header announced, refused over `max_body`.
+#[cfg(feature = "io")]
 pub async fn read_body<R: AsyncRead + Unpin + ?Sized>(
     reader: &mut R,
     header: Header,
@@ -313,6 +317,7 @@ pub async fn read_body<R: AsyncRead + Unpin + ?Sized>(
 }
 
 /// Reads one packet whose body may be at most `max_body` bytes.
+#[cfg(feature = "io")]
 pub async fn read<R: AsyncRead + Unpin + ?Sized>(
     reader: &mut R,
     max_body: usize,
@@ -415,6 +420,7 @@ pub fn decode_pairs(body: &[u8]) -> Result<Vec<(String, String)>, FrameError> {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "io")]
     #[tokio::test]
     async fn round_trip_keeps_number_operation_and_body() {
         let bytes = encode(7, op::FILE_OPEN, &mode::READ_ONLY.to_le_bytes(), b"");
@@ -432,6 +438,7 @@ mod tests {
         assert_eq!(p.body, b"payload");
     }
 
+    #[cfg(feature = "io")]
     #[tokio::test]
     async fn large_payloads_are_written_in_two_pieces_and_read_back_whole() {
         let payload = vec![0xA5u8; 200_000];
@@ -441,6 +448,7 @@ mod tests {
         assert_eq!(p.body, payload);
     }
 
+    #[cfg(feature = "io")]
     #[tokio::test]
     async fn huge_lengths_are_refused_before_allocating() {
         for entire in [u64::MAX, 1 << 62, (HEADER_LEN as u64) + 1025] {
@@ -459,6 +467,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "io")]
     #[tokio::test]
     async fn contradictory_lengths_and_garbage_are_malformed() {
         let mut h = header(0, op::STATUS, 8, 0);
@@ -485,6 +494,7 @@ mod tests {
         ));
     }
 
+    #[cfg(feature = "io")]
     #[tokio::test]
     async fn truncation_is_a_closed_connection() {
         let bytes = encode(1, op::DATA, b"", b"0123456789");

@@ -12,6 +12,7 @@ pub mod plist_bombs;
 pub mod plist_bounded;
 pub mod plist_describe;
 pub mod plist_frame;
+#[cfg(feature = "io")]
 pub mod tls;
 pub mod usbmux;
 

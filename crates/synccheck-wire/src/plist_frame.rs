@@ -1,6 +1,7 @@
 //! lockdownd and its services (diagnostics_relay and most others): a 4-byte big-endian length,
 //! then a plist (XML from hosts; binary or XML from phones).
 
+#[cfg(feature = "io")]
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::plist_bounded::{self, Limits, PlistLimitError};
@@ -52,6 +53,7 @@ pub fn decode_dict(body: &[u8]) -> Result<plist::Dictionary, FrameError> {
 }
 
 /// Reads the rest of a frame whose 4-byte prefix has been read.
+#[cfg(feature = "io")]
 pub async fn read_body<R: AsyncRead + Unpin + ?Sized>(
     reader: &mut R,
     prefix: [u8; 4],
@@ -63,6 +65,7 @@ pub async fn read_body<R: AsyncRead + Unpin + ?Sized>(
 }
 
 /// Reads one framed plist dictionary.
+#[cfg(feature = "io")]
 pub async fn read_dict<R: AsyncRead + Unpin + ?Sized>(
     reader: &mut R,
     max: u32,
@@ -88,6 +91,7 @@ fn encode_value(value: &plist::Value) -> Vec<u8> {
 
 /// Writes one framed plist in a single write: the idevice crate writes the length and the body
 /// separately, which costs a round trip per message on TCP without TCP_NODELAY.
+#[cfg(feature = "io")]
 pub async fn write<W: AsyncWrite + Unpin + ?Sized>(
     writer: &mut W,
     message: &plist::Dictionary,
@@ -106,6 +110,7 @@ mod tests {
         d
     }
 
+    #[cfg(feature = "io")]
     #[tokio::test]
     async fn round_trip() {
         let bytes = encode(&dict("Request", "QueryType"));
@@ -113,6 +118,7 @@ mod tests {
         assert_eq!(got, dict("Request", "QueryType"));
     }
 
+    #[cfg(feature = "io")]
     #[tokio::test]
     async fn a_4gb_length_is_refused_before_allocating() {
         let bytes = [0xFF, 0xFF, 0xFF, 0xFF, b'<'];
@@ -129,6 +135,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "io")]
     #[tokio::test]
     async fn garbage_truncation_and_non_dictionaries_are_errors() {
         let mut bytes = 5u32.to_be_bytes().to_vec();
@@ -145,6 +152,7 @@ mod tests {
         assert!(matches!(got, Err(FrameError::NotPlist(_))));
     }
 
+    #[cfg(feature = "io")]
     #[tokio::test]
     async fn bombs_are_refused_in_bounded_memory_and_stack() {
         use crate::plist_bombs::Bomb;

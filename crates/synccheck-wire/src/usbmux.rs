@@ -2,6 +2,7 @@
 //! tag) and an XML plist body. Version 1 and message type 8 are the plist protocol every client
 //! since iOS 5 speaks; replies echo the request's tag.
 
+#[cfg(feature = "io")]
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::FrameError;
@@ -69,6 +70,7 @@ pub struct Message {
 }
 
 /// Reads one plist message (the caller checks the version and message type it expects).
+#[cfg(feature = "io")]
 pub async fn read<R: AsyncRead + Unpin + ?Sized>(
     reader: &mut R,
     max: u32,
@@ -102,6 +104,7 @@ pub fn encode(tag: u32, body: &plist::Dictionary) -> Vec<u8> {
     encode_raw(VERSION_PLIST, MESSAGE_PLIST, tag, &payload)
 }
 
+#[cfg(feature = "io")]
 pub async fn write<W: AsyncWrite + Unpin + ?Sized>(
     writer: &mut W,
     tag: u32,
@@ -124,6 +127,7 @@ pub fn port_from_wire(wire: u16) -> u16 {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "io")]
     #[tokio::test]
     async fn round_trip_echoes_the_tag() {
         let mut body = plist::Dictionary::new();
@@ -135,6 +139,7 @@ mod tests {
         assert_eq!(m.body, body);
     }
 
+    #[cfg(feature = "io")]
     #[tokio::test]
     async fn lengths_are_bounded_both_ways() {
         let mut short = [0u8; HEADER_LEN];
