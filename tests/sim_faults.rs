@@ -20,6 +20,7 @@ mod common;
 use common::{fixture, start_sim, Sim};
 use synccheck_core::snapshot;
 use synccheck_device::pairing::HostIdentity;
+use synccheck_sim::pairing::PairNewDevice;
 use synccheck_wire::{plist_frame, usbmux, FrameError};
 
 /// Any single network wait; the simulator answers in milliseconds when it is well.

@@ -1,5 +1,6 @@
-//! Pairing material, shared by both sides: the host's (`synccheck pair`, and the scan of a
-//! phone that has not trusted this computer yet) and the simulated phones'.
+//! Pairing material, the host's side (`synccheck pair`, and the scan of a phone that has not
+//! trusted this computer yet). The phone's side (its own key, the hosts it trusts) is the
+//! simulator's, in synccheck-sim.
 //!
 //! A host pairs by reading the phone's `DevicePublicKey`, making a root CA and a host
 //! certificate, certifying the phone's key with that root, and sending the three certificates
@@ -55,9 +56,7 @@ const VALIDITY_YEARS: i32 = 10;
 /// An RSA key pair in the encodings the protocols need.
 struct RsaKey {
     signing: KeyPair,
-    pkcs8_der: Vec<u8>,
     pkcs8_pem: String,
-    public_pkcs1_pem: String,
 }
 
 impl RsaKey {
@@ -72,22 +71,11 @@ impl RsaKey {
             .to_pkcs8_pem(LineEnding::LF)
             .map_err(|e| PairingError::KeyEncoding(e.to_string()))?
             .to_string();
-        // `DevicePublicKey` is PKCS#1 ("BEGIN RSA PUBLIC KEY"): libimobiledevice reads it with
-        // PEM_read_bio_RSAPublicKey, which takes nothing else.
-        let public_pkcs1_pem = key
-            .to_public_key()
-            .to_pkcs1_pem(LineEnding::LF)
-            .map_err(|e| PairingError::KeyEncoding(e.to_string()))?;
         let signing = KeyPair::from_pkcs8_der_and_sign_algo(
-            &PrivatePkcs8KeyDer::from(pkcs8_der.clone()),
+            &PrivatePkcs8KeyDer::from(pkcs8_der),
             &PKCS_RSA_SHA256,
         )?;
-        Ok(RsaKey {
-            signing,
-            pkcs8_der,
-            pkcs8_pem,
-            public_pkcs1_pem,
-        })
+        Ok(RsaKey { signing, pkcs8_pem })
     }
 }
 
@@ -120,10 +108,8 @@ pub struct HostIdentity {
     root: RsaKey,
     root_params: CertificateParams,
     root_cert_pem: String,
-    root_cert_der: CertificateDer<'static>,
     host: RsaKey,
     host_cert_pem: String,
-    host_cert_der: CertificateDer<'static>,
     system_buid: String,
 }
 
@@ -189,11 +175,9 @@ impl HostIdentity {
         let host_cert = leaf_params().signed_by(&host.signing, &issuer)?;
         Ok(HostIdentity {
             root_cert_pem: root_cert.pem(),
-            root_cert_der: root_cert.der().clone(),
             root,
             root_params,
             host_cert_pem: host_cert.pem(),
-            host_cert_der: host_cert.der().clone(),
             host,
             system_buid: new_uuid(),
         })
@@ -202,46 +186,6 @@ impl HostIdentity {
     /// The host's `SystemBUID`, which usbmuxd answers to `ReadBUID`.
     pub fn system_buid(&self) -> &str {
         &self.system_buid
-    }
-
-    /// Makes a phone's own key, certifies it with the root, and returns both halves of the
-    /// pairing: what the phone keeps and what the host keeps.
-    pub fn pair_new_device(&self, wifi_address: &str) -> Result<Pairing, PairingError> {
-        let device = RsaKey::generate()?;
-        let issuer = Issuer::from_params(&self.root_params, &self.root.signing);
-        let device_cert = leaf_params().signed_by(&device.signing, &issuer)?;
-        let mut escrow_bag = vec![0u8; 32];
-        getrandom::getrandom(&mut escrow_bag).expect("the OS gives random bytes");
-        let host_id = new_uuid();
-        let record = PairRecord {
-            device_certificate_pem: device_cert.pem(),
-            host_certificate_pem: self.host_cert_pem.clone(),
-            host_private_key_pem: self.host.pkcs8_pem.clone(),
-            root_certificate_pem: self.root_cert_pem.clone(),
-            root_private_key_pem: self.root.pkcs8_pem.clone(),
-            system_buid: self.system_buid.clone(),
-            host_id: host_id.clone(),
-            wifi_mac_address: wifi_address.to_string(),
-            escrow_bag: escrow_bag.clone(),
-        };
-        let trusted = TrustedHost {
-            host_id,
-            root_certificate: self.root_cert_der.clone(),
-            host_certificate: self.host_cert_der.clone(),
-            device_certificate: Some(device_cert.der().clone()),
-        };
-        let identity = DeviceIdentity {
-            certificate_der: device_cert.der().clone(),
-            certificate_pem: device_cert.pem(),
-            private_key_der: device.pkcs8_der,
-            public_key_pem: device.public_pkcs1_pem,
-            escrow_bag,
-        };
-        Ok(Pairing {
-            record,
-            trusted,
-            identity,
-        })
     }
 }
 
@@ -285,83 +229,6 @@ impl HostPairing {
         self.record.escrow_bag = escrow_bag;
         self.record
     }
-}
-
-/// Everything one past pairing left behind.
-#[derive(Clone)]
-pub struct Pairing {
-    /// What the host keeps (usbmuxd's store).
-    pub record: PairRecord,
-    /// What the phone keeps about that host.
-    pub trusted: TrustedHost,
-    /// The phone's own key and certificate.
-    pub identity: DeviceIdentity,
-}
-
-/// The phone's own TLS identity.
-#[derive(Clone)]
-pub struct DeviceIdentity {
-    pub certificate_der: CertificateDer<'static>,
-    pub certificate_pem: String,
-    private_key_der: Vec<u8>,
-    /// PKCS#1 PEM, served as lockdown's `DevicePublicKey`.
-    pub public_key_pem: String,
-    /// The keybag the phone hands a host on `Pair`.
-    pub escrow_bag: Vec<u8>,
-}
-
-impl fmt::Debug for DeviceIdentity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DeviceIdentity")
-            .field("private_key", &"<redacted>")
-            .finish_non_exhaustive()
-    }
-}
-
-impl DeviceIdentity {
-    pub fn private_key(&self) -> PrivateKeyDer<'static> {
-        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.private_key_der.clone()))
-    }
-}
-
-/// A host the phone trusts: the `HostID` it paired with and the certificates it sent then.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TrustedHost {
-    pub host_id: String,
-    pub root_certificate: CertificateDer<'static>,
-    pub host_certificate: CertificateDer<'static>,
-    /// The certificate this host made for the phone's own key (`DeviceCertificate`): the one
-    /// the phone presents in TLS sessions this host starts, and the one the host pins.
-    pub device_certificate: Option<CertificateDer<'static>>,
-}
-
-impl TrustedHost {
-    /// Reads the host's half of a lockdown `Pair` request (`PairRecord` without private keys).
-    pub fn from_pair_request(record: &plist::Dictionary) -> Option<Self> {
-        let host_id = record.get("HostID")?.as_string()?.to_string();
-        let root_certificate = pem_data_to_der(record.get("RootCertificate")?)?;
-        let host_certificate = pem_data_to_der(record.get("HostCertificate")?)?;
-        let device_certificate = record.get("DeviceCertificate").and_then(pem_data_to_der);
-        Some(TrustedHost {
-            host_id,
-            root_certificate,
-            host_certificate,
-            device_certificate,
-        })
-    }
-
-    /// A client may present either certificate: libimobiledevice 1.3.0 presents the root,
-    /// idevice and pymobiledevice3 the host certificate.
-    pub fn owns(&self, presented: &CertificateDer<'_>) -> bool {
-        presented.as_ref() == self.root_certificate.as_ref()
-            || presented.as_ref() == self.host_certificate.as_ref()
-    }
-}
-
-fn pem_data_to_der(value: &plist::Value) -> Option<CertificateDer<'static>> {
-    use rustls::pki_types::pem::PemObject;
-    let bytes = value.as_data()?;
-    CertificateDer::from_pem_slice(bytes).ok()
 }
 
 /// The host's pair record as usbmuxd stores it. Holds private keys: its Debug shows none.
@@ -527,28 +394,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn host_certifies_a_phones_key_and_the_phone_accepts_the_request() {
-        let phone_side = HostIdentity::generate()
-            .unwrap()
-            .pair_new_device("00:11:22:33:44:55")
-            .unwrap();
-        let host = HostIdentity::generate_with_buid("BUID-1".into()).unwrap();
-        let pairing = host
-            .pair_with_device_key(
-                phone_side.identity.public_key_pem.as_bytes(),
-                "00:11:22:33:44:55",
-            )
-            .unwrap();
-        let request = pairing.request();
-        assert!(!request.contains_key("HostPrivateKey") && !request.contains_key("RootPrivateKey"));
-        assert_eq!(request["SystemBUID"].as_string(), Some("BUID-1"));
-        assert!(TrustedHost::from_pair_request(&request).is_some());
-        let record = pairing.into_record(b"bag".to_vec());
-        assert!(record.host_key().is_ok());
-        assert!(host.pair_with_device_key(b"not a key", "").is_err());
-    }
-
-    #[test]
     fn records_missing_what_a_session_needs_are_refused() {
         let mut d = plist::Dictionary::new();
         d.insert("HostID".into(), "X".into());
@@ -572,32 +417,5 @@ mod tests {
         assert_eq!(u.len(), 36);
         assert_eq!(&u[14..15], "4");
         assert!(!u.chars().any(|c| c.is_ascii_lowercase()));
-    }
-
-    #[test]
-    fn pair_record_has_the_keys_clients_read() {
-        let host = HostIdentity::generate().unwrap();
-        let pairing = host.pair_new_device("a4:cf:99:3e:07:d5").unwrap();
-        let d = pairing.record.to_dictionary();
-        for key in [
-            "DeviceCertificate",
-            "EscrowBag",
-            "HostCertificate",
-            "HostID",
-            "HostPrivateKey",
-            "RootCertificate",
-            "RootPrivateKey",
-            "SystemBUID",
-            "WiFiMACAddress",
-        ] {
-            assert!(d.contains_key(key), "{key}");
-        }
-        let parsed = PairRecord::from_bytes(&pairing.record.to_xml_bytes()).unwrap();
-        assert_eq!(parsed.host_id(), pairing.record.host_id());
-        assert_eq!(parsed.to_dictionary(), d);
-        let back = TrustedHost::from_pair_request(&d).unwrap();
-        assert_eq!(back, pairing.trusted);
-        assert!(format!("{:?}", pairing.record).contains("redacted"));
-        assert!(!format!("{:?}", pairing.record).contains("PRIVATE"));
     }
 }

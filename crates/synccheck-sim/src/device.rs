@@ -11,9 +11,9 @@ use tokio::sync::{broadcast, watch};
 use super::afc::{Volume, VolumeSource};
 use super::faults::{FaultMode, Faults, Trust};
 use super::lock;
+use crate::pairing::{DeviceIdentity, TrustedHost};
 use synccheck_core::photos::PhotoLibrary;
 use synccheck_core::snapshot::DISK_USAGE_DOMAIN;
-use synccheck_device::pairing::{DeviceIdentity, TrustedHost};
 
 /// What a lockdown request does to the phone's place on the bus (see `unplug-after` and
 /// `replug-after`).

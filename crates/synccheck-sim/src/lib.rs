@@ -27,6 +27,7 @@ mod diagnostics;
 pub mod faults;
 mod frame;
 mod lockdownd;
+pub mod pairing;
 pub mod synth;
 mod tls;
 mod usbmuxd;
@@ -43,6 +44,7 @@ use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
 use device::{Device, DeviceParts, MuxEvent};
+use pairing::PairNewDevice;
 use synccheck_core::snapshot::Snapshot;
 use synccheck_device::pairing::{HostIdentity, PairingError};
 

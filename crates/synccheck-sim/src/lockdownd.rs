@@ -24,8 +24,9 @@ use super::frame::{
     read_plist, write_plist, BoxStream, Channel, FrameError, Prefixed, IDLE_TIMEOUT,
 };
 use super::tls;
+use crate::pairing::TrustedHost;
 use synccheck_core::snapshot::KEYED_ONLY_VALUES;
-use synccheck_device::pairing::{new_uuid, TrustedHost};
+use synccheck_device::pairing::new_uuid;
 use synccheck_wire::plist_bombs::Bomb;
 
 pub use super::usbmuxd::LOCKDOWN_PORT;

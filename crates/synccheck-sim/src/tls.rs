@@ -23,7 +23,7 @@ use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{DigitallySignedStruct, DistinguishedName, ServerConfig, SignatureScheme};
 use synccheck_wire::tls::Signatures;
 
-use synccheck_device::pairing::{DeviceIdentity, TrustedHost};
+use crate::pairing::{DeviceIdentity, TrustedHost};
 
 #[derive(Debug)]
 struct PairedHostVerifier {
@@ -127,6 +127,7 @@ mod tests {
     use tokio_rustls::TlsAcceptor;
 
     use super::*;
+    use crate::pairing::PairNewDevice;
     use synccheck_device::pairing::{HostIdentity, PairRecord};
     use synccheck_device::tls::{client_config, connect};
     use synccheck_device::DeviceError;
