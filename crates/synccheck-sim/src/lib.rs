@@ -28,6 +28,8 @@ pub mod faults;
 mod frame;
 mod lockdownd;
 pub mod pairing;
+#[cfg(test)]
+mod query_stop_tests;
 pub mod synth;
 mod tls;
 mod usbmuxd;
