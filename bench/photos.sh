@@ -10,7 +10,7 @@
 #   (b) `synccheck scan --json --no-photo-library`: everything but the library;
 #   (c) `pymobiledevice3 afc pull` of Photos.sqlite, then of Photos.sqlite-wal (two processes).
 # The copy alone is timed by the simulator: it logs every AFC request it receives
-# (`SYNCCHECK_LOG=synccheck::sim::afc=trace`, with microsecond timestamps), and a copy is the time
+# (`SYNCCHECK_LOG=synccheck_sim::afc=trace`, with microsecond timestamps), and a copy is the time
 # from the FileOpen of a file to its FileClose, summed over the two files. The same measure is
 # taken of our scan's copy and of pymobiledevice3's pulls, alternating, in sequential runs
 # after hyperfine. The summary query's time comes from `cargo test --release --test photos_db --
@@ -132,7 +132,7 @@ PY
   # The simulator, logging each AFC request it receives (and little else).
   sock="$TMP/photos-$n.sock"
   log="$OUT/photos-sim-$n.log"
-  SYNCCHECK_LOG="warn,synccheck::sim::afc=trace" NO_COLOR=1 \
+  SYNCCHECK_LOG="warn,synccheck_sim::afc=trace" NO_COLOR=1 \
     "$BIN" sim --snapshot "$snap" --socket "$sock" >"$TMP/sim-$n.out" 2>"$log" &
   SIM_PID=$!
   started=$SECONDS

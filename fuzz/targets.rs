@@ -12,14 +12,14 @@ use std::path::Path;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use synccheck::checklist::{self, Thresholds};
-use synccheck::facts::PhotoSync;
-use synccheck::pairing::PairRecord;
-use synccheck::photos::{self, DatabaseRead, FileRead, PhotoLibrary};
-use synccheck::report::document::ReportDocument;
-use synccheck::report::{html, json, text, ReportContext};
-use synccheck::snapshot::{self, Snapshot, Source};
-use synccheck::wire::{afc, plist_bombs, plist_bounded, plist_frame, usbmux};
+use synccheck_core::checklist::{self, Thresholds};
+use synccheck_core::facts::PhotoSync;
+use synccheck_core::photos::{self, DatabaseRead, FileRead, PhotoLibrary};
+use synccheck_core::snapshot::{self, Snapshot, Source};
+use synccheck_device::pairing::PairRecord;
+use synccheck_report::document::ReportDocument;
+use synccheck_report::{html, json, text, ReportContext};
+use synccheck_wire::{afc, plist_bombs, plist_bounded, plist_frame, usbmux};
 
 /// A target's entry function.
 pub type Entry = fn(&[u8]);
@@ -52,7 +52,7 @@ fn ready<F: Future>(f: F) -> F::Output {
 /// report, and the JSON report read back as `report --from` reads it.
 fn evaluate(snap: &Snapshot) {
     let report =
-        synccheck::pipeline::report_for(snap, "fuzz", &checklist::Context::default(), false);
+        synccheck_report::pipeline::report_for(snap, "fuzz", &checklist::Context::default(), false);
     let ctx = ReportContext::now();
     let reports = [report];
     let mut out = Vec::new();
@@ -443,7 +443,7 @@ fn bomb_from(recipe: &[u8], cycles: bool) -> Vec<u8> {
 
 // ---- photos_library: the Photos.sqlite summary on a crafted database ----
 
-/// The photo-library summary (`photos::query::summarize`) on a database the input describes:
+/// The photo-library summary (`synccheck_device::photos_query::summarize`) on a database the input describes:
 /// a 4-byte big-endian length, that many bytes of `Photos.sqlite`, and the rest its `-wal`
 /// (none when empty), written to a private directory as a scan's copy is. Whatever the bytes,
 /// the summary returns in bounded time, and is either a summary whose counts fit together or
@@ -454,17 +454,25 @@ pub fn photos_library(data: &[u8]) {
     };
     let (main, wal) = rest.split_at((u32::from_be_bytes(*len) as usize).min(rest.len()));
     let dir = tempfile::tempdir().expect("a temporary directory");
-    std::fs::write(dir.path().join(photos::query::MAIN_FILE), main).expect("write the copy");
+    std::fs::write(
+        dir.path().join(synccheck_device::photos_query::MAIN_FILE),
+        main,
+    )
+    .expect("write the copy");
     if !wal.is_empty() {
-        std::fs::write(dir.path().join(photos::query::WAL_FILE), wal).expect("write the -wal");
+        std::fs::write(
+            dir.path().join(synccheck_device::photos_query::WAL_FILE),
+            wal,
+        )
+        .expect("write the -wal");
     }
     let started = std::time::Instant::now();
     // The library's own deadline bounds the summary (its progress handler would replace any
     // installed here); the hook's limits on sizes and memory still apply.
     let read = {
         let _bound = sqlite_bound::Deadline::start(sqlite_bound::PER_INPUT);
-        let stop = synccheck::limits::ScanStop::after(sqlite_bound::PER_INPUT);
-        photos::query::summarize_until(dir.path(), &stop)
+        let stop = synccheck_device::limits::ScanStop::after(sqlite_bound::PER_INPUT);
+        synccheck_device::photos_query::summarize_until(dir.path(), &stop)
     };
     // Generous (a loaded machine, an unoptimised SQLite): an input that ran unbounded takes
     // minutes (`fuzz/regressions/photos_library/generated-column-slow`).
@@ -478,11 +486,14 @@ pub fn photos_library(data: &[u8]) {
             check_summary(&summary);
             DatabaseRead::Summary(summary)
         }
-        Err(photos::query::LibraryError::NotRecognised { table, missing }) => {
+        Err(synccheck_device::photos_query::LibraryError::NotRecognised { table, missing }) => {
             // What the schema lacks is named; the table, if any, is one we know.
             assert!(!missing.is_empty(), "not recognised names what is missing");
             if let Some(t) = &table {
-                assert!(photos::query::ASSET_TABLES.contains(&t.as_str()), "{t}");
+                assert!(
+                    synccheck_device::photos_query::ASSET_TABLES.contains(&t.as_str()),
+                    "{t}"
+                );
             }
             DatabaseRead::NotRecognised {
                 schema: table,
@@ -516,7 +527,10 @@ fn check_summary(s: &photos::LibrarySummary) {
         .schema
         .as_deref()
         .expect("a summary names its asset table");
-    assert!(photos::query::ASSET_TABLES.contains(&schema), "{schema}");
+    assert!(
+        synccheck_device::photos_query::ASSET_TABLES.contains(&schema),
+        "{schema}"
+    );
     if let Some(assets) = s.assets {
         let states = [s.waiting, s.failed, s.quarantined];
         let sum: u64 = states.iter().flatten().sum();

@@ -50,7 +50,7 @@ impl std::io::Write for PrintableStderr {
                 Some(body) => (body, "\n"),
                 None => (line, ""),
             };
-            out.push_str(&synccheck::phone_text::printable(body));
+            out.push_str(&synccheck_wire::phone_text::printable(body));
             out.push_str(end);
         }
         std::io::stderr().lock().write_all(out.as_bytes())?;

@@ -13,11 +13,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use synccheck::device::{afc, Usbmuxd, UsbmuxdAddress};
-use synccheck::photos::{
-    self, synth, DatabaseRead, FileRead, LibrarySummary, PhotoLibrary, DATABASE, DATABASE_WAL,
+use synccheck_core::photos::{
+    self, DatabaseRead, FileRead, LibrarySummary, PhotoLibrary, DATABASE, DATABASE_WAL,
 };
-use synccheck::snapshot;
+use synccheck_core::snapshot;
+use synccheck_device::{afc, Usbmuxd, UsbmuxdAddress};
+use synccheck_sim::synth;
 
 /// pymobiledevice3 takes a couple of seconds just to import itself.
 const TOOL_TIMEOUT: Duration = Duration::from_secs(90);
@@ -293,10 +294,10 @@ fn pymobiledevice3_lists_and_pulls_the_photo_library() {
     // And the pulled pair is a library that reads back as the summary.
     let lib = dir.path().join("lib");
     std::fs::create_dir(&lib).unwrap();
-    std::fs::write(lib.join(photos::query::MAIN_FILE), &main).unwrap();
-    std::fs::write(lib.join(photos::query::WAL_FILE), &wal).unwrap();
+    std::fs::write(lib.join(synccheck_device::photos_query::MAIN_FILE), &main).unwrap();
+    std::fs::write(lib.join(synccheck_device::photos_query::WAL_FILE), &wal).unwrap();
     assert_eq!(
-        photos::query::summarize(&lib).unwrap(),
+        synccheck_device::photos_query::summarize(&lib).unwrap(),
         synth::expected_summary(&summary()).unwrap()
     );
     eprintln!("pymobiledevice3: ls and 5 pulls in {pmd3_time:?}");

@@ -8,14 +8,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use synccheck::device::afc::{self, Afc, AfcError, FileKind};
-use synccheck::device::{AttachedDevice, BoxStream, Usbmuxd, UsbmuxdAddress};
-use synccheck::photos::{
-    self, synth, DatabaseRead, FileRead, LibrarySummary, PhotoLibrary, DATABASE, DATABASE_WAL,
+use synccheck_core::photos::{
+    self, DatabaseRead, FileRead, LibrarySummary, PhotoLibrary, DATABASE, DATABASE_WAL,
 };
-use synccheck::sim::{self, FaultSpec, Faults, ListenAddr, SimConfig, SimDevice, SimHandle};
-use synccheck::snapshot::{self, Snapshot};
-use synccheck::wire::afc::{self as codec, code, mode, op};
+use synccheck_core::snapshot::{self, Snapshot};
+use synccheck_device::afc::{self, Afc, AfcError, FileKind};
+use synccheck_device::{AttachedDevice, BoxStream, Usbmuxd, UsbmuxdAddress};
+use synccheck_sim::synth;
+use synccheck_sim::{self as sim, FaultSpec, Faults, ListenAddr, SimConfig, SimDevice, SimHandle};
+use synccheck_wire::afc::{self as codec, code, mode, op};
 
 const TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -161,10 +162,18 @@ fn assert_same_wal(got: &[u8], want: &[u8]) {
 /// The copies together are a library that reads back as the summary the phone was built from.
 fn assert_reads_as_summary(main: &[u8], wal: &[u8]) {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join(photos::query::MAIN_FILE), main).unwrap();
-    std::fs::write(dir.path().join(photos::query::WAL_FILE), wal).unwrap();
+    std::fs::write(
+        dir.path().join(synccheck_device::photos_query::MAIN_FILE),
+        main,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join(synccheck_device::photos_query::WAL_FILE),
+        wal,
+    )
+    .unwrap();
     assert_eq!(
-        photos::query::summarize(dir.path()).unwrap(),
+        synccheck_device::photos_query::summarize(dir.path()).unwrap(),
         synth::expected_summary(&summary()).unwrap()
     );
 }

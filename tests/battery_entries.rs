@@ -9,10 +9,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::{finding, fixture, libimobiledevice_present, run_tool, start_sim_with};
-use synccheck::device::photos::PhotoScope;
-use synccheck::device::{capture, Usbmuxd, UsbmuxdAddress};
-use synccheck::sim::{self, ListenAddr, SimConfig, SimDevice};
-use synccheck::snapshot::{self, Snapshot};
+use synccheck_core::snapshot::{self, Snapshot};
+use synccheck_device::photos::PhotoScope;
+use synccheck_device::{capture, Usbmuxd, UsbmuxdAddress};
+use synccheck_sim::{self as sim, ListenAddr, SimConfig, SimDevice};
 
 const OLD_6S: &str = "old/iphone6s-armpmucharger.plist";
 const OLD_7_BY_CLASS: &str = "old/iphone7-powersource-class.plist";
@@ -67,8 +67,10 @@ async fn a_phone_without_a_battery_entry_still_scans_and_says_why() {
     original.io_registry.clear();
     let snap = capture_of(original, dir.path()).await;
     assert!(snap.io_registry.is_empty());
-    let facts =
-        synccheck::facts::DeviceFacts::from_snapshot(&snap, synccheck::facts::Catalog::builtin());
+    let facts = synccheck_core::facts::DeviceFacts::from_snapshot(
+        &snap,
+        synccheck_core::facts::Catalog::builtin(),
+    );
     let why = facts.battery.health.unknown_reason.unwrap();
     assert!(why.contains("no battery entry"), "{why}");
     assert!(

@@ -127,7 +127,7 @@ fn kill_inside_write(address: &str, db: &str, pause_at: usize) {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_synccheck"))
         .args(["scan", "--json", "--db", db])
         .env("USBMUXD_SOCKET_ADDRESS", address)
-        .env(synccheck::history::TEST_PAUSE_ENV, pause_at.to_string())
+        .env(synccheck_history::TEST_PAUSE_ENV, pause_at.to_string())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -147,7 +147,7 @@ fn kill_inside_write(address: &str, db: &str, pause_at: usize) {
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         match rx.recv_timeout(left) {
-            Ok(line) if line.starts_with(synccheck::history::TEST_PAUSE_MARKER) => {
+            Ok(line) if line.starts_with(synccheck_history::TEST_PAUSE_MARKER) => {
                 assert!(line.ends_with(&format!("(write {pause_at})")), "{line}");
                 break;
             }
@@ -209,7 +209,7 @@ fn a_process_killed_mid_write_loses_no_earlier_scan() {
     assert_eq!(check, "ok");
     // Every row is whole: its snapshot loads and is of the phone its row names.
     for (id, udid, verdict, snapshot) in &before {
-        let snap = synccheck::snapshot::parse_bytes(std::path::Path::new("row"), snapshot)
+        let snap = synccheck_core::snapshot::parse_bytes(std::path::Path::new("row"), snapshot)
             .unwrap_or_else(|e| panic!("row {id}: {e}"));
         assert_eq!(
             snap.lockdown
@@ -249,9 +249,9 @@ fn a_rescan_compares_the_backlog_with_the_last_scan() {
     assert_eq!(upload["status"], "warn", "{upload}");
 
     // 104 photos later: 1100 waiting of the same 6130.
-    let mut snap = synccheck::snapshot::load_file(&demo).unwrap();
+    let mut snap = synccheck_core::snapshot::load_file(&demo).unwrap();
     let library = snap.photo_library.as_mut().unwrap();
-    let synccheck::photos::DatabaseRead::Summary(summary) = &mut library.database else {
+    let synccheck_core::photos::DatabaseRead::Summary(summary) = &mut library.database else {
         panic!("the demo phone has a library summary");
     };
     summary.waiting = Some(1100);

@@ -13,7 +13,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{fixture, start_sim_with, synccheck_at, wait_bounded};
-use synccheck::snapshot::{self, Snapshot};
+use synccheck_core::snapshot::{self, Snapshot};
 
 const LIMIT: Duration = Duration::from_secs(120);
 

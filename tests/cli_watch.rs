@@ -407,8 +407,8 @@ fn a_history_write_that_stalls_never_holds_up_another_phone() {
     // locked database would, for good. Writes used to run on the event loop: the other phone
     // was read but never shown, and nothing on the bench moved again.
     let sim = start_sim_with(&[fixture("failures.plist"), fixture("healthy.plist")], &[]);
-    let mut w = Watcher::start_with_env(&sim, &[], &[(synccheck::history::TEST_PAUSE_ENV, "1")]);
-    w.wait_for(&[synccheck::history::TEST_PAUSE_MARKER]);
+    let mut w = Watcher::start_with_env(&sim, &[], &[(synccheck_history::TEST_PAUSE_ENV, "1")]);
+    w.wait_for(&[synccheck_history::TEST_PAUSE_MARKER]);
     // Whichever phone finished second is judged and shown while the first is still being
     // written; its history number is not there yet.
     let shown = w.wait_for(&["and Enter for the full report"]);

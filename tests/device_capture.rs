@@ -4,10 +4,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use synccheck::device::photos::PhotoScope;
-use synccheck::device::{capture, Usbmuxd, UsbmuxdAddress};
-use synccheck::sim::{self, ListenAddr, SimConfig, SimDevice};
-use synccheck::snapshot::{self, Snapshot};
+use synccheck_core::snapshot::{self, Snapshot};
+use synccheck_device::photos::PhotoScope;
+use synccheck_device::{capture, Usbmuxd, UsbmuxdAddress};
+use synccheck_sim::{self as sim, ListenAddr, SimConfig, SimDevice};
 
 fn fixture(name: &str) -> Snapshot {
     snapshot::load_file(
@@ -49,7 +49,7 @@ async fn capture_of(original: Snapshot) -> Snapshot {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn find_my_is_asked_by_key_and_its_absence_or_odd_type_costs_nothing() {
-    use synccheck::facts::{Catalog, DeviceFacts};
+    use synccheck_core::facts::{Catalog, DeviceFacts};
     let healthy = fixture("healthy.plist");
     assert_eq!(
         healthy.domain("com.apple.fmip").unwrap()["IsAssociated"],
@@ -125,7 +125,10 @@ async fn capture_returns_what_the_phone_serves() {
     assert_eq!(lockdown, original.lockdown);
     assert_eq!(snap.domains, original.domains);
     assert_eq!(snap.io_registry, original.io_registry);
-    assert_eq!(snap.connection, Some(synccheck::snapshot::Connection::Usb));
+    assert_eq!(
+        snap.connection,
+        Some(synccheck_core::snapshot::Connection::Usb)
+    );
     handle.shutdown().await;
 }
 
@@ -134,7 +137,7 @@ async fn capture_returns_what_the_phone_serves() {
 /// the pipelined answers, not an error.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_lockdown_client_gets_is_associated_only_by_key() {
-    use synccheck::device::{tls, Lockdown, ValueQuery, LOCKDOWN_PORT};
+    use synccheck_device::{tls, Lockdown, ValueQuery, LOCKDOWN_PORT};
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("mux.sock");
     let handle = sim::start(SimConfig {

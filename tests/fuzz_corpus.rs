@@ -88,11 +88,11 @@ mod seeds {
     use std::fs;
     use std::path::Path;
 
-    use synccheck::checklist::{Context, Thresholds};
-    use synccheck::photos::{self, FileRead};
-    use synccheck::report::{json, ReportContext};
-    use synccheck::snapshot::{self, Snapshot};
-    use synccheck::wire::{afc, plist_frame, usbmux};
+    use synccheck_core::checklist::{Context, Thresholds};
+    use synccheck_core::photos::{self, FileRead};
+    use synccheck_core::snapshot::{self, Snapshot};
+    use synccheck_report::{json, ReportContext};
+    use synccheck_wire::{afc, plist_frame, usbmux};
 
     fn root() -> &'static Path {
         Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -362,7 +362,7 @@ mod seeds {
             ("photos-over-quota.json", "fixtures/photos/over-quota.plist"),
         ] {
             let snap = fixture(path);
-            let r = synccheck::pipeline::report_for(&snap, path, &Context::default(), true);
+            let r = synccheck_report::pipeline::report_for(&snap, path, &Context::default(), true);
             let value = json::to_value(&[r], &ctx);
             write("report", name, &serde_json::to_vec(&value).unwrap());
         }
@@ -389,7 +389,7 @@ mod seeds {
         // plist_bounded: the first byte picks the form (fuzz/targets.rs): 0 the bytes as they
         // are, 1 nested XML of a given depth (0x11: dictionaries), 2 a binary plist from a
         // recipe (0x12: references may form cycles).
-        use synccheck::wire::plist_bombs;
+        use synccheck_wire::plist_bombs;
         let form = |f: u8, bytes: &[u8]| [&[f][..], bytes].concat();
         let healthy = plist::Value::from_file(root().join("fixtures/healthy.plist")).unwrap();
         write(
@@ -448,8 +448,8 @@ mod seeds {
     }
 
     fn photos_library_seeds() {
-        use synccheck::photos::synth::{self, SynthLibrary};
-        use synccheck::photos::LibrarySummary;
+        use synccheck_core::photos::LibrarySummary;
+        use synccheck_sim::synth::{self, SynthLibrary};
         let at = |unix: u64| std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix);
         let seed = |lib: &SynthLibrary, with_wal: bool| {
             let mut bytes = (lib.main.len() as u32).to_be_bytes().to_vec();

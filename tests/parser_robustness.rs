@@ -5,8 +5,8 @@
 
 use std::path::Path;
 
-use synccheck::facts::{Catalog, DeviceFacts};
-use synccheck::snapshot;
+use synccheck_core::facts::{Catalog, DeviceFacts};
+use synccheck_core::snapshot;
 
 /// xorshift64*: deterministic, so a failure reproduces.
 struct Rng(u64);

@@ -5,9 +5,9 @@
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use synccheck::photos::query::{summarize, LibraryError, MAIN_FILE, WAL_FILE};
-use synccheck::photos::synth::{build, expected_summary, SynthLibrary};
-use synccheck::photos::LibrarySummary;
+use synccheck_core::photos::LibrarySummary;
+use synccheck_device::photos_query::{summarize, LibraryError, MAIN_FILE, WAL_FILE};
+use synccheck_sim::synth::{build, expected_summary, SynthLibrary};
 
 fn at(unix: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(unix)

@@ -12,7 +12,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use common::{fixture, start_sim_with, wait_bounded};
-use synccheck::wire::plist_bombs::{self, Bomb};
+use synccheck_wire::plist_bombs::{self, Bomb};
 
 const LIMIT: Duration = Duration::from_secs(60);
 

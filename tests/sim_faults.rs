@@ -18,9 +18,10 @@ use tokio_rustls::TlsConnector;
 mod common;
 
 use common::{fixture, start_sim, Sim};
-use synccheck::pairing::HostIdentity;
-use synccheck::snapshot;
-use synccheck::wire::{plist_frame, usbmux, FrameError};
+use synccheck_core::snapshot;
+use synccheck_device::pairing::HostIdentity;
+use synccheck_sim::pairing::PairNewDevice;
+use synccheck_wire::{plist_frame, usbmux, FrameError};
 
 /// Any single network wait; the simulator answers in milliseconds when it is well.
 const NET_TIMEOUT: Duration = Duration::from_secs(10);
@@ -150,8 +151,8 @@ fn error_of(reply: &plist::Dictionary) -> Option<&str> {
 
 /// The host side of lockdown TLS, as synccheck's device layer sets it up.
 fn connector(record: &plist::Dictionary) -> TlsConnector {
-    let record = synccheck::pairing::PairRecord::from_dictionary(record).unwrap();
-    TlsConnector::from(synccheck::device::tls::client_config(&record).unwrap())
+    let record = synccheck_device::pairing::PairRecord::from_dictionary(record).unwrap();
+    TlsConnector::from(synccheck_device::tls::client_config(&record).unwrap())
 }
 
 /// Sends StartSession for the record's HostID and returns the reply (TLS not yet started).

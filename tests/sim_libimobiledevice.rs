@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::{fixture, libimobiledevice_present, run_tool, start_sim_with, Sim};
 
-use synccheck::snapshot::{self, Snapshot};
+use synccheck_core::snapshot::{self, Snapshot};
 
 const TOOL_TIMEOUT: Duration = Duration::from_secs(20);
 

@@ -56,7 +56,7 @@ pub struct SimArgs {
     /// plist-bomb, deep-plist, afc-plist-bomb. While it runs, type `unplug N` or `plug N` on
     /// stdin to pull phone N off the bus or plug it back in.
     #[arg(long = "fault", value_name = "MODE[=VALUE][@N]")]
-    pub faults: Vec<synccheck::sim::FaultSpec>,
+    pub faults: Vec<synccheck_sim::FaultSpec>,
 
     /// With `--fault not-paired`: the simulated user taps Trust this many seconds after the
     /// first Pair request. Default: never.
@@ -272,7 +272,7 @@ pub struct LimitArgs {
     /// Seconds one phone's whole read may take (after any wait for Trust); past it the photo
     /// evidence is given up and the rest is reported. The default covers a 1 GB library over
     /// USB 2.0 several times over.
-    #[arg(long, value_name = "SECS", default_value_t = synccheck::limits::DEFAULT_DEADLINE.as_secs_f64(), value_parser = positive_seconds)]
+    #[arg(long, value_name = "SECS", default_value_t = synccheck_device::limits::DEFAULT_DEADLINE.as_secs_f64(), value_parser = positive_seconds)]
     pub deadline: f64,
 
     /// The most one phone's read may write to disk (the photo library copy), in bytes or with

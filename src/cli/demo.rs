@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use synccheck::device::{ScanOptions, Usbmuxd, UsbmuxdAddress};
-use synccheck::pipeline;
-use synccheck::sim::{self, ListenAddr, SimConfig, SimDevice};
-use synccheck::snapshot;
+use synccheck_core::snapshot;
+use synccheck_device::{ScanOptions, Usbmuxd, UsbmuxdAddress};
+use synccheck_report::pipeline;
+use synccheck_sim::{self as sim, ListenAddr, SimConfig, SimDevice};
 
 use super::args::DemoArgs;
 use super::error::CliError;

@@ -1,10 +1,10 @@
 use std::path::PathBuf;
 
-use synccheck::checklist::AnswerError;
-use synccheck::device::{AddressError, DeviceError};
-use synccheck::history::HistoryError;
-use synccheck::sim::SimError;
-use synccheck::snapshot::SnapshotError;
+use synccheck_core::checklist::AnswerError;
+use synccheck_core::snapshot::SnapshotError;
+use synccheck_device::{AddressError, DeviceError};
+use synccheck_history::HistoryError;
+use synccheck_sim::SimError;
 
 /// Exit codes beyond 0 (all pass or manual) and 1 (a warn or fail); documented in the README.
 pub mod exit {
@@ -44,16 +44,16 @@ pub enum CliError {
     #[error(transparent)]
     Device(#[from] DeviceError),
     #[error(transparent)]
-    History(#[from] synccheck::history::HistoryError),
+    History(#[from] synccheck_history::HistoryError),
     #[error("{path}: {source}")]
     Document {
         path: PathBuf,
-        source: synccheck::report::document::DocumentError,
+        source: synccheck_report::document::DocumentError,
     },
     #[error("cannot make the HTML sheet {path}: {source}")]
     Html {
         path: PathBuf,
-        source: synccheck::report::html::HtmlError,
+        source: synccheck_report::html::HtmlError,
     },
     #[error("cannot write the HTML sheet {path}: {source}")]
     WriteHtml {
@@ -76,7 +76,7 @@ impl CliError {
         let line = self.to_string();
         eprintln!(
             "synccheck: error: {}",
-            synccheck::phone_text::printable(&line)
+            synccheck_wire::phone_text::printable(&line)
         );
         if let Some(hint) = self.hint() {
             eprintln!("  hint: {hint}");

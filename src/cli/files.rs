@@ -25,7 +25,7 @@ pub fn write_atomically(
 
 /// The files of one command's phones: `scan.plist` → `scan-<tag>.plist`, one per phone. The
 /// tag comes from the phone (its UDID), so it goes through the one file-name sanitiser
-/// ([`synccheck::phone_text::file_name_part`]): no `../`, slash, NUL or overlong name reaches the
+/// ([`synccheck_wire::phone_text::file_name_part`]): no `../`, slash, NUL or overlong name reaches the
 /// file system, and every file stays in the target's folder. Two phones whose tags are the same
 /// (a cloned or tampered UDID, or two that sanitise alike) get `-2`, `-3`, ... so one never
 /// overwrites the other.
@@ -44,7 +44,7 @@ impl<'a> PerDevice<'a> {
 
     /// The next phone's file, named by `tag`.
     pub fn path_for(&mut self, tag: &str) -> PathBuf {
-        let safe = synccheck::phone_text::file_name_part(tag);
+        let safe = synccheck_wire::phone_text::file_name_part(tag);
         let mut n = 1;
         let name = loop {
             let candidate = match n {

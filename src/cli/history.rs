@@ -1,10 +1,10 @@
 //! `synccheck history`: past scans, and a past scan's report reprinted.
 
 use chrono::{DateTime, Utc};
-use synccheck::checklist::{Answers, Context, EarlierScan};
-use synccheck::history::{self, History, OpenMode};
-use synccheck::pipeline;
-use synccheck::units;
+use synccheck_core::checklist::{Answers, Context};
+use synccheck_core::units;
+use synccheck_history::{self as history, earlier_scan, History, OpenMode};
+use synccheck_report::pipeline;
 
 use super::args::{DbArgs, HistoryArgs, HistoryCommand};
 use super::error::CliError;
@@ -42,18 +42,6 @@ fn open_to_read(args: &DbArgs) -> Result<Option<History>, CliError> {
         Err(history::HistoryError::Missing(_)) if !given => Ok(None),
         other => Ok(Some(other?)),
     }
-}
-
-/// The same phone's last recorded scan (before scan `before`), for `photos-upload` to compare
-/// its photo count with. The history only helps here: when it cannot be read, nothing is
-/// compared.
-pub fn earlier_scan(
-    history: Option<&History>,
-    udid: Option<&str>,
-    before: Option<i64>,
-) -> Option<EarlierScan> {
-    let stored = history?.previous(udid?, before).ok()??;
-    pipeline::earlier_scan(&format!("history #{}", stored.row.id), &stored.snapshot)
 }
 
 pub fn run(args: HistoryArgs) -> Result<i32, CliError> {
@@ -105,7 +93,7 @@ fn list(args: &HistoryArgs) -> Result<i32, CliError> {
                 .unwrap_or_else(|| "?".into()),
             r.verdict
         );
-        println!("{}", synccheck::phone_text::printable(&line));
+        println!("{}", synccheck_wire::phone_text::printable(&line));
     }
     Ok(0)
 }

@@ -4,11 +4,11 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use synccheck::checklist::Context;
-use synccheck::pipeline;
-use synccheck::report::document::{self, ReportDocument};
-use synccheck::report::{html, DeviceReport, ReportContext};
-use synccheck::snapshot;
+use synccheck_core::checklist::Context;
+use synccheck_core::snapshot;
+use synccheck_report::document::{self, ReportDocument};
+use synccheck_report::pipeline;
+use synccheck_report::{html, DeviceReport, ReportContext};
 
 use super::args::ReportFromArgs;
 use super::error::CliError;
@@ -57,7 +57,7 @@ fn sheet_paths(path: &Path, udids: &[Option<&str>]) -> Vec<PathBuf> {
         .iter()
         .enumerate()
         .map(|(i, udid)| match udid {
-            Some(u) if *u != synccheck::report::REDACTED => names.path_for(u),
+            Some(u) if *u != synccheck_report::REDACTED => names.path_for(u),
             _ => names.path_for(&format!("phone{}", i + 1)),
         })
         .collect()
@@ -72,7 +72,7 @@ fn write_page(target: &Path, page: &str) -> Result<(), CliError> {
     })?;
     eprintln!(
         "synccheck: wrote {}",
-        synccheck::phone_text::printable(&target.display().to_string())
+        synccheck_wire::phone_text::printable(&target.display().to_string())
     );
     Ok(())
 }

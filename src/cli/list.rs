@@ -1,9 +1,9 @@
 //! `synccheck list`: one line per attached phone.
 
 use futures::future::join_all;
-use synccheck::device::{summarize, DeviceError};
-use synccheck::facts::Catalog;
-use synccheck::phone_text::printable;
+use synccheck_core::facts::Catalog;
+use synccheck_device::{summarize, DeviceError};
+use synccheck_wire::phone_text::printable;
 
 use super::args::ListArgs;
 use super::error::CliError;
@@ -11,7 +11,7 @@ use super::live;
 
 pub fn run(args: ListArgs) -> Result<i32, CliError> {
     if args.redact {
-        synccheck::privacy::hide_identifiers();
+        synccheck_core::privacy::hide_identifiers();
     }
     let mux = live::usbmuxd(&args.connection)?;
     let timeout = std::time::Duration::from_secs_f64(args.connection.timeout);
@@ -41,7 +41,7 @@ pub fn run(args: ListArgs) -> Result<i32, CliError> {
                 });
                 let name = match (args.redact, s.name.as_deref()) {
                     (_, None) => "?",
-                    (true, Some(_)) => synccheck::report::REDACTED,
+                    (true, Some(_)) => synccheck_report::REDACTED,
                     (false, Some(n)) => n,
                 };
                 format!(
@@ -54,7 +54,7 @@ pub fn run(args: ListArgs) -> Result<i32, CliError> {
             Err(e) => {
                 let mut why = e.to_string();
                 if args.redact && !device.udid.is_empty() {
-                    why = why.replace(&device.udid, synccheck::report::REDACTED);
+                    why = why.replace(&device.udid, synccheck_report::REDACTED);
                 }
                 format!("{udid}  {connection}  unreadable: {why}")
             }

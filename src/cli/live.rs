@@ -5,8 +5,8 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use synccheck::device::photos::PhotoScope;
-use synccheck::device::{
+use synccheck_device::photos::PhotoScope;
+use synccheck_device::{
     AttachedDevice, DeviceError, Progress, ScanOptions, TrustWait, Usbmuxd, UsbmuxdAddress,
 };
 
@@ -88,7 +88,7 @@ impl StatusBoard {
 
     /// A phone's line; `label` names it (its UDID, which the phone chose: made printable).
     pub fn line(&self, label: String) -> StatusLine {
-        let label = synccheck::phone_text::printable(&label).into_owned();
+        let label = synccheck_wire::phone_text::printable(&label).into_owned();
         let bar = self.multi.as_ref().map(|m| {
             let bar = m.add(ProgressBar::new_spinner());
             bar.set_style(spinner_style());
@@ -178,7 +178,7 @@ pub async fn read_all(
     options: ScanOptions,
     board: &StatusBoard,
     redact: bool,
-) -> Vec<Result<synccheck::snapshot::Snapshot, DeviceError>> {
+) -> Vec<Result<synccheck_core::snapshot::Snapshot, DeviceError>> {
     let jobs = devices.iter().enumerate().map(|(i, d)| {
         let label = match redact {
             true => super::phones::label(&d.udid, i + 1, true),
@@ -186,7 +186,7 @@ pub async fn read_all(
         };
         let mut line = board.line(label);
         async move {
-            let result = synccheck::device::read_phone(mux, d, options, |p| line.update(p)).await;
+            let result = synccheck_device::read_phone(mux, d, options, |p| line.update(p)).await;
             line.finish();
             result
         }

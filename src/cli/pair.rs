@@ -1,8 +1,8 @@
 //! `synccheck pair`: ask each attached phone (or the one named) to trust this computer.
 
 use futures::future::join_all;
-use synccheck::device::photos::PhotoScope;
-use synccheck::device::{pair, DeviceError, Progress};
+use synccheck_device::photos::PhotoScope;
+use synccheck_device::{pair, DeviceError, Progress};
 
 use super::args::PairArgs;
 use super::error::CliError;
@@ -11,7 +11,7 @@ use super::phones::{self, Failures, Phone};
 
 pub fn run(args: PairArgs) -> Result<i32, CliError> {
     if args.redact {
-        synccheck::privacy::hide_identifiers();
+        synccheck_core::privacy::hide_identifiers();
     }
     let mux = live::usbmuxd(&args.connection)?;
     let options = live::options(&args.connection, &args.trust, None, PhotoScope::None);
@@ -47,7 +47,7 @@ pub fn run(args: PairArgs) -> Result<i32, CliError> {
         match result {
             Ok(_) => println!(
                 "Paired with {}: this computer is trusted.",
-                synccheck::phone_text::printable(&label)
+                synccheck_wire::phone_text::printable(&label)
             ),
             Err(source) => failures.add(
                 order,

@@ -78,7 +78,7 @@ impl Failures {
             let line = self.line(f);
             eprintln!(
                 "synccheck: error: {}",
-                synccheck::phone_text::printable(&line)
+                synccheck_wire::phone_text::printable(&line)
             );
             if let Some(hint) = f.error.hint() {
                 eprintln!("  hint: {hint}");
@@ -93,11 +93,11 @@ impl Failures {
         let mut message = f.error.to_string();
         if let Some(udid) = f.udid.as_deref().filter(|u| !u.is_empty()) {
             // Also as it appears in a per-phone file name (sanitised).
-            message = message.replace(udid, synccheck::report::REDACTED);
-            let in_file_name = synccheck::phone_text::file_name_part(udid);
+            message = message.replace(udid, synccheck_report::REDACTED);
+            let in_file_name = synccheck_wire::phone_text::file_name_part(udid);
             // "phone" stands for a UDID with nothing usable: not worth hiding "iPhone" for.
             if in_file_name != "phone" {
-                message = message.replace(&in_file_name, synccheck::report::REDACTED);
+                message = message.replace(&in_file_name, synccheck_report::REDACTED);
             }
         }
         match &f.label {
@@ -111,7 +111,7 @@ impl Failures {
 mod tests {
     use super::*;
     use std::path::PathBuf;
-    use synccheck::device::DeviceError;
+    use synccheck_device::DeviceError;
 
     const UDID: &str = "00008130-001C2D3E4F506172";
 

@@ -2,8 +2,8 @@
 
 use std::io::{IsTerminal, Write};
 
-use synccheck::checklist::{Answers, Context, Thresholds};
-use synccheck::report::{self, text::Style, DeviceReport, ReportContext};
+use synccheck_core::checklist::{Answers, Context, Thresholds};
+use synccheck_report::{self as report, text::Style, DeviceReport, ReportContext};
 
 use super::args::{ColorWhen, ReportArgs};
 use super::error::CliError;
@@ -51,7 +51,7 @@ fn load_thresholds(path: Option<&std::path::Path>) -> Result<Thresholds, CliErro
         path: path.to_path_buf(),
         detail,
     };
-    let bytes = synccheck::user_file::read_regular_file(path, MAX_THRESHOLDS_BYTES)
+    let bytes = synccheck_core::user_file::read_regular_file(path, MAX_THRESHOLDS_BYTES)
         .map_err(|e| fail(e.to_string()))?;
     let text = String::from_utf8(bytes).map_err(|_| fail("not UTF-8 text".into()))?;
     Thresholds::from_toml(&text).map_err(|e| fail(e.to_string()))

@@ -3,12 +3,12 @@
 
 use std::path::Path;
 
-use synccheck::checklist::Context;
-use synccheck::device::DeviceError;
-use synccheck::history::History;
-use synccheck::pipeline;
-use synccheck::report::DeviceReport;
-use synccheck::snapshot::{self, Snapshot};
+use synccheck_core::checklist::Context;
+use synccheck_core::snapshot::{self, Snapshot};
+use synccheck_device::DeviceError;
+use synccheck_history::{judge_and_record, Judging};
+use synccheck_report::pipeline;
+use synccheck_report::DeviceReport;
 
 use super::args::ScanArgs;
 use super::error::CliError;
@@ -64,7 +64,7 @@ fn judge_file(path: &Path, ctx: &Context, redact: bool) -> Result<DeviceReport, 
 /// that cannot be read, or whose snapshot cannot be saved, is that phone's error only.
 fn run_live(args: ScanArgs) -> Result<i32, CliError> {
     if args.report.redact {
-        synccheck::privacy::hide_identifiers();
+        synccheck_core::privacy::hide_identifiers();
     }
     let ctx = report::context(&args.report)?;
     let mux = live::usbmuxd(&args.connection)?;
@@ -123,8 +123,6 @@ fn run_live(args: ScanArgs) -> Result<i32, CliError> {
             .map(|c| c.as_str())
             .unwrap_or("usbmuxd")
             .to_string();
-        // Evaluated without redaction: the shop's history keeps serials; output hides them.
-        let earlier = super::history::earlier_scan(history.as_ref(), Some(&device.udid), None);
         // The snapshot is saved whatever the report says: it is what the phone said.
         if let (Some(path), Some(names)) = (&args.save_snapshot, &mut snapshot_files) {
             let path = if several {
@@ -136,16 +134,27 @@ fn run_live(args: ScanArgs) -> Result<i32, CliError> {
                 failures.add(order, phone, e);
             }
         }
-        let mut r = pipeline::report_since(&snap, &origin, &ctx, false, earlier.as_ref());
-        record(&mut history, &snap, &r, &args);
-        if args.report.redact {
-            synccheck::report::redact(&mut r.facts);
+        let judging = Judging {
+            ctx: &ctx,
+            answers: &args.report.answers,
+            trust_answers: args.report.trust_answers,
+            redact: args.report.redact,
+        };
+        let scan = judge_and_record(history.as_mut(), &snap, &device.udid, &origin, &judging);
+        // A scan that cannot be recorded is still reported: the history is a convenience, the
+        // report is the job.
+        if let Some(Err(e)) = scan.recorded {
+            let why = e.to_string();
+            eprintln!(
+                "synccheck: warning: this scan was not recorded: {}",
+                synccheck_wire::phone_text::printable(&why)
+            );
         }
         judged.push(Judged {
             order,
             udid: Some(device.udid.clone()),
             origin,
-            report: r,
+            report: scan.report,
         });
     }
     finish(&args, judged, failures)
@@ -179,25 +188,6 @@ fn finish(args: &ScanArgs, judged: Vec<Judged>, mut failures: Failures) -> Resul
         report::print(&args.report, &reports)?
     };
     Ok(failures.finish(verdicts))
-}
-
-/// A scan that cannot be recorded is still reported: the history is a convenience, the report
-/// is the job.
-fn record(history: &mut Option<History>, snap: &Snapshot, report: &DeviceReport, args: &ScanArgs) {
-    if let Some(h) = history {
-        if let Err(e) = h.record(
-            snap,
-            report,
-            &args.report.answers,
-            args.report.trust_answers,
-        ) {
-            let why = e.to_string();
-            eprintln!(
-                "synccheck: warning: this scan was not recorded: {}",
-                synccheck::phone_text::printable(&why)
-            );
-        }
-    }
 }
 
 fn save(snap: &Snapshot, path: &Path) -> Result<(), CliError> {

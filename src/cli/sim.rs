@@ -4,8 +4,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use synccheck::sim::{self, Faults, ListenAddr, SimConfig, SimDevice};
-use synccheck::snapshot;
+use synccheck_core::snapshot;
+use synccheck_sim::{self as sim, Faults, ListenAddr, SimConfig, SimDevice};
 
 use super::args::SimArgs;
 use super::error::CliError;
@@ -67,7 +67,7 @@ pub fn run(args: SimArgs) -> Result<i32, CliError> {
             return Err(CliError::Output(e));
         }
         for (i, udid) in handle.udids().iter().enumerate() {
-            tracing::info!(device_id = i + 1, udid = %synccheck::privacy::Shown(udid), "serving");
+            tracing::info!(device_id = i + 1, udid = %synccheck_core::privacy::Shown(udid), "serving");
         }
         let mut commands = super::live::stdin_lines();
         let stop = super::live::wait_for_stop();

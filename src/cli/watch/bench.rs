@@ -3,10 +3,10 @@
 //! event loop feeds in what happened and prints what comes back, so every transition is
 //! unit-tested.
 
-use synccheck::checklist::Status;
-use synccheck::device::{AttachedDevice, Progress, TrustWait};
-use synccheck::report::DeviceReport;
-use synccheck::snapshot::Connection;
+use synccheck_core::checklist::Status;
+use synccheck_core::snapshot::Connection;
+use synccheck_device::{AttachedDevice, Progress, TrustWait};
+use synccheck_report::DeviceReport;
 
 /// Where one phone is.
 #[derive(Debug, Clone, PartialEq)]
@@ -288,8 +288,8 @@ fn verdict_line(r: &DeviceReport, number: usize, history_id: Option<i64>) -> Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use synccheck::checklist::{self, Context};
-    use synccheck::facts::{Catalog, DeviceFacts};
+    use synccheck_core::checklist::{self, Context};
+    use synccheck_core::facts::{Catalog, DeviceFacts};
 
     fn usb(id: u64, udid: &str) -> AttachedDevice {
         AttachedDevice {
@@ -300,7 +300,7 @@ mod tests {
     }
 
     fn report() -> DeviceReport {
-        let snap = synccheck::snapshot::builtin_demo();
+        let snap = synccheck_core::snapshot::builtin_demo();
         let facts = DeviceFacts::from_snapshot(&snap, Catalog::builtin());
         let evaluation = checklist::evaluate(&facts, &Context::default());
         DeviceReport {

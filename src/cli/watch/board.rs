@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use synccheck::phone_text::printable;
+use synccheck_wire::phone_text::printable;
 
 use super::bench::{Phase, Seat};
 

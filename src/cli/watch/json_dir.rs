@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
-use synccheck::report::{self, DeviceReport, ReportContext};
+use synccheck_report::{self as report, DeviceReport, ReportContext};
 
 pub struct JsonDir {
     dir: PathBuf,
@@ -64,7 +64,7 @@ impl JsonDir {
 fn file_stem(stem: &str, at: SystemTime) -> String {
     let at: DateTime<Utc> = at.into();
     // The phone chose its UDID: the one file-name sanitiser decides what of it may be a name.
-    let safe = synccheck::phone_text::file_name_part(stem);
+    let safe = synccheck_wire::phone_text::file_name_part(stem);
     format!("{safe}-{}", at.format("%Y%m%dT%H%M%SZ"))
 }
 
@@ -85,11 +85,11 @@ mod tests {
     fn reports_land_whole_and_never_replace_an_earlier_one() {
         let dir = tempfile::tempdir().unwrap();
         let out = JsonDir::open(&dir.path().join("new")).unwrap();
-        let snap = synccheck::snapshot::builtin_demo();
-        let report = synccheck::pipeline::report_for(
+        let snap = synccheck_core::snapshot::builtin_demo();
+        let report = synccheck_report::pipeline::report_for(
             &snap,
             "USB",
-            &synccheck::checklist::Context::default(),
+            &synccheck_core::checklist::Context::default(),
             false,
         );
         let first = out.write("U1", &report).unwrap();

@@ -14,11 +14,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use synccheck::checklist::{Context, EarlierScan};
-use synccheck::device::{DeviceError, MuxEvent, Progress, ScanOptions, Usbmuxd};
-use synccheck::history::History;
-use synccheck::pipeline;
-use synccheck::snapshot::Snapshot;
+use synccheck_core::checklist::{Context, EarlierScan};
+use synccheck_core::snapshot::Snapshot;
+use synccheck_device::{DeviceError, MuxEvent, Progress, ScanOptions, Usbmuxd};
+use synccheck_history::{History, Judging};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
@@ -92,7 +91,7 @@ pub fn run(args: WatchArgs) -> Result<i32, CliError> {
         .map(|h| Arc::new(Mutex::new(h)));
     let redact = args.report.redact;
     if redact {
-        synccheck::privacy::hide_identifiers();
+        synccheck_core::privacy::hide_identifiers();
     }
     let (tx, events) = mpsc::unbounded_channel();
     let recorded_tx = tx.clone();
@@ -136,7 +135,7 @@ struct Watch {
     recorder: Recorder,
     reader: Option<Reader>,
     /// Judged scans shown once the writer has recorded them (by UDID: run, report as shown).
-    awaiting: HashMap<String, (u64, synccheck::report::DeviceReport)>,
+    awaiting: HashMap<String, (u64, synccheck_report::DeviceReport)>,
     bench: Bench,
     board: Board,
     /// The scan task of each phone being read, by UDID.
@@ -147,7 +146,7 @@ struct Watch {
 impl Watch {
     async fn serve(
         &mut self,
-        listener: synccheck::device::Listener,
+        listener: synccheck_device::Listener,
         tx: mpsc::UnboundedSender<Event>,
         mut events: mpsc::UnboundedReceiver<Event>,
     ) -> Result<i32, CliError> {
@@ -280,7 +279,7 @@ impl Watch {
                 // The error may quote the UDID (no pair record for …): the board's label
                 // already hides it under --redact, the line must too.
                 if self.args.report.redact && !udid.is_empty() {
-                    why = why.replace(&udid, synccheck::report::REDACTED);
+                    why = why.replace(&udid, synccheck_report::REDACTED);
                 }
                 self.bench.failed(&udid, run, unplugged, why).is_some()
             }
@@ -301,13 +300,17 @@ impl Watch {
         snapshot: Snapshot,
         earlier: Option<EarlierScan>,
     ) -> bool {
-        // Judged unredacted: the shop's history keeps serials; output hides them. A phone
-        // plugged in again is compared with its last scan: is the backlog going down?
-        let report = pipeline::report_since(&snapshot, "USB", &self.ctx, false, earlier.as_ref());
-        let mut shown = report.clone();
-        if self.args.report.redact {
-            synccheck::report::redact(&mut shown.facts);
-        }
+        // A phone plugged in again is compared with its last scan: is the backlog going down?
+        // Judged unredacted and recorded so on the writer thread; shown redacted when asked
+        // (the order is the history crate's: `Judged`).
+        let judging = Judging {
+            ctx: &self.ctx,
+            answers: &self.args.report.answers,
+            trust_answers: self.args.report.trust_answers,
+            redact: self.args.report.redact,
+        };
+        let judged = synccheck_history::judge(&snapshot, "USB", earlier.as_ref(), &judging);
+        let shown = judged.shown();
         // Warnings name the phone by its number on the board (never its UDID: --redact).
         let phone = self
             .bench
@@ -318,7 +321,7 @@ impl Watch {
             run,
             phone,
             snapshot,
-            report,
+            judged,
         };
         if self.recorder.send(job) {
             self.bench.scanned(udid, run, shown, None).is_some()
@@ -392,7 +395,7 @@ impl Watch {
 /// Reads one phone and says how it went; cancelled (aborted) when the phone is pulled out.
 async fn scan(
     mux: Usbmuxd,
-    device: synccheck::device::AttachedDevice,
+    device: synccheck_device::AttachedDevice,
     udid: String,
     run: u64,
     options: ScanOptions,
@@ -401,7 +404,7 @@ async fn scan(
 ) {
     let progress_tx = tx.clone();
     let progress_udid = udid.clone();
-    let result = synccheck::device::read_phone(&mux, &device, options, move |progress| {
+    let result = synccheck_device::read_phone(&mux, &device, options, move |progress| {
         let _ = progress_tx.send(Event::Progress {
             udid: progress_udid.clone(),
             run,
@@ -415,7 +418,7 @@ async fn scan(
             let udid = udid.clone();
             tokio::task::spawn_blocking(move || {
                 let history = reader.lock().unwrap_or_else(|e| e.into_inner());
-                super::history::earlier_scan(Some(&history), Some(&udid), None)
+                synccheck_history::earlier_scan(Some(&history), Some(&udid), None)
             })
             .await
             .ok()
@@ -434,7 +437,7 @@ async fn scan(
 /// Forwards usbmuxd's events; when the feed breaks, says so and listens again until it can.
 async fn feed(
     mux: Usbmuxd,
-    mut listener: synccheck::device::Listener,
+    mut listener: synccheck_device::Listener,
     tx: mpsc::UnboundedSender<Event>,
 ) {
     loop {

@@ -8,9 +8,8 @@
 
 use std::sync::mpsc;
 
-use synccheck::history::History;
-use synccheck::report::DeviceReport;
-use synccheck::snapshot::Snapshot;
+use synccheck_core::snapshot::Snapshot;
+use synccheck_history::{History, Judged};
 
 use super::json_dir::JsonDir;
 
@@ -21,9 +20,9 @@ pub struct Job {
     /// How warnings name the phone: its number on the board, never its UDID (`--redact`).
     pub phone: String,
     pub snapshot: Snapshot,
-    /// Judged unredacted: the shop's history keeps serials; the JSON report is redacted here
-    /// when asked to.
-    pub report: DeviceReport,
+    /// Judged unredacted: recorded so (the shop's history keeps serials); the JSON report is
+    /// the shown one, redacted when asked to.
+    pub judged: Judged,
 }
 
 /// What became of a [`Job`].
@@ -100,11 +99,12 @@ impl Settings {
             run,
             phone,
             snapshot,
-            mut report,
+            judged,
         } = job;
         let mut warnings = Vec::new();
         let history_id = self.history.as_mut().and_then(|h| {
-            h.record(&snapshot, &report, &self.answers, self.trust_answers)
+            judged
+                .record(h, &snapshot, &self.answers, self.trust_answers)
                 .map_err(|e| {
                     warnings.push(format!(
                         "synccheck: warning: {phone}: this scan was not recorded: {e}"
@@ -113,14 +113,11 @@ impl Settings {
                 .ok()
         });
         if let Some(dir) = &self.json_dir {
-            let stem = match (&report.facts.identity.udid, self.redact) {
-                (Some(udid), false) => udid.clone(),
+            let stem = match (judged.reported_udid(), self.redact) {
+                (Some(udid), false) => udid.to_string(),
                 _ => format!("phone{}", history_id.unwrap_or_default()),
             };
-            if self.redact {
-                synccheck::report::redact(&mut report.facts);
-            }
-            if let Err(e) = dir.write(&stem, &report) {
+            if let Err(e) = dir.write(&stem, &judged.shown()) {
                 warnings.push(format!(
                     "synccheck: warning: {phone}: the JSON report was not written: {e}"
                 ));

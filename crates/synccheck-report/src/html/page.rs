@@ -1,0 +1,353 @@
+//! What the customer's sheet says, worked out from a report: every value already in words, so
+//! the template only lays it out (and escapes it).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::document::{CheckDocument, DeviceDocument, PhotosDocument};
+use synccheck_core::units;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Page {
+    pub device: DeviceView,
+    pub verdict: StatusLine,
+    pub checks: Vec<CheckView>,
+    pub photos: Option<PhotosView>,
+    /// Values the iPhone sent that were refused, one sentence each (the report's warnings).
+    pub warnings: Vec<String>,
+    /// "25 November 2026, 06:21 UTC", or "unknown".
+    pub scanned_at: String,
+    pub synccheck_version: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceView {
+    /// "iPhone 11 (iPhone12,1)".
+    pub model: String,
+    pub name: Option<String>,
+    pub serial: Option<String>,
+    pub udid: Option<String>,
+    pub wifi_address: Option<String>,
+    /// "18.6 (22G86)".
+    pub ios: Option<String>,
+    /// "iOS 27.0.1 is available" or "the newest for this iPhone".
+    pub ios_note: Option<String>,
+    pub storage: Option<StorageView>,
+    /// "12 %, not charging".
+    pub battery: Option<String>,
+    /// "about 56 % of its design capacity, 1408 charge cycles".
+    pub battery_health: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StorageView {
+    /// 0 to 100, for the bar's width.
+    pub used_percent: u8,
+    /// "53 GB used of 54 GB, 640 MB free".
+    pub words: String,
+}
+
+/// A status as the sheet prints it: a symbol and a word, never colour alone.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusLine {
+    /// `pass`, `warn`, `fail`, `manual`: the CSS class.
+    pub status: String,
+    pub symbol: &'static str,
+    pub word: &'static str,
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckView {
+    pub title: String,
+    pub line: StatusLine,
+    /// What to do, with the Settings path; empty when nothing is to be done.
+    pub fix: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PhotosView {
+    /// "iCloud Photos is on" / "off" / "paused".
+    pub state: String,
+    /// "1204 photos (4.1 GB) were waiting to upload, the oldest added 9 November 2026".
+    pub waiting: Option<String>,
+    /// "21 November 2026, 22:10 UTC".
+    pub last_sync: Option<String>,
+}
+
+pub fn page(device: &DeviceDocument) -> Page {
+    let checks = device.checks.iter().map(check).collect();
+    let verdict = match &device.verdict {
+        Some(v) => status_line(&v.status, &v.summary),
+        None => status_line("manual", "No verdict was recorded."),
+    };
+    Page {
+        device: device_view(device),
+        verdict,
+        checks,
+        photos: device.facts.photos.as_ref().map(photos),
+        warnings: device.warnings.clone(),
+        scanned_at: device
+            .captured_at
+            .as_deref()
+            .and_then(when)
+            .unwrap_or_else(|| "unknown".into()),
+        synccheck_version: env!("CARGO_PKG_VERSION"),
+    }
+}
+
+fn device_view(d: &DeviceDocument) -> DeviceView {
+    let f = &d.facts;
+    let id = &f.identity;
+    let model = match (&id.marketing_name, &id.product_type) {
+        (Some(n), Some(p)) => format!("{n} ({p})"),
+        (Some(n), None) => n.clone(),
+        (None, Some(p)) => format!("iPhone ({p})"),
+        (None, None) => "iPhone".into(),
+    };
+    let ios = f
+        .software
+        .ios_version
+        .as_ref()
+        .map(|v| match &f.software.build {
+            Some(b) => format!("{v} ({b})"),
+            None => v.clone(),
+        });
+    let ios_note = match (f.software.update_available, &f.software.latest_ios) {
+        (Some(true), Some(latest)) => Some(format!("iOS {latest} is available")),
+        // A table over a year old at the scan cannot vouch for "newest".
+        (Some(false), _) if f.software.model_table_stale != Some(true) => {
+            Some("the newest this iPhone can run".into())
+        }
+        _ => None,
+    };
+    let capacity = f.storage.data_capacity_bytes.or(f.storage.total_bytes);
+    let storage = match (capacity, f.storage.free_bytes) {
+        (Some(total), Some(free)) if total > 0 && free <= total => {
+            let used = total - free;
+            Some(StorageView {
+                used_percent: ((used as f64 / total as f64) * 100.0).round() as u8,
+                words: format!(
+                    "{} used of {}, {} free",
+                    units::bytes(used),
+                    units::bytes(total),
+                    units::bytes(free)
+                ),
+            })
+        }
+        _ => None,
+    };
+    let b = &f.battery;
+    let battery = b.level_percent.map(|level| {
+        let power = match (b.charging, b.external_power) {
+            (Some(true), _) => ", charging",
+            (_, Some(true)) => ", on power, not charging",
+            (Some(false), _) => ", not charging",
+            _ => "",
+        };
+        format!("{level} %{power}")
+    });
+    let battery_health = match (b.health.estimated_health_percent, b.health.cycle_count) {
+        (Some(h), Some(c)) => Some(format!(
+            "about {} of its design capacity, {c} charge cycles",
+            units::percent(h.min(100.0))
+        )),
+        (Some(h), None) => Some(format!(
+            "about {} of its design capacity",
+            units::percent(h.min(100.0))
+        )),
+        (None, Some(c)) => Some(format!("{c} charge cycles")),
+        (None, None) => None,
+    };
+    DeviceView {
+        model,
+        name: id.name.clone(),
+        serial: id.serial_number.clone(),
+        udid: id.udid.clone(),
+        wifi_address: f.network.wifi_address.clone(),
+        ios,
+        ios_note,
+        storage,
+        battery,
+        battery_health,
+    }
+}
+
+fn check(c: &CheckDocument) -> CheckView {
+    CheckView {
+        title: c.title.clone(),
+        line: status_line(&c.status, &customer_words(&c.summary)),
+        fix: c.remedy.clone(),
+    }
+}
+
+/// The technician's summary without what only the technician needs: how to answer a manual
+/// step on the command line, and "Check on the phone:", which the status word already says.
+fn customer_words(summary: &str) -> String {
+    let s = match summary.find(" (answer with --answer") {
+        Some(i) if summary.ends_with(')') => &summary[..i],
+        _ => summary,
+    };
+    let (s, stripped) = match s.strip_prefix("Check on the phone: ") {
+        Some(rest) => (rest.trim(), true),
+        None => (s.trim(), false),
+    };
+    let mut s = s.to_string();
+    // "the top of Settings" starts a sentence now; "iPhone", "iOS" and "iCloud" keep their case.
+    let mut chars = s.chars();
+    if let (true, Some(first), Some(second)) = (stripped, chars.next(), chars.next()) {
+        if first.is_lowercase() && !second.is_uppercase() {
+            s.replace_range(..first.len_utf8(), &first.to_uppercase().to_string());
+        }
+    }
+    if s.is_empty() || s.ends_with('.') {
+        s
+    } else {
+        format!("{s}.")
+    }
+}
+
+pub(super) fn status_line(status: &str, summary: &str) -> StatusLine {
+    let (symbol, word) = match status {
+        "pass" => ("✔", "Pass"),
+        "warn" => ("!", "Warn"),
+        "fail" => ("✘", "Fail"),
+        _ => ("?", "Check"),
+    };
+    StatusLine {
+        status: match status {
+            "pass" | "warn" | "fail" => status.to_string(),
+            _ => "manual".to_string(),
+        },
+        symbol,
+        word,
+        summary: summary.to_string(),
+    }
+}
+
+fn photos(p: &PhotosDocument) -> PhotosView {
+    let state = match (p.enabled, p.paused) {
+        (Some(true), Some(true)) => "iCloud Photos is on, but paused",
+        (Some(true), _) => "iCloud Photos is on",
+        (Some(false), _) => "iCloud Photos is off",
+        (None, _) => "Whether iCloud Photos is on could not be read",
+    }
+    .to_string();
+    let waiting = p.library.waiting.map(|n| {
+        let mut s = match n {
+            0 => "No photos were waiting to upload".to_string(),
+            1 => "1 photo was waiting to upload".to_string(),
+            n => format!("{n} photos were waiting to upload"),
+        };
+        if let (Some(bytes), true) = (p.library.waiting_bytes, n > 0) {
+            s.push_str(&format!(" ({})", units::bytes(bytes)));
+        }
+        if let (Some(oldest), true) = (p.library.oldest_waiting_added.as_deref(), n > 0) {
+            if let Some(day) = day(oldest) {
+                s.push_str(&format!(", the oldest added {day}"));
+            }
+        }
+        s
+    });
+    let last_sync = p
+        .engine
+        .as_ref()
+        .and_then(|e| e.last_sync.as_deref())
+        .and_then(when);
+    PhotosView {
+        state,
+        waiting,
+        last_sync,
+    }
+}
+
+fn parse(rfc3339: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(rfc3339)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn when(rfc3339: &str) -> Option<String> {
+    parse(rfc3339).map(|t| t.format("%-d %B %Y, %H:%M UTC").to_string())
+}
+
+fn day(rfc3339: &str) -> Option<String> {
+    parse(rfc3339).map(|t| t.format("%-d %B %Y").to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stale_table_does_not_say_newest() {
+        let doc = |stale: Option<bool>| DeviceDocument {
+            captured_at: None,
+            facts: crate::document::FactsDocument {
+                software: crate::document::SoftwareDocument {
+                    ios_version: Some("27.2".into()),
+                    latest_ios: Some("27.2".into()),
+                    update_available: Some(false),
+                    model_table_stale: stale,
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            checks: Vec::new(),
+            verdict: None,
+            warnings: Vec::new(),
+        };
+        let note = |stale| device_view(&doc(stale)).ios_note;
+        assert_eq!(
+            note(None).as_deref(),
+            Some("the newest this iPhone can run")
+        );
+        assert_eq!(
+            note(Some(false)).as_deref(),
+            Some("the newest this iPhone can run")
+        );
+        assert_eq!(note(Some(true)), None);
+    }
+
+    #[test]
+    fn manual_steps_lose_the_command_line_hint() {
+        assert_eq!(
+            customer_words("Check on the phone: restart it (answer with --answer restart=done|no)"),
+            "Restart it."
+        );
+        assert_eq!(customer_words("Storage is fine."), "Storage is fine.");
+        assert_eq!(
+            customer_words("iPhone storage is full: 1 GB free"),
+            "iPhone storage is full: 1 GB free."
+        );
+        assert_eq!(
+            customer_words("Check on the phone: iCloud Photos should be on"),
+            "iCloud Photos should be on."
+        );
+    }
+
+    #[test]
+    fn every_status_has_a_word_and_a_symbol() {
+        for (s, word) in [
+            ("pass", "Pass"),
+            ("warn", "Warn"),
+            ("fail", "Fail"),
+            ("manual", "Check"),
+            ("from-the-future", "Check"),
+        ] {
+            let line = status_line(s, "x");
+            assert_eq!(line.word, word);
+            assert!(!line.symbol.is_empty());
+            assert!(["pass", "warn", "fail", "manual"].contains(&line.status.as_str()));
+        }
+    }
+
+    #[test]
+    fn times_read_as_dates() {
+        assert_eq!(
+            when("2026-11-21T22:10:00Z").as_deref(),
+            Some("21 November 2026, 22:10 UTC")
+        );
+        assert_eq!(when("yesterday"), None);
+    }
+}
