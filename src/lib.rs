@@ -9,6 +9,7 @@ pub mod checklist;
 pub mod device;
 pub mod facts;
 pub mod history;
+pub mod limits;
 pub mod pairing;
 pub mod phone_text;
 pub mod photos;

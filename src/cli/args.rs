@@ -104,6 +104,9 @@ pub struct ScanArgs {
     pub connection: ConnectionArgs,
 
     #[command(flatten)]
+    pub limits: LimitArgs,
+
+    #[command(flatten)]
     pub trust: TrustArgs,
 
     #[command(flatten)]
@@ -126,6 +129,9 @@ pub struct WatchArgs {
 
     #[command(flatten)]
     pub connection: ConnectionArgs,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
 
     #[command(flatten)]
     pub trust: TrustArgs,
@@ -260,6 +266,46 @@ pub struct ConnectionArgs {
     pub timeout: f64,
 }
 
+/// What one phone's read may spend, whatever the phone says or however slowly it answers.
+#[derive(Debug, clap::Args)]
+pub struct LimitArgs {
+    /// Seconds one phone's whole read may take (after any wait for Trust); past it the photo
+    /// evidence is given up and the rest is reported. The default covers a 1 GB library over
+    /// USB 2.0 several times over.
+    #[arg(long, value_name = "SECS", default_value_t = synccheck::limits::DEFAULT_DEADLINE.as_secs_f64(), value_parser = positive_seconds)]
+    pub deadline: f64,
+
+    /// The most one phone's read may write to disk (the photo library copy), in bytes or with
+    /// a decimal unit: 500M, 3G.
+    #[arg(long, value_name = "SIZE", default_value = "3G", value_parser = byte_size)]
+    pub disk_budget: u64,
+}
+
+/// `1500000`, `500M`, `3G`, `2.5GB`: decimal units, as the report writes sizes.
+fn byte_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let digits = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(digits);
+    let scale = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1.0,
+        "K" | "KB" => 1e3,
+        "M" | "MB" => 1e6,
+        "G" | "GB" => 1e9,
+        "T" | "TB" => 1e12,
+        _ => f64::NAN,
+    };
+    match number.parse::<f64>() {
+        Ok(n) if scale.is_finite() && n > 0.0 && n * scale >= 1.0 && n * scale < 1e18 => {
+            Ok((n * scale) as u64)
+        }
+        _ => Err(format!(
+            "\"{s}\" is not a size: give bytes or a number with K, M, G or T, e.g. 3G"
+        )),
+    }
+}
+
 #[derive(Debug, clap::Args)]
 pub struct TrustArgs {
     /// Seconds to wait for someone to tap Trust on a phone that does not trust this computer.
@@ -316,4 +362,20 @@ pub enum ColorWhen {
     Auto,
     Always,
     Never,
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::byte_size;
+
+    #[test]
+    fn sizes_take_decimal_units_and_refuse_nonsense() {
+        assert_eq!(byte_size("1500"), Ok(1500));
+        assert_eq!(byte_size("500M"), Ok(500_000_000));
+        assert_eq!(byte_size("2.5GB"), Ok(2_500_000_000));
+        assert_eq!(byte_size("3g"), Ok(3_000_000_000));
+        for bad in ["", "0", "-1G", "3X", "G", "1e30", "0.1"] {
+            assert!(byte_size(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -10,7 +10,7 @@ use synccheck::device::{
     AttachedDevice, DeviceError, Progress, ScanOptions, TrustWait, Usbmuxd, UsbmuxdAddress,
 };
 
-use super::args::{ConnectionArgs, TrustArgs};
+use super::args::{ConnectionArgs, LimitArgs, TrustArgs};
 use super::error::CliError;
 
 pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
@@ -27,12 +27,23 @@ pub fn usbmuxd(args: &ConnectionArgs) -> Result<Usbmuxd, CliError> {
     Ok(Usbmuxd::new(addr, Duration::from_secs_f64(args.timeout)))
 }
 
-pub fn options(connection: &ConnectionArgs, trust: &TrustArgs, photos: PhotoScope) -> ScanOptions {
-    ScanOptions {
+pub fn options(
+    connection: &ConnectionArgs,
+    trust: &TrustArgs,
+    limits: Option<&LimitArgs>,
+    photos: PhotoScope,
+) -> ScanOptions {
+    let mut options = ScanOptions {
         timeout: Duration::from_secs_f64(connection.timeout),
         trust_timeout: Duration::from_secs_f64(trust.trust_timeout),
         photos,
+        ..ScanOptions::default()
+    };
+    if let Some(limits) = limits {
+        options.deadline = Duration::from_secs_f64(limits.deadline);
+        options.disk_budget = limits.disk_budget;
     }
+    options
 }
 
 /// What a scan reads over AFC: `--no-photo-library` keeps the engine's state files and skips
@@ -199,8 +210,9 @@ pub fn stdin_lines() -> tokio::sync::mpsc::Receiver<String> {
 }
 
 /// Ctrl-C, or SIGTERM from a test harness or service manager: both end serving cleanly so sockets and temporary
-/// files are removed.
-pub async fn wait_for_stop() {
+/// files are removed. Returns the exit code a shell gives a process the signal ended: 128 +
+/// the signal's number.
+pub async fn wait_for_stop() -> i32 {
     let term = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(mut s) => {
@@ -210,7 +222,7 @@ pub async fn wait_for_stop() {
         }
     };
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
+        _ = tokio::signal::ctrl_c() => 128 + 2,
+        _ = term => 128 + 15,
     }
 }

@@ -14,7 +14,7 @@ pub fn run(args: PairArgs) -> Result<i32, CliError> {
         synccheck::privacy::hide_identifiers();
     }
     let mux = live::usbmuxd(&args.connection)?;
-    let options = live::options(&args.connection, &args.trust, PhotoScope::None);
+    let options = live::options(&args.connection, &args.trust, None, PhotoScope::None);
     let board = StatusBoard::new();
     let (devices, results) = live::runtime()?.block_on(async {
         let devices = live::select(&mux, args.udid.as_deref()).await?;

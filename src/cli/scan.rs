@@ -69,14 +69,28 @@ fn run_live(args: ScanArgs) -> Result<i32, CliError> {
     let ctx = report::context(&args.report)?;
     let mux = live::usbmuxd(&args.connection)?;
     let scope = live::photo_scope(args.no_photo_library);
-    let options = live::options(&args.connection, &args.trust, scope);
+    let options = live::options(&args.connection, &args.trust, Some(&args.limits), scope);
     let board = StatusBoard::new();
-    let (devices, results) = live::runtime()?.block_on(async {
+    // Ctrl-C or SIGTERM drops the reads: each removes its private library copy and stops
+    // its SQLite work as it unwinds, and the runtime is only gone once that work has stopped.
+    let read = live::runtime()?.block_on(async {
         let devices = live::select(&mux, args.udid.as_deref()).await?;
-        let results = live::read_all(&mux, &devices, options, &board, args.report.redact).await;
-        Ok::<_, DeviceError>((devices, results))
+        let read = live::read_all(&mux, &devices, options, &board, args.report.redact);
+        tokio::select! {
+            results = read => Ok::<_, DeviceError>(Ok((devices, results))),
+            code = live::wait_for_stop() => Ok(Err(code)),
+        }
     })?;
     drop(board);
+    let (devices, results) = match read {
+        Ok(read) => read,
+        Err(code) => {
+            eprintln!(
+                "synccheck: stopped before the scan finished; nothing was reported or recorded."
+            );
+            return Ok(code);
+        }
+    };
 
     let several = devices.len() > 1;
     let mut history = match super::history::open_to_record(&args.db) {

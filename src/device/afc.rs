@@ -59,6 +59,9 @@ pub enum AfcError {
     Other(u64),
     #[error("cannot write the local copy: {0}")]
     Local(#[source] std::io::Error),
+    /// The scan's disk budget would be passed: the copy stops before writing more.
+    #[error(transparent)]
+    Limit(#[from] crate::limits::LimitError),
     /// The connection failed: nothing more can be read over it.
     #[error(transparent)]
     Device(#[from] DeviceError),
@@ -402,6 +405,21 @@ impl Afc {
         &mut self,
         path: &str,
         local: &mut W,
+        progress: impl FnMut(u64, u64),
+    ) -> Result<u64, AfcError> {
+        let mut unlimited = crate::limits::DiskBudget::new(u64::MAX).charge();
+        self.copy_within(path, local, &mut unlimited, progress)
+            .await
+    }
+
+    /// As [`copy_to`](Self::copy_to), charging every chunk to `charge` before it is written:
+    /// the copy stops with [`AfcError::Limit`] when the next chunk would pass the budget,
+    /// whatever size the phone announced.
+    pub async fn copy_within<W: AsyncWrite + Unpin + ?Sized>(
+        &mut self,
+        path: &str,
+        local: &mut W,
+        charge: &mut crate::limits::DiskCharge,
         mut progress: impl FnMut(u64, u64),
     ) -> Result<u64, AfcError> {
         let stat = self.stat(path).await?;
@@ -427,6 +445,7 @@ impl Afc {
                 }
                 // Ask for the next chunk before writing this one, so the phone keeps sending.
                 in_flight.push_back(self.send_read(handle, READ_CHUNK).await?);
+                charge.add(chunk.len() as u64)?;
                 local.write_all(&chunk).await.map_err(AfcError::Local)?;
                 copied += chunk.len() as u64;
                 if copied > limit {
@@ -602,6 +621,44 @@ mod tests {
             ),
             "{e}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_copy_stops_before_a_chunk_would_pass_the_disk_budget() {
+        // A file that says 4 bytes and then streams 8-byte chunks: the second would pass the
+        // 12-byte budget, so only the first is written. The reads in flight are drained and
+        // the file closed, leaving the connection usable.
+        let chunk = || data(b"00000000");
+        let mut afc = phone(vec![
+            data(b"st_size\x004\x00st_ifmt\x00S_IFREG\x00"),
+            Box::new(|n| codec::encode(n, op::FILE_OPEN_RESULT, &1u64.to_le_bytes(), &[])),
+            chunk(),
+            chunk(),
+            chunk(),
+            chunk(),
+            status(code::SUCCESS),
+            data(b"st_size\x004\x00st_ifmt\x00S_IFREG\x00"),
+        ]);
+        let budget = crate::limits::DiskBudget::new(12);
+        let mut charge = budget.charge();
+        let mut written = Vec::new();
+        let e = afc
+            .copy_within("/x", &mut written, &mut charge, |_, _| {})
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                AfcError::Limit(crate::limits::LimitError::OverBudget { limit: 12 })
+            ),
+            "{e}"
+        );
+        assert_eq!(written.len(), 8);
+        assert_eq!(charge.bytes(), 8);
+        assert_eq!(budget.held(), 8);
+        assert!(afc.stat("/x").await.is_ok());
+        drop(charge);
+        assert_eq!(budget.held(), 0);
     }
 
     #[tokio::test]

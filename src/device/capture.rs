@@ -9,6 +9,7 @@ use super::lockdown::{Lockdown, ValueQuery, LOCKDOWN_PORT};
 use super::photos::{read_photo_library, unavailable, PhotoScope};
 use super::usbmuxd::{AttachedDevice, Usbmuxd};
 use super::{tls, DeviceError};
+use crate::limits::ScanLimits;
 use crate::snapshot::{
     Snapshot, Source, BACKUP_DOMAIN, BATTERY_DOMAIN, DISK_USAGE_DOMAIN, KEYED_ONLY_VALUES,
 };
@@ -17,7 +18,8 @@ use crate::snapshot::{
 pub const DOMAINS: [&str; 3] = [DISK_USAGE_DOMAIN, BATTERY_DOMAIN, BACKUP_DOMAIN];
 
 /// Reads `device` into a snapshot. Every network wait is bounded by `timeout`; `copying` hears
-/// (bytes copied, bytes expected) while the photo library is copied.
+/// (bytes copied, bytes expected) while the photo library is copied. The default
+/// [`ScanLimits`] bound the whole read (see [`capture_within`]).
 pub async fn capture(
     mux: &Usbmuxd,
     device: &AttachedDevice,
@@ -25,6 +27,22 @@ pub async fn capture(
     scope: PhotoScope,
     copying: &mut (dyn FnMut(u64, u64) + Send),
 ) -> Result<Snapshot, DeviceError> {
+    capture_within(mux, device, timeout, scope, &ScanLimits::default(), copying).await
+}
+
+/// As [`capture`], within `limits`: the scan's deadline bounds the whole read, not only each
+/// wait. Past it, or when AFC fails in any way but an unplug, the photo evidence is unknown
+/// with the reason and the rest of the report stands; lockdown's values past the deadline are
+/// [`DeviceError::Timeout`] (there is no report without them), battery health is unknown.
+pub async fn capture_within(
+    mux: &Usbmuxd,
+    device: &AttachedDevice,
+    timeout: Duration,
+    scope: PhotoScope,
+    limits: &ScanLimits,
+    copying: &mut (dyn FnMut(u64, u64) + Send),
+) -> Result<Snapshot, DeviceError> {
+    let deadline = tokio::time::Instant::from_std(limits.stop.deadline());
     let (record, stream) = tokio::join!(
         mux.read_pair_record(&device.udid),
         mux.connect(device.device_id, LOCKDOWN_PORT, "lockdownd")
@@ -42,19 +60,43 @@ pub async fn capture(
         _ => Some(lockdown.start_service(afc::SERVICE).await),
     };
     let photos = async {
-        match afc_service {
-            None => Ok(None),
-            Some(Err(e @ DeviceError::Unplugged(_))) => Err(e),
-            // A phone that will not start AFC still gets a report: the photo steps say why.
-            Some(Err(e)) => Ok(Some(unavailable(&format!("AFC could not be started: {e}")))),
-            Some(Ok(port)) => {
-                let mut afc =
-                    Afc::open(mux, device.device_id, port, config.clone(), timeout).await?;
-                read_photo_library(&mut afc, scope, copying).await.map(Some)
+        let read = async {
+            match afc_service {
+                None => Ok(None),
+                // A phone that will not start AFC still gets a report: the photo steps say why.
+                Some(Err(e)) => Err((format!("AFC could not be started: {e}"), e)),
+                Some(Ok(port)) => {
+                    let mut afc = Afc::open(mux, device.device_id, port, config.clone(), timeout)
+                        .await
+                        .map_err(|e| (format!("AFC could not be opened: {e}"), e))?;
+                    read_photo_library(&mut afc, scope, limits, copying)
+                        .await
+                        .map(Some)
+                        .map_err(|e| (format!("AFC failed: {e}"), e))
+                }
             }
+        };
+        match tokio::time::timeout_at(deadline, read).await {
+            Ok(Ok(library)) => Ok(library),
+            // An unplugged phone ends the scan; any other failure costs the photo evidence.
+            Ok(Err((_, e @ DeviceError::Unplugged(_)))) => Err(e),
+            Ok(Err((why, _))) => Ok(Some(unavailable(&format!("photo library not read: {why}")))),
+            Err(_) => Ok(Some(unavailable(&format!(
+                "photo library not read: {}",
+                limits.stop.passed()
+            )))),
         }
     };
     let battery = diagnostics::battery(mux, device.device_id, service, config.clone(), timeout);
+    let battery = async {
+        tokio::time::timeout_at(deadline, battery)
+            .await
+            .unwrap_or_else(|_| {
+                Ok(diagnostics::BatteryAnswer::NotFound(
+                    limits.stop.passed().to_string(),
+                ))
+            })
+    };
     let mut queries = vec![ValueQuery {
         domain: None,
         key: None,
@@ -68,7 +110,16 @@ pub async fn capture(
         domain: Some(d),
         key: Some(k),
     }));
-    let values = lockdown.get_each_value(&queries);
+    let values = async {
+        tokio::time::timeout_at(deadline, lockdown.get_each_value(&queries))
+            .await
+            .unwrap_or_else(|_| {
+                Err(DeviceError::Timeout {
+                    what: "lockdown's values within the scan's deadline",
+                    after: limits.stop.allowed(),
+                })
+            })
+    };
     let (battery, values, photos) = tokio::join!(battery, values, photos);
     let photo_library = photos?;
     let mut values = values?.into_iter();

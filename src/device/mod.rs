@@ -20,7 +20,7 @@ mod usbmuxd;
 pub use crate::pairing::PairRecord;
 pub use address::{AddressError, UsbmuxdAddress};
 pub use afc::{Afc, AfcError, FileKind, FileStat};
-pub use capture::{capture, DOMAINS};
+pub use capture::{capture, capture_within, DOMAINS};
 pub use error::DeviceError;
 pub use lockdown::{Lockdown, ServicePort, ValueQuery, LOCKDOWN_PORT};
 pub use pair::{pair, TrustWait};

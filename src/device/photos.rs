@@ -1,13 +1,21 @@
 //! The iCloud Photos engine's state over AFC: the small state files, and the library database
 //! copied to a private directory and summarised there. Read-only from start to end: nothing is
 //! ever opened for writing on the phone, and the copy is deleted when the summary is made.
+//!
+//! The copy is bounded by the scan's [`ScanLimits`], never by what the phone says: its disk
+//! budget (checked against the size announced, the free space, and every chunk written) and
+//! its deadline (the copy and the summary give up when it passes). Either way the library is
+//! "not read" with the reason, and the state files already read stand. The copy's directory
+//! is owner-only (0700, files 0600) and removed when the read ends, however it ends.
 
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::time::SystemTime;
 
 use tokio::io::AsyncWriteExt;
 
 use super::afc::{Afc, AfcError, FileKind, FileStat};
 use super::DeviceError;
+use crate::limits::ScanLimits;
 use crate::photos::query::{self, LibraryError};
 use crate::photos::{self, DatabaseRead, FileRead, PhotoLibrary};
 
@@ -26,11 +34,15 @@ pub enum PhotoScope {
 /// whose files changed while it was taken, or that fails SQLite's check, is taken again.
 const COPY_ATTEMPTS: usize = 3;
 
-/// Reads the state files and, when asked, the library. `progress` hears (bytes copied, bytes
-/// expected) while the database is copied.
+/// The words before every reason the library was given up on.
+const NOT_READ: &str = "photo library not read";
+
+/// Reads the state files and, when asked, the library, within `limits`. `progress` hears
+/// (bytes copied, bytes expected) while the database is copied.
 pub async fn read_photo_library(
     afc: &mut Afc,
     scope: PhotoScope,
+    limits: &ScanLimits,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<PhotoLibrary, DeviceError> {
     let mut files = std::collections::BTreeMap::new();
@@ -38,7 +50,16 @@ pub async fn read_photo_library(
         files.insert(path.to_string(), read_state_file(afc, path).await?);
     }
     let (database, copied_bytes) = match scope {
-        PhotoScope::Everything => read_database(afc, &mut progress).await?,
+        PhotoScope::Everything => {
+            let read = read_database(afc, limits, &mut progress);
+            match tokio::time::timeout_at(limits.stop.deadline().into(), read).await {
+                Ok(read) => read?,
+                Err(_) => (
+                    DatabaseRead::Unreadable(format!("{NOT_READ}: {}", limits.stop.passed())),
+                    None,
+                ),
+            }
+        }
         _ => (DatabaseRead::Skipped, None),
     };
     Ok(PhotoLibrary {
@@ -106,8 +127,17 @@ async fn stat_optional(afc: &mut Afc, path: &str) -> Result<Option<FileStat>, Af
     }
 }
 
+/// A private directory for the copy under `$TMPDIR`: owner-only, removed when dropped.
+fn private_dir() -> std::io::Result<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix("synccheck-photos-")
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir()
+}
+
 async fn read_database(
     afc: &mut Afc,
+    limits: &ScanLimits,
     progress: &mut impl FnMut(u64, u64),
 ) -> Result<(DatabaseRead, Option<u64>), DeviceError> {
     let mut last_problem = String::new();
@@ -126,22 +156,35 @@ async fn read_database(
             // A refused or odd WAL: copy the main file alone and say so if it fails.
             Err(_) => None,
         };
-        // The copy lives in a directory only we can enter, and goes with it.
-        let dir = tempfile::Builder::new()
-            .prefix("synccheck-photos-")
-            .tempdir()
-            .map_err(|e| DeviceError::Refused {
-                what: "the photo library copy",
-                error: format!("cannot make a private directory: {e}"),
-            })?;
-        let total = before_db.size + before_wal.map_or(0, |w| w.size);
+        // The copy lives in a directory only we can enter, and goes with it; its bytes count
+        // against the scan's disk budget until then.
+        let dir = match private_dir() {
+            Ok(dir) => dir,
+            // This computer's trouble, not the phone's: the rest of the scan stands.
+            Err(e) => {
+                let why = format!("{NOT_READ}: cannot make a private folder for the copy: {e}");
+                return Ok((DatabaseRead::Unreadable(why), Some(copied_total)));
+            }
+        };
+        let mut charge = limits.disk.charge();
+        let total = before_db
+            .size
+            .saturating_add(before_wal.map_or(0, |w| w.size));
+        // What the phone announces is checked first: a library that cannot fit is not copied.
+        if let Err(e) = limits.disk.check(dir.path(), total) {
+            let why = format!(
+                "{NOT_READ}: the iPhone reports {} for it and {e}",
+                crate::units::bytes(total)
+            );
+            return Ok((DatabaseRead::Unreadable(why), Some(copied_total)));
+        }
         let mut copied = 0u64;
         let mut outcome = copy_file(
             afc,
             photos::DATABASE,
             &dir.path().join(query::MAIN_FILE),
-            0,
-            total,
+            (0, total),
+            &mut charge,
             progress,
         )
         .await;
@@ -151,19 +194,24 @@ async fn read_database(
                 afc,
                 photos::DATABASE_WAL,
                 &dir.path().join(query::WAL_FILE),
-                copied,
-                total,
+                (copied, total),
+                &mut charge,
                 progress,
             )
             .await;
         }
-        if let Ok(n) = &outcome {
-            copied += n;
-        }
+        copied_total += charge.bytes();
         let outcome = outcome.map(|_| ());
-        copied_total += copied;
         match outcome {
             Err(AfcError::Device(d)) => return Err(d),
+            // The budget is ours, not the phone's: taking the copy again would not help.
+            Err(AfcError::Limit(e)) => {
+                let why = format!(
+                    "{NOT_READ}: the copy was stopped at {}: {e}",
+                    crate::units::bytes(charge.bytes())
+                );
+                return Ok((DatabaseRead::Unreadable(why), Some(copied_total)));
+            }
             Err(AfcError::PermissionDenied) => {
                 return Ok((DatabaseRead::PermissionDenied, Some(copied_total)))
             }
@@ -185,13 +233,30 @@ async fn read_database(
             continue;
         }
         let path = dir.path().to_path_buf();
-        let summary = tokio::task::spawn_blocking(move || query::summarize(&path))
-            .await
-            .map_err(|e| DeviceError::Refused {
-                what: "the photo library summary",
-                error: e.to_string(),
-            })?;
+        let stop = limits.stop.clone();
+        // Dropped before the summary is done (the deadline, an unplugged phone in `watch`,
+        // Ctrl-C): the query on the blocking thread is told to stop.
+        let cancel = limits.stop.cancel_on_drop();
+        tracing::debug!(attempt, "summarising the photo library copy");
+        let summary = tokio::task::spawn_blocking(move || {
+            let summary = query::summarize_until(&path, &stop);
+            // Logged here, on the thread: it ends even when nobody awaits it any more.
+            if let Err(e) = &summary {
+                tracing::debug!("the photo library summary ended: {e}");
+            }
+            summary
+        })
+        .await
+        .map_err(|e| DeviceError::Refused {
+            what: "the photo library summary",
+            error: e.to_string(),
+        })?;
+        cancel.disarm();
         match summary {
+            Err(LibraryError::Stopped(e)) => {
+                let why = format!("{NOT_READ}: while summarising it, {e}");
+                return Ok((DatabaseRead::Unreadable(why), Some(copied_total)));
+            }
             Ok(s) => return Ok((DatabaseRead::Summary(s), Some(copied_total))),
             // A torn copy can fail SQLite's own check: take it again.
             Err(e @ (LibraryError::Corrupt(_) | LibraryError::NotSqlite(_))) => {
@@ -212,18 +277,25 @@ async fn read_database(
     Ok((DatabaseRead::Unreadable(last_problem), Some(copied_total)))
 }
 
-/// Copies one file into `to`, reporting progress as part of a copy of `total` bytes.
+/// Copies one file into `to` (owner-only), charging `charge`, reporting progress as part of a
+/// copy of `total` bytes of which `base` are done.
 async fn copy_file(
     afc: &mut Afc,
     from: &str,
     to: &std::path::Path,
-    base: u64,
-    total: u64,
+    (base, total): (u64, u64),
+    charge: &mut crate::limits::DiskCharge,
     progress: &mut impl FnMut(u64, u64),
 ) -> Result<u64, AfcError> {
-    let mut file = tokio::fs::File::create(to).await.map_err(AfcError::Local)?;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(to)
+        .map_err(AfcError::Local)?;
+    let mut file = tokio::fs::File::from_std(file);
     let n = afc
-        .copy_to(from, &mut file, |done, _| {
+        .copy_within(from, &mut file, charge, |done, _| {
             progress(base + done, total.max(base + done))
         })
         .await?;

@@ -3,12 +3,13 @@
 
 use std::time::Duration;
 
-use super::capture::capture;
+use super::capture::capture_within;
 use super::lockdown::{Lockdown, ValueQuery, LOCKDOWN_PORT};
 use super::pair::{pair, TrustWait};
 use super::photos::PhotoScope;
 use super::usbmuxd::{AttachedDevice, Usbmuxd};
 use super::DeviceError;
+use crate::limits::{ScanLimits, DEFAULT_DEADLINE, DEFAULT_DISK_BUDGET};
 use crate::snapshot::Snapshot;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +20,11 @@ pub struct ScanOptions {
     pub trust_timeout: Duration,
     /// How much of the iCloud Photos evidence to read over AFC.
     pub photos: PhotoScope,
+    /// The whole read of one phone (after any wait for Trust): past it the photo evidence is
+    /// given up.
+    pub deadline: Duration,
+    /// The most one phone's read may hold on disk (the photo library copy).
+    pub disk_budget: u64,
 }
 
 impl Default for ScanOptions {
@@ -27,6 +33,8 @@ impl Default for ScanOptions {
             timeout: Duration::from_secs(10),
             trust_timeout: Duration::from_secs(60),
             photos: PhotoScope::Everything,
+            deadline: DEFAULT_DEADLINE,
+            disk_budget: DEFAULT_DISK_BUDGET,
         }
     }
 }
@@ -56,7 +64,16 @@ pub async fn read_phone(
     progress(Progress::Scanning);
     let first = {
         let mut copying = |copied, total| progress(Progress::CopyingLibrary { copied, total });
-        capture(mux, device, options.timeout, options.photos, &mut copying).await
+        let limits = ScanLimits::new(options.deadline, options.disk_budget);
+        capture_within(
+            mux,
+            device,
+            options.timeout,
+            options.photos,
+            &limits,
+            &mut copying,
+        )
+        .await
     };
     match first {
         Err(DeviceError::NotPaired(_)) | Err(DeviceError::PairingInvalid) => {
@@ -71,7 +88,17 @@ pub async fn read_phone(
             .await?;
             progress(Progress::Scanning);
             let mut copying = |copied, total| progress(Progress::CopyingLibrary { copied, total });
-            capture(mux, device, options.timeout, options.photos, &mut copying).await
+            // The deadline starts again after the wait for Trust, which is a person's time.
+            let limits = ScanLimits::new(options.deadline, options.disk_budget);
+            capture_within(
+                mux,
+                device,
+                options.timeout,
+                options.photos,
+                &limits,
+                &mut copying,
+            )
+            .await
         }
         other => other,
     }

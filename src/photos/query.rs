@@ -21,7 +21,9 @@
 //! any we know): one clear "not recognised", never counts that silently mean something else.
 //! Any other missing column makes the fields that need it `None`.
 
+use crate::limits::{LimitError, ScanStop};
 use crate::photos::LibrarySummary;
+use rusqlite::limits::Limit;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags};
 use std::collections::HashSet;
@@ -61,6 +63,9 @@ pub enum LibraryError {
     /// The copy could not be read from the local disk (missing, permission).
     #[error("reading the copy: {0}")]
     Io(String),
+    /// The scan's deadline passed, or the scan was cancelled, while SQLite worked.
+    #[error("stopped: {0}")]
+    Stopped(#[from] LimitError),
 }
 
 impl From<rusqlite::Error> for LibraryError {
@@ -123,6 +128,30 @@ fn count(v: Value) -> Option<u64> {
 /// `dir` must be writable: SQLite creates the `-shm` wal-index beside the copy (nothing else
 /// is written); the caller deletes the directory afterwards.
 pub fn summarize(dir: &Path) -> Result<LibrarySummary, LibraryError> {
+    summarize_until(dir, &ScanStop::after(crate::limits::DEFAULT_DEADLINE))
+}
+
+/// The most operations one statement of ours may compile to (see `open_copy`).
+const MAX_STATEMENT_OPS: i32 = 1_000_000;
+
+/// SQLite steps between two looks at `stop`: well under a millisecond of work.
+const STEPS_BETWEEN_CHECKS: std::ffi::c_int = 10_000;
+
+/// As [`summarize`], giving up with [`LibraryError::Stopped`] once `stop` says so. A crafted
+/// schema (a generated column over a huge expression, a pathological join) can make one
+/// query run for hours; SQLite's progress handler looks at `stop` every few thousand steps
+/// of its virtual machine and interrupts the statement.
+pub fn summarize_until(dir: &Path, stop: &ScanStop) -> Result<LibrarySummary, LibraryError> {
+    stop.check()?;
+    let outcome = summarize_checked(dir, stop);
+    // An interrupted statement surfaces as an SQLite error: say why it was interrupted.
+    match (outcome, stop.check()) {
+        (Err(_), Err(why)) => Err(LibraryError::Stopped(why)),
+        (outcome, _) => outcome,
+    }
+}
+
+fn summarize_checked(dir: &Path, stop: &ScanStop) -> Result<LibrarySummary, LibraryError> {
     let main = dir.join(MAIN_FILE);
     check_header(&main)?;
 
@@ -137,10 +166,10 @@ pub fn summarize(dir: &Path) -> Result<LibrarySummary, LibraryError> {
     //   statement of ours can modify the data, even by mistake.
     // - A `-wal` torn by the copy is not fatal: SQLite applies frames up to the last valid
     //   commit (checksums), and `quick_check` catches a main file torn mid-copy.
-    let conn = open_copy(&main)?;
+    let conn = open_copy(&main, stop)?;
     // `quick_check` reads every page, and so does the summary: on two connections they run on
     // two cores at once (both read-only; the second opens once the first has made the -shm).
-    let checker = open_copy(&main)?;
+    let checker = open_copy(&main, stop)?;
     std::thread::scope(|scope| {
         let check = scope.spawn(move || quick_check(&checker));
         let summary = summarize_open(&conn);
@@ -152,11 +181,18 @@ pub fn summarize(dir: &Path) -> Result<LibrarySummary, LibraryError> {
     })
 }
 
-fn open_copy(main: &Path) -> Result<Connection, LibraryError> {
+fn open_copy(main: &Path, stop: &ScanStop) -> Result<Connection, LibraryError> {
     let conn = Connection::open_with_flags(
         main,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
+    let stop = stop.clone();
+    conn.progress_handler(STEPS_BETWEEN_CHECKS, Some(move || stop.check().is_err()))?;
+    // The progress handler only runs while a statement runs: a schema whose generated columns
+    // nest (each referring twice to the one before) costs time exponential in its depth to
+    // compile, before any step. Our statements compile to a few hundred operations, plus the
+    // expressions of any generated columns they read; past this many, refuse to compile.
+    conn.set_limit(Limit::SQLITE_LIMIT_VDBE_OP, MAX_STATEMENT_OPS)?;
     conn.pragma_update(None, "query_only", true)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     // The copy is ours and read-only: map it rather than copy every page through the cache.
@@ -505,5 +541,87 @@ mod tests {
         assert_eq!(s.waiting_with_failed_attempts, None);
         assert_eq!(s.last_upload_attempt, None);
         assert_eq!(s.cloud_only_originals, None);
+    }
+
+    fn slow_library(dir: &Path) {
+        let bytes = crate::photos::synth::build_pathological().unwrap();
+        std::fs::write(dir.join(MAIN_FILE), bytes).unwrap();
+    }
+
+    #[test]
+    fn a_pathological_library_is_stopped_at_the_deadline() {
+        let dir = tempfile::tempdir().unwrap();
+        slow_library(dir.path());
+        let started = std::time::Instant::now();
+        let stop = ScanStop::after(Duration::from_millis(500));
+        let err = summarize_until(dir.path(), &stop).unwrap_err();
+        assert!(
+            matches!(err, LibraryError::Stopped(LimitError::DeadlinePassed(_))),
+            "{err}"
+        );
+        assert!(err.to_string().contains("deadline"), "{err}");
+        // Well past the deadline would mean the query ran on: the full summary takes minutes.
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    /// Generated columns that each add the one before to itself: a schema of a few KB whose
+    /// summary statement would compile to 2^30 operations (about 14 s before it fails).
+    #[test]
+    fn a_statement_that_would_compile_without_end_is_refused_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut columns = vec![
+            "Z_PK INTEGER PRIMARY KEY".to_string(),
+            "ZX INTEGER, ZTRASHEDSTATE INTEGER, ZBUNDLESCOPE INTEGER".into(),
+            "G0 INTEGER AS (ZX + 1) VIRTUAL".into(),
+        ];
+        for k in 1..30 {
+            columns.push(format!("G{k} INTEGER AS (G{} + G{}) VIRTUAL", k - 1, k - 1));
+        }
+        columns.push("ZCLOUDLOCALSTATE INTEGER AS (G29 % 3) VIRTUAL".into());
+        // Today's SQLite refuses to create such a table, but reads one written by another
+        // (an older SQLite, or a hand-edited file): write its schema in place.
+        let conn = Connection::open(dir.path().join(MAIN_FILE)).unwrap();
+        conn.execute_batch("CREATE TABLE ZASSET(Z_PK INTEGER PRIMARY KEY);")
+            .unwrap();
+        conn.pragma_update(None, "writable_schema", true).unwrap();
+        conn.execute(
+            "UPDATE sqlite_master SET sql = ?1 WHERE name = 'ZASSET'",
+            [format!("CREATE TABLE ZASSET({})", columns.join(", "))],
+        )
+        .unwrap();
+        drop(conn);
+        let started = std::time::Instant::now();
+        let stop = ScanStop::after(Duration::from_secs(3600));
+        let err = summarize_until(dir.path(), &stop).unwrap_err();
+        assert!(matches!(err, LibraryError::Sqlite(_)), "{err}");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn a_cancelled_scan_stops_the_query_from_another_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        slow_library(dir.path());
+        let stop = ScanStop::after(Duration::from_secs(3600));
+        let worker = {
+            let stop = stop.clone();
+            let path = dir.path().to_path_buf();
+            std::thread::spawn(move || summarize_until(&path, &stop))
+        };
+        stop.cancel();
+        let started = std::time::Instant::now();
+        let err = worker.join().unwrap().unwrap_err();
+        assert!(
+            matches!(err, LibraryError::Stopped(LimitError::Cancelled)),
+            "{err}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(10));
     }
 }

@@ -398,6 +398,33 @@ pub fn build(summary: &LibrarySummary) -> Result<SynthLibrary, SynthError> {
     build_plan(Plan::new(summary)?)
 }
 
+/// A small library whose summary takes minutes: the upload state is a generated column over
+/// an expression of 2^14 terms (about 100 KB of schema), computed anew for each of 200,000
+/// rows. Sound SQLite, a recognised schema: only the time it costs is hostile. For the
+/// simulator's `slow-db` fault and the tests of the summary's deadline.
+pub fn build_pathological() -> Result<Vec<u8>, SynthError> {
+    fn terms(level: u32) -> String {
+        match level {
+            0 => "ZX".into(),
+            n => format!("({}+{})", terms(n - 1), terms(n - 1)),
+        }
+    }
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("Photos.sqlite");
+    let conn = Connection::open(&path)?;
+    // The column comes after the rows: SQLite would compute it for each row inserted.
+    conn.execute_batch(&format!(
+        "CREATE TABLE ZASSET(Z_PK INTEGER PRIMARY KEY, ZX INTEGER, \
+           ZTRASHEDSTATE INTEGER, ZBUNDLESCOPE INTEGER);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000)
+         INSERT INTO ZASSET(ZX) SELECT NULL FROM n;
+         ALTER TABLE ZASSET ADD COLUMN ZCLOUDLOCALSTATE INTEGER AS ({} % 3) VIRTUAL;",
+        terms(14)
+    ))?;
+    drop(conn);
+    Ok(std::fs::read(&path)?)
+}
+
 /// The asset table of a library whose format no iOS we know has.
 const UNKNOWN_ASSET_TABLE: &str = "ZASSETRECORD";
 

@@ -19,8 +19,9 @@
 //!
 //! Anything that would write (open for writing, remove, rename, mkdir, ...) answers permission
 //! denied: nothing a host does can change the simulated phone. The AFC faults (`afc-denied`,
-//! `torn-db`, `not-sqlite-db`, `growing-db`, `afc-plist-bomb`) are described in
-//! [`super::faults`]; `latency` delays every AFC reply as it does lockdown's.
+//! `torn-db`, `not-sqlite-db`, `growing-db`, `afc-plist-bomb`, `endless-db`, `trickle`,
+//! `afc-silent`, `slow-db`) are described in [`super::faults`]; `latency` delays every AFC
+//! reply as it does lockdown's.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -85,6 +86,8 @@ struct Database {
     /// `torn-db`: the next handle opened on the database is the one that tears.
     tear_armed: AtomicBool,
     growing: bool,
+    /// `endless-db`: the size claimed; reads never end.
+    endless: Option<u64>,
 }
 
 struct DbState {
@@ -240,12 +243,20 @@ impl Volume {
         match &library.database {
             DatabaseRead::Summary(summary) => match crate::photos::synth::build(summary) {
                 Ok(synth) => {
-                    let main = if source.faults.not_sqlite_db {
-                        random_bytes(synth.main.len().max(4096))
+                    let (main, wal) = if source.faults.not_sqlite_db {
+                        (random_bytes(synth.main.len().max(4096)), synth.wal)
+                    } else if source.faults.slow_db {
+                        match crate::photos::synth::build_pathological() {
+                            Ok(slow) => (slow, Vec::new()),
+                            Err(e) => {
+                                tracing::warn!("cannot build the slow-db library ({e})");
+                                (synth.main, synth.wal)
+                            }
+                        }
                     } else {
-                        synth.main
+                        (synth.main, synth.wal)
                     };
-                    volume.add_database(main, synth.wal, db_time, &source.faults);
+                    volume.add_database(main, wal, db_time, &source.faults);
                 }
                 Err(e) => tracing::warn!(
                     "cannot build the simulated Photos.sqlite ({e}); the phone serves none"
@@ -310,6 +321,7 @@ impl Volume {
             state: Mutex::new(state),
             tear_armed: AtomicBool::new(faults.torn_db),
             growing: faults.growing_db,
+            endless: faults.endless_db,
         });
         self.add(DATABASE, Node::Database, mtime);
         if !wal.is_empty() {
@@ -374,12 +386,13 @@ impl Volume {
             }
             Node::File { data, mtime } => (data.len() as u64, *mtime, "S_IFREG", 1),
             Node::Database => {
-                let (bytes, mtime) = self
+                let db = self
                     .database
                     .as_ref()
-                    .expect("a Database node has its database")
-                    .snapshot();
-                (bytes.len() as u64, mtime, "S_IFREG", 1)
+                    .expect("a Database node has its database");
+                let (bytes, mtime) = db.snapshot();
+                let size = db.endless.unwrap_or(bytes.len() as u64);
+                (size, mtime, "S_IFREG", 1)
             }
             Node::Denied | Node::Broken(_) => unreachable!("lookup answers these with an error"),
         };
@@ -406,6 +419,8 @@ struct Handle {
     reads: u64,
     /// `torn-db`: this handle's first read makes the phone write the database.
     tears: bool,
+    /// Photos.sqlite or its `-wal`, which `trickle` slows.
+    library: bool,
 }
 
 enum Target {
@@ -449,6 +464,8 @@ struct Connection {
     volume: Arc<Volume>,
     handles: HashMap<u64, Handle>,
     next_handle: u64,
+    /// `trickle`: how late the reply being sent is.
+    reply_delay: Option<Duration>,
 }
 
 pub(crate) async fn serve(device: Arc<Device>, mut stream: BoxStream) -> Result<(), ServiceError> {
@@ -459,7 +476,15 @@ pub(crate) async fn serve(device: Arc<Device>, mut stream: BoxStream) -> Result<
         handles: HashMap::new(),
         // pymobiledevice3 takes handle 0 for a failed open: start at 1, as phones do.
         next_handle: 1,
+        reply_delay: None,
     };
+    if device.faults.afc_silent {
+        // Reads every request and answers none, until the host gives up and hangs up.
+        device.fault_acts(FaultMode::AfcSilent);
+        loop {
+            read_request(&mut stream).await?;
+        }
+    }
     loop {
         let request = read_request(&mut stream).await?;
         tracing::trace!(
@@ -469,6 +494,9 @@ pub(crate) async fn serve(device: Arc<Device>, mut stream: BoxStream) -> Result<
         );
         let reply = conn.answer(&request);
         device.delay_reply().await;
+        if let Some(late) = conn.reply_delay.take() {
+            tokio::time::sleep(late).await;
+        }
         codec::write(
             &mut stream,
             request.packet_num(),
@@ -578,7 +606,8 @@ impl Connection {
             2..=6 => return Err(code::PERMISSION_DENIED),
             _ => return Err(code::INVALID_ARG),
         }
-        let (_, node) = self.volume.lookup(path)?;
+        let (normalized, node) = self.volume.lookup(path)?;
+        let library = normalized == DATABASE || normalized == DATABASE_WAL;
         let (target, tears) = match node {
             Node::File { data, .. } => (Target::Static(Arc::clone(data)), false),
             Node::Database => {
@@ -601,6 +630,7 @@ impl Connection {
                 pos: 0,
                 reads: 0,
                 tears,
+                library,
             },
         );
         Ok(h)
@@ -613,6 +643,14 @@ impl Connection {
         let db = volume.database.as_ref();
         let bytes = match &handle.target {
             Target::Static(data) => Arc::clone(data),
+            Target::Database if db.is_some_and(|db| db.endless.is_some()) => {
+                // `endless-db`: zeros, as much as was asked, for ever.
+                if handle.reads == 0 {
+                    device.fault_acts(FaultMode::EndlessDb);
+                }
+                handle.reads += 1;
+                return Ok(vec![0u8; size.min(MAX_READ) as usize]);
+            }
             Target::Database => {
                 let db = db.expect("database handle");
                 if handle.reads == 0 && db.growing {
@@ -624,7 +662,14 @@ impl Connection {
         };
         let len = bytes.len() as u64;
         let start = handle.pos.min(len);
-        let end = start.saturating_add(size.min(MAX_READ)).min(len);
+        let trickle = self.device.faults.trickle.filter(|_| handle.library);
+        // `trickle`: one byte per reply, each one late.
+        let most = if trickle.is_some() { 1 } else { MAX_READ };
+        let end = start.saturating_add(size.min(most)).min(len);
+        if trickle.is_some() && handle.reads == 0 {
+            device.fault_acts(FaultMode::Trickle);
+        }
+        self.reply_delay = trickle;
         let chunk = bytes[start as usize..end as usize].to_vec();
         handle.pos = end.max(handle.pos);
         handle.reads += 1;
@@ -681,6 +726,7 @@ impl Device {
                     (!source.faults.afc_denied.is_empty(), FaultMode::AfcDenied),
                     (source.faults.not_sqlite_db, FaultMode::NotSqliteDb),
                     (source.faults.afc_plist_bomb, FaultMode::AfcPlistBomb),
+                    (source.faults.slow_db, FaultMode::SlowDb),
                 ] {
                     if mode.0 {
                         device.fault_acts(mode.1);

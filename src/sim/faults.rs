@@ -29,7 +29,6 @@
 //! - `growing-db`: every handle opened on `Photos.sqlite` sees it grow by [`GROWTH_BYTES`] at its
 //!   first read (and the mtime advance by a second), so the size before a copy never matches
 //!   the size after it.
-//!
 //! - `afc-plist-bomb`: `PhotoData/CPL/syncstatus.plist` is a binary plist of a few hundred bytes
 //!   that reuses one array until it would expand to a billion values
 //!   ([`crate::wire::plist_bombs`]).
@@ -45,6 +44,17 @@
 //! hostile but well-formed binary plist dictionary: `plist-bomb` holds a reuse bomb of about
 //! 500 bytes that expands to a billion values, `deep-plist` holds 20,000 nested arrays
 //! (about 300 KB). A client must refuse both within bounded memory and stack.
+//!
+//! The time and disk faults (issue 14) misbehave the way a hostile or broken phone can:
+//! - `endless-db=BYTES`: `Photos.sqlite` claims BYTES in its stat and its reads never end, a
+//!   full chunk of zeros for every read, whatever the claimed size.
+//! - `trickle=MS`: every read of `Photos.sqlite` and its `-wal` answers one byte, MS
+//!   milliseconds late: each wait stays short, the copy never ends.
+//! - `slow-db`: `Photos.sqlite` is a small, sound library in a known format whose summary
+//!   takes minutes (a generated column over a huge expression, see
+//!   `photos::synth::build_pathological`).
+//! - `afc-silent`: the AFC service is started and accepts its connection, then reads every
+//!   request and never answers one.
 
 use std::fmt;
 use std::str::FromStr;
@@ -58,6 +68,9 @@ pub const REPLUG_AWAY: Duration = Duration::from_millis(500);
 
 /// How much `growing-db` adds to Photos.sqlite per copy: one 4 KiB database page.
 pub const GROWTH_BYTES: usize = 4096;
+
+/// Longest `trickle=MS`: as for `latency`, longer is a hang, not a slow phone.
+pub const MAX_TRICKLE_MS: u64 = MAX_LATENCY_MS;
 
 /// Longest `afc-denied=PATH`: PATH_MAX on iOS.
 const MAX_AFC_PATH: usize = 1024;
@@ -96,10 +109,14 @@ pub enum FaultMode {
     PlistBomb,
     DeepPlist,
     AfcPlistBomb,
+    EndlessDb,
+    Trickle,
+    AfcSilent,
+    SlowDb,
 }
 
 impl FaultMode {
-    pub const ALL: [FaultMode; 17] = [
+    pub const ALL: [FaultMode; 21] = [
         FaultMode::NotPaired,
         FaultMode::UserDenied,
         FaultMode::PasswordProtected,
@@ -117,6 +134,10 @@ impl FaultMode {
         FaultMode::PlistBomb,
         FaultMode::DeepPlist,
         FaultMode::AfcPlistBomb,
+        FaultMode::EndlessDb,
+        FaultMode::Trickle,
+        FaultMode::AfcSilent,
+        FaultMode::SlowDb,
     ];
 
     /// The name used on the command line and in logs.
@@ -139,6 +160,10 @@ impl FaultMode {
             FaultMode::PlistBomb => "plist-bomb",
             FaultMode::DeepPlist => "deep-plist",
             FaultMode::AfcPlistBomb => "afc-plist-bomb",
+            FaultMode::EndlessDb => "endless-db",
+            FaultMode::Trickle => "trickle",
+            FaultMode::AfcSilent => "afc-silent",
+            FaultMode::SlowDb => "slow-db",
         }
     }
 
@@ -148,6 +173,8 @@ impl FaultMode {
             FaultMode::UnplugAfter | FaultMode::ReplugAfter => Some("N"),
             FaultMode::Latency => Some("MS"),
             FaultMode::AfcDenied => Some("PATH"),
+            FaultMode::EndlessDb => Some("BYTES"),
+            FaultMode::Trickle => Some("MS"),
             _ => None,
         }
     }
@@ -197,6 +224,12 @@ pub enum Fault {
     DeepPlist,
     /// syncstatus.plist is a reuse bomb.
     AfcPlistBomb,
+    /// Photos.sqlite claims this many bytes and its reads never end.
+    EndlessDb(u64),
+    /// The library's reads answer one byte, this late.
+    Trickle(Duration),
+    AfcSilent,
+    SlowDb,
 }
 
 impl Fault {
@@ -219,6 +252,10 @@ impl Fault {
             Fault::PlistBomb => FaultMode::PlistBomb,
             Fault::DeepPlist => FaultMode::DeepPlist,
             Fault::AfcPlistBomb => FaultMode::AfcPlistBomb,
+            Fault::EndlessDb(_) => FaultMode::EndlessDb,
+            Fault::Trickle(_) => FaultMode::Trickle,
+            Fault::AfcSilent => FaultMode::AfcSilent,
+            Fault::SlowDb => FaultMode::SlowDb,
         }
     }
 }
@@ -299,14 +336,18 @@ impl FromStr for FaultSpec {
                 FaultMode::UnplugAfter
                 | FaultMode::ReplugAfter
                 | FaultMode::Latency
-                | FaultMode::AfcDenied,
+                | FaultMode::AfcDenied
+                | FaultMode::EndlessDb
+                | FaultMode::Trickle,
                 Some(v),
             ) if !v.is_empty() => parse_value(mode, v)?,
             (
                 FaultMode::UnplugAfter
                 | FaultMode::ReplugAfter
                 | FaultMode::Latency
-                | FaultMode::AfcDenied,
+                | FaultMode::AfcDenied
+                | FaultMode::EndlessDb
+                | FaultMode::Trickle,
                 _,
             ) => {
                 return Err(FaultError::MissingValue {
@@ -333,6 +374,8 @@ impl FromStr for FaultSpec {
             (FaultMode::PlistBomb, None) => Fault::PlistBomb,
             (FaultMode::DeepPlist, None) => Fault::DeepPlist,
             (FaultMode::AfcPlistBomb, None) => Fault::AfcPlistBomb,
+            (FaultMode::AfcSilent, None) => Fault::AfcSilent,
+            (FaultMode::SlowDb, None) => Fault::SlowDb,
         };
         Ok(FaultSpec { fault, device })
     }
@@ -361,6 +404,23 @@ fn parse_value(mode: FaultMode, value: &str) -> Result<Fault, FaultError> {
         return normalize_afc_path(relative)
             .map(Fault::AfcDenied)
             .map_err(|why| bad(why.into()));
+    }
+    if mode == FaultMode::EndlessDb {
+        return match value.parse::<u64>() {
+            Ok(n) => Ok(Fault::EndlessDb(n)),
+            Err(_) => Err(bad(
+                "expected the size to claim in bytes, e.g. endless-db=1000000000000".into(),
+            )),
+        };
+    }
+    if mode == FaultMode::Trickle {
+        return match value.parse::<u64>() {
+            Ok(ms) if ms <= MAX_TRICKLE_MS => Ok(Fault::Trickle(Duration::from_millis(ms))),
+            Ok(_) => Err(bad(format!("at most {MAX_TRICKLE_MS} milliseconds"))),
+            Err(_) => Err(bad(
+                "expected whole milliseconds per byte, e.g. trickle=100".into(),
+            )),
+        };
     }
     if matches!(mode, FaultMode::UnplugAfter | FaultMode::ReplugAfter) {
         return match value.parse::<u32>() {
@@ -431,6 +491,14 @@ pub struct Faults {
     pub deep_plist: bool,
     /// syncstatus.plist is a plist reuse bomb.
     pub afc_plist_bomb: bool,
+    /// `endless-db`: the size Photos.sqlite claims; its reads never end.
+    pub endless_db: Option<u64>,
+    /// `trickle`: the library's reads answer one byte this late.
+    pub trickle: Option<Duration>,
+    /// `afc-silent`: AFC reads requests and never answers.
+    pub afc_silent: bool,
+    /// `slow-db`: Photos.sqlite is a library whose summary takes minutes.
+    pub slow_db: bool,
 }
 
 impl Faults {
@@ -463,6 +531,10 @@ impl Faults {
             Fault::PlistBomb => self.plist_bomb = true,
             Fault::DeepPlist => self.deep_plist = true,
             Fault::AfcPlistBomb => self.afc_plist_bomb = true,
+            Fault::EndlessDb(n) => self.endless_db = Some(n),
+            Fault::Trickle(d) => self.trickle = Some(d),
+            Fault::AfcSilent => self.afc_silent = true,
+            Fault::SlowDb => self.slow_db = true,
         }
     }
 
@@ -490,6 +562,10 @@ impl Faults {
             (self.plist_bomb, FaultMode::PlistBomb),
             (self.deep_plist, FaultMode::DeepPlist),
             (self.afc_plist_bomb, FaultMode::AfcPlistBomb),
+            (self.endless_db.is_some(), FaultMode::EndlessDb),
+            (self.trickle.is_some(), FaultMode::Trickle),
+            (self.afc_silent, FaultMode::AfcSilent),
+            (self.slow_db, FaultMode::SlowDb),
         ] {
             if on {
                 out.push(mode);
@@ -721,9 +797,26 @@ mod tests {
             ("torn-db", Fault::TornDb),
             ("not-sqlite-db@1", Fault::NotSqliteDb),
             ("growing-db", Fault::GrowingDb),
+            (
+                "endless-db=1000000000000",
+                Fault::EndlessDb(1_000_000_000_000),
+            ),
+            ("trickle=100@2", Fault::Trickle(Duration::from_millis(100))),
+            ("afc-silent", Fault::AfcSilent),
+            ("slow-db", Fault::SlowDb),
         ] {
             assert_eq!(parse(s).unwrap().fault, f, "{s}");
         }
+        for bad in ["endless-db=huge", "trickle=60001", "trickle=-1"] {
+            assert!(
+                matches!(parse(bad).unwrap_err(), FaultError::BadValue { .. }),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            parse("trickle").unwrap_err(),
+            FaultError::MissingValue { .. }
+        ));
         assert!(matches!(
             parse("torn-db=1").unwrap_err(),
             FaultError::UnexpectedValue { .. }

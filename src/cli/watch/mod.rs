@@ -53,7 +53,7 @@ pub fn run(args: WatchArgs) -> Result<i32, CliError> {
     let ctx = report::context(&args.report)?;
     let mux = live::usbmuxd(&args.connection)?;
     let scope = live::photo_scope(args.no_photo_library);
-    let options = live::options(&args.connection, &args.trust, scope);
+    let options = live::options(&args.connection, &args.trust, Some(&args.limits), scope);
     let json_dir = match &args.json_dir {
         Some(dir) => Some(
             JsonDir::open(dir)
