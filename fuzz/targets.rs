@@ -35,6 +35,7 @@ pub const TARGETS: &[(&str, Entry)] = &[
     ("report", report),
     ("pair_record", pair_record),
     ("plist_bounded", plist_bounded),
+    ("photos_library", photos_library),
 ];
 
 /// Runs a wire reader over an in-memory buffer. `&[u8]` never returns `Pending`, so one poll
@@ -438,4 +439,178 @@ fn bomb_from(recipe: &[u8], cycles: bool) -> Vec<u8> {
         };
     }
     plist.finish(total - 1)
+}
+
+// ---- photos_library: the Photos.sqlite summary on a crafted database ----
+
+/// The photo-library summary (`photos::query::summarize`) on a database the input describes:
+/// a 4-byte big-endian length, that many bytes of `Photos.sqlite`, and the rest its `-wal`
+/// (none when empty), written to a private directory as a scan's copy is. Whatever the bytes,
+/// the summary returns in bounded time, and is either a summary whose counts fit together or
+/// an error that says what is wrong; then the facts and the whole report over it.
+pub fn photos_library(data: &[u8]) {
+    let Some((len, rest)) = data.split_first_chunk::<4>() else {
+        return;
+    };
+    let (main, wal) = rest.split_at((u32::from_be_bytes(*len) as usize).min(rest.len()));
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    std::fs::write(dir.path().join(photos::query::MAIN_FILE), main).expect("write the copy");
+    if !wal.is_empty() {
+        std::fs::write(dir.path().join(photos::query::WAL_FILE), wal).expect("write the -wal");
+    }
+    let started = std::time::Instant::now();
+    // The library's own deadline bounds the summary (its progress handler would replace any
+    // installed here); the hook's limits on sizes and memory still apply.
+    let read = {
+        let _bound = sqlite_bound::Deadline::start(sqlite_bound::PER_INPUT);
+        let stop = synccheck::limits::ScanStop::after(sqlite_bound::PER_INPUT);
+        photos::query::summarize_until(dir.path(), &stop)
+    };
+    // Generous (a loaded machine, an unoptimised SQLite): an input that ran unbounded takes
+    // minutes (`fuzz/regressions/photos_library/generated-column-slow`).
+    assert!(
+        started.elapsed() < 10 * sqlite_bound::PER_INPUT,
+        "the summary took {:?}",
+        started.elapsed()
+    );
+    let database = match read {
+        Ok(summary) => {
+            check_summary(&summary);
+            DatabaseRead::Summary(summary)
+        }
+        Err(photos::query::LibraryError::NotRecognised { table, missing }) => {
+            // What the schema lacks is named; the table, if any, is one we know.
+            assert!(!missing.is_empty(), "not recognised names what is missing");
+            if let Some(t) = &table {
+                assert!(photos::query::ASSET_TABLES.contains(&t.as_str()), "{t}");
+            }
+            DatabaseRead::NotRecognised {
+                schema: table,
+                missing,
+            }
+        }
+        Err(e) => {
+            let why = e.to_string();
+            assert!(!why.trim().is_empty(), "an error says what went wrong");
+            DatabaseRead::Unreadable(why)
+        }
+    };
+    let library = PhotoLibrary {
+        files: Default::default(),
+        database,
+        copied_bytes: Some(data.len() as u64),
+        read_at: None,
+    };
+    PhotoSync::from_library(&library);
+    let back = PhotoLibrary::from_plist("PhotoLibrary", &library.to_plist()).expect("reads back");
+    assert_eq!(back, library);
+    let mut snap = Snapshot::new(Source::Usb);
+    snap.photo_library = Some(library);
+    evaluate(&snap);
+}
+
+/// What holds for any summary, whatever the database: the asset table is one we know (no text
+/// from the library is ever returned), and counts over the same rows fit inside each other.
+fn check_summary(s: &photos::LibrarySummary) {
+    let schema = s
+        .schema
+        .as_deref()
+        .expect("a summary names its asset table");
+    assert!(photos::query::ASSET_TABLES.contains(&schema), "{schema}");
+    if let Some(assets) = s.assets {
+        let states = [s.waiting, s.failed, s.quarantined];
+        let sum: u64 = states.iter().flatten().sum();
+        assert!(sum <= assets, "{s:?}");
+    }
+    if let (Some(waiting), Some(tried)) = (s.waiting, s.waiting_with_failed_attempts) {
+        assert!(tried <= waiting, "{s:?}");
+    }
+    if s.waiting == Some(0) && s.waiting_bytes.is_some() {
+        assert_eq!(s.waiting_bytes, Some(0), "nothing waiting is zero bytes");
+    }
+}
+
+/// A time and size bound on every SQLite connection this process opens, set from outside the
+/// library: an auto-extension gives each new connection a progress handler that interrupts it
+/// once the current input's deadline has passed, and limits on string and expression size so
+/// that no single step runs long. (`summarize` opens its own connections; this reaches them
+/// without any hook in it.)
+mod sqlite_bound {
+    use std::ffi::{c_char, c_int, c_void};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Mutex, MutexGuard, Once, OnceLock};
+    use std::time::{Duration, Instant};
+
+    use rusqlite::ffi;
+
+    /// Generous for the seeds (milliseconds each), short enough that libFuzzer's own
+    /// `-timeout` never fires first.
+    pub const PER_INPUT: Duration = Duration::from_secs(2);
+
+    /// Nanoseconds after `origin()` when connections are interrupted; 0 for no deadline.
+    static DEADLINE: AtomicU64 = AtomicU64::new(0);
+    /// One input at a time (the replay test may run targets on several threads).
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+    fn origin() -> Instant {
+        static ORIGIN: OnceLock<Instant> = OnceLock::new();
+        *ORIGIN.get_or_init(Instant::now)
+    }
+
+    fn now() -> u64 {
+        origin().elapsed().as_nanos() as u64
+    }
+
+    pub struct Deadline {
+        _one: MutexGuard<'static, ()>,
+    }
+
+    impl Deadline {
+        pub fn start(budget: Duration) -> Deadline {
+            install();
+            let one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+            DEADLINE.store(now() + budget.as_nanos() as u64, Ordering::SeqCst);
+            Deadline { _one: one }
+        }
+    }
+
+    impl Drop for Deadline {
+        fn drop(&mut self) {
+            DEADLINE.store(0, Ordering::SeqCst);
+        }
+    }
+
+    extern "C" fn past_deadline(_: *mut c_void) -> c_int {
+        let deadline = DEADLINE.load(Ordering::SeqCst);
+        c_int::from(deadline != 0 && now() > deadline)
+    }
+
+    unsafe extern "C" fn bound_connection(
+        db: *mut ffi::sqlite3,
+        _: *mut *mut c_char,
+        _: *const ffi::sqlite3_api_routines,
+    ) -> c_int {
+        // SAFETY: `db` is the connection SQLite is opening; these calls only set its limits
+        // and its progress handler, which takes no data pointer.
+        unsafe {
+            ffi::sqlite3_limit(db, ffi::SQLITE_LIMIT_LENGTH, 1 << 20);
+            ffi::sqlite3_limit(db, ffi::SQLITE_LIMIT_SQL_LENGTH, 1 << 20);
+            ffi::sqlite3_limit(db, ffi::SQLITE_LIMIT_EXPR_DEPTH, 100);
+            ffi::sqlite3_limit(db, ffi::SQLITE_LIMIT_LIKE_PATTERN_LENGTH, 1000);
+            ffi::sqlite3_progress_handler(db, 1000, Some(past_deadline), std::ptr::null_mut());
+        }
+        ffi::SQLITE_OK
+    }
+
+    fn install() {
+        static INSTALL: Once = Once::new();
+        INSTALL.call_once(|| {
+            // SAFETY: the extension opens no database and leaves the list of extensions alone.
+            unsafe { rusqlite::auto_extension::register_auto_extension(bound_connection) }
+                .expect("register the SQLite bound");
+            // SQLite's own allocations, whatever the database asks for.
+            // SAFETY: a process-wide setting SQLite reads on every allocation.
+            unsafe { ffi::sqlite3_hard_heap_limit64(128 << 20) };
+        });
+    }
 }

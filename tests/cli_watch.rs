@@ -34,6 +34,10 @@ struct Watcher {
 
 impl Watcher {
     fn start(sim: &Sim, args: &[&str]) -> Watcher {
+        Self::start_with_env(sim, args, &[])
+    }
+
+    fn start_with_env(sim: &Sim, args: &[&str], env: &[(&str, &str)]) -> Watcher {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("history.sqlite");
         let mut child = Command::new(env!("CARGO_BIN_EXE_synccheck"))
@@ -41,6 +45,7 @@ impl Watcher {
             .args(args)
             .env("USBMUXD_SOCKET_ADDRESS", &sim.address)
             .env("SYNCCHECK_DB", &db)
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -394,4 +399,28 @@ fn a_replugged_phone_is_compared_with_its_last_scan() {
     assert!(!second.contains("no upload progress"), "{second}");
     let (code, _, _) = w.interrupt();
     assert_eq!(code, Some(0));
+}
+
+#[test]
+fn a_history_write_that_stalls_never_holds_up_another_phone() {
+    // The test hook stops the first scan's write inside its transaction, as a slow disk or a
+    // locked database would, for good. Writes used to run on the event loop: the other phone
+    // was read but never shown, and nothing on the bench moved again.
+    let sim = start_sim_with(&[fixture("failures.plist"), fixture("healthy.plist")], &[]);
+    let mut w = Watcher::start_with_env(&sim, &[], &[(synccheck::history::TEST_PAUSE_ENV, "1")]);
+    w.wait_for(&[synccheck::history::TEST_PAUSE_MARKER]);
+    // Whichever phone finished second is judged and shown while the first is still being
+    // written; its history number is not there yet.
+    let shown = w.wait_for(&["and Enter for the full report"]);
+    assert!(
+        shown.contains("FAIL") || shown.contains("MANUAL"),
+        "{shown}"
+    );
+    assert!(!shown.contains("history #"), "{shown}");
+    // Asking for its report works too: the loop is not waiting on the writer.
+    let number = if shown.contains("[1]") { "1" } else { "2" };
+    w.type_line(number);
+    w.wait_for_stdout("Verdict:");
+    let _ = w.child.kill();
+    let _ = w.child.wait();
 }

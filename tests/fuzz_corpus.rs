@@ -440,5 +440,52 @@ mod seeds {
         );
         // An array holding itself.
         write("plist_bounded", "recipe-cycle", &form(0x12, &[2, 1, 0]));
+
+        // photos_library: a 4-byte big-endian length, Photos.sqlite, then its -wal
+        // (fuzz/targets.rs). Small synthesised libraries: iOS 15 and later with every column,
+        // pre-iOS-13 ZGENERICASSET, a main file alone (the -wal left out), one not recognised.
+        photos_library_seeds();
+    }
+
+    fn photos_library_seeds() {
+        use synccheck::photos::synth::{self, SynthLibrary};
+        use synccheck::photos::LibrarySummary;
+        let at = |unix: u64| std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix);
+        let seed = |lib: &SynthLibrary, with_wal: bool| {
+            let mut bytes = (lib.main.len() as u32).to_be_bytes().to_vec();
+            bytes.extend_from_slice(&lib.main);
+            if with_wal {
+                bytes.extend_from_slice(&lib.wal);
+            }
+            bytes
+        };
+        let everything = LibrarySummary {
+            schema: Some("ZASSET".into()),
+            assets: Some(12),
+            waiting: Some(4),
+            waiting_bytes: Some(9_000_000),
+            oldest_waiting_added: Some(at(1_735_000_000)),
+            waiting_with_failed_attempts: Some(2),
+            last_upload_attempt: Some(at(1_748_000_000)),
+            failed: Some(1),
+            quarantined: Some(1),
+            cloud_only_originals: Some(3),
+        };
+        let lib = synth::build(&everything).expect("a consistent summary");
+        write("photos_library", "zasset", &seed(&lib, true));
+        write("photos_library", "zasset-main-only", &seed(&lib, false));
+        let generic = LibrarySummary {
+            schema: Some("ZGENERICASSET".into()),
+            assets: Some(6),
+            waiting: Some(2),
+            failed: Some(0),
+            quarantined: Some(0),
+            ..Default::default()
+        };
+        let lib = synth::build(&generic).expect("a consistent summary");
+        write("photos_library", "zgenericasset", &seed(&lib, true));
+        let lib = synth::build_unrecognised(Some("ZASSET"), &["ZASSET.ZCLOUDLOCALSTATE".into()])
+            .expect("an unrecognised library");
+        write("photos_library", "not-recognised", &seed(&lib, true));
     }
 }

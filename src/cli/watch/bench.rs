@@ -221,6 +221,17 @@ impl Bench {
         Some(seat)
     }
 
+    /// Scan `run`, shown before the history had recorded it, now has its history row.
+    pub fn recorded(&mut self, udid: &str, run: u64, history_id: i64) -> Option<&Seat> {
+        let seat = self.seat_mut(udid).filter(|s| s.run == run)?;
+        let new_line = verdict_line(seat.report.as_ref()?, seat.number, Some(history_id));
+        let Phase::Done { line, .. } = &mut seat.phase else {
+            return None;
+        };
+        *line = new_line;
+        Some(seat)
+    }
+
     /// Scan `run` failed. An unplug is said as such; anything else waits for a replug.
     pub fn failed(&mut self, udid: &str, run: u64, unplugged: bool, why: String) -> Option<&Seat> {
         let seat = self.current(udid, run)?;
@@ -311,6 +322,24 @@ mod tests {
         assert_eq!(bench.attached(usb(2, "B")).unwrap().run, 1);
         assert_eq!(bench.numbered(2).unwrap().udid, "B");
         assert_eq!(bench.scanning(), 2);
+    }
+
+    /// A verdict shown while the writer was busy gains its history number once recorded;
+    /// a late record of an earlier run changes nothing.
+    #[test]
+    fn a_verdict_shown_before_its_record_gains_the_history_number() {
+        let mut bench = Bench::default();
+        bench.attached(usb(1, "A")).unwrap();
+        let line = |b: &Bench| b.seat("A").unwrap().phase.describe();
+        bench.scanned("A", 1, report(), None).unwrap();
+        assert!(!line(&bench).contains("history #"), "{}", line(&bench));
+        assert!(bench.recorded("A", 0, 7).is_none());
+        bench.recorded("A", 1, 7).unwrap();
+        assert!(
+            line(&bench).contains("(history #7; type 1 and Enter"),
+            "{}",
+            line(&bench)
+        );
     }
 
     #[test]

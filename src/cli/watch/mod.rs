@@ -1,17 +1,20 @@
 //! `synccheck watch`: bench mode. Subscribes to usbmuxd's attach and detach events and scans
 //! every phone as it is plugged in, each on its own task, so a phone waiting on its Trust
 //! dialog never holds up another. Every finished scan is recorded in the history (and with
-//! `--json-dir` written as a JSON report); typing a phone's number and Enter prints its full
-//! report. Ctrl-C stops: scans under way are cancelled and not recorded.
+//! `--json-dir` written as a JSON report) by one writer thread (`recorder.rs`), never on the
+//! event loop; typing a phone's number and Enter prints its full report. Ctrl-C stops: scans
+//! under way are cancelled and not recorded; finished ones are written first.
 
 mod bench;
 mod board;
 mod json_dir;
+mod recorder;
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use synccheck::checklist::Context;
+use synccheck::checklist::{Context, EarlierScan};
 use synccheck::device::{DeviceError, MuxEvent, Progress, ScanOptions, Usbmuxd};
 use synccheck::history::History;
 use synccheck::pipeline;
@@ -25,10 +28,19 @@ use super::{live, report};
 use bench::Bench;
 use board::Board;
 use json_dir::JsonDir;
+use recorder::{Job, Recorded, Recorder};
 
 /// How long to wait before listening again when usbmuxd drops the event feed (it restarts
 /// when its package is upgraded, or the host sleeps).
 const RELISTEN_AFTER: Duration = Duration::from_secs(1);
+
+/// How long Ctrl-C waits for finished scans still being written: longer than the history's
+/// busy timeout (10 s), so a locked database ends in a clear "not recorded".
+const WRITES_AT_STOP: Duration = Duration::from_secs(15);
+
+/// A second connection to the history, for reading earlier scans off the event loop (the
+/// history is in WAL mode: reading never waits for the writer).
+type Reader = Arc<Mutex<History>>;
 
 /// What the phones' tasks and the event feed tell the loop.
 enum Event {
@@ -46,7 +58,13 @@ enum Event {
         run: u64,
         /// Boxed: a snapshot is large, and most events are small.
         result: Box<Result<Snapshot, DeviceError>>,
+        /// The same phone's last recorded scan, read by the scan's task.
+        earlier: Option<EarlierScan>,
     },
+    /// The writer kept (or could not keep) a judged scan.
+    Recorded(Recorded),
+    /// The writer has written everything and stopped (after [`Recorder::close`]).
+    RecorderDone,
 }
 
 pub fn run(args: WatchArgs) -> Result<i32, CliError> {
@@ -68,10 +86,27 @@ pub fn run(args: WatchArgs) -> Result<i32, CliError> {
             None
         }
     };
+    let reader = history
+        .as_ref()
+        .and_then(|_| super::history::open_to_record(&args.db).ok())
+        .map(|h| Arc::new(Mutex::new(h)));
     let redact = args.report.redact;
     if redact {
         synccheck::privacy::hide_identifiers();
     }
+    let (tx, events) = mpsc::unbounded_channel();
+    let recorded_tx = tx.clone();
+    let settings = recorder::Settings {
+        history,
+        json_dir,
+        answers: args.report.answers.clone(),
+        trust_answers: args.report.trust_answers,
+        redact,
+    };
+    let recorder = Recorder::start(settings, move |recorded| {
+        let _ = recorded_tx.send(recorded.map_or(Event::RecorderDone, Event::Recorded));
+    })
+    .map_err(CliError::Runtime)?;
     live::runtime()?.block_on(async move {
         // No usbmuxd at start-up is the technician's to fix now; later losses are retried.
         let listener = mux.listen().await?;
@@ -80,14 +115,15 @@ pub fn run(args: WatchArgs) -> Result<i32, CliError> {
             options,
             ctx,
             args,
-            history,
-            json_dir,
+            recorder,
+            reader,
+            awaiting: HashMap::new(),
             bench: Bench::default(),
             board: Board::new(redact),
             scans: HashMap::new(),
             recorded: 0,
         };
-        watch.serve(listener).await
+        watch.serve(listener, tx, events).await
     })
 }
 
@@ -96,8 +132,11 @@ struct Watch {
     options: ScanOptions,
     ctx: Context,
     args: WatchArgs,
-    history: Option<History>,
-    json_dir: Option<JsonDir>,
+    /// The history and `--json-dir` writer.
+    recorder: Recorder,
+    reader: Option<Reader>,
+    /// Judged scans shown once the writer has recorded them (by UDID: run, report as shown).
+    awaiting: HashMap<String, (u64, synccheck::report::DeviceReport)>,
     bench: Bench,
     board: Board,
     /// The scan task of each phone being read, by UDID.
@@ -106,8 +145,12 @@ struct Watch {
 }
 
 impl Watch {
-    async fn serve(&mut self, listener: synccheck::device::Listener) -> Result<i32, CliError> {
-        let (tx, mut events) = mpsc::unbounded_channel();
+    async fn serve(
+        &mut self,
+        listener: synccheck::device::Listener,
+        tx: mpsc::UnboundedSender<Event>,
+        mut events: mpsc::UnboundedReceiver<Event>,
+    ) -> Result<i32, CliError> {
         let feed = tokio::spawn(feed(self.mux.clone(), listener, tx.clone()));
         let mut commands = live::stdin_lines();
         self.board.note(
@@ -126,14 +169,31 @@ impl Watch {
         for (_, scan) in self.scans.drain() {
             scan.abort();
         }
-        let under_way = self.bench.scanning();
+        // Judged scans waiting for the writer are finished, not under way.
+        let under_way = self.bench.scanning().saturating_sub(self.awaiting.len());
+        // Finished scans are still written, within a bound: the writer may be stuck on a disk.
+        self.recorder.close();
+        let written = tokio::time::timeout(WRITES_AT_STOP, async {
+            while let Some(event) = events.recv().await {
+                match event {
+                    Event::Recorded(r) => self.recorded(r),
+                    Event::RecorderDone => break,
+                    _ => {}
+                }
+            }
+        })
+        .await;
         drop(std::mem::replace(&mut self.board, Board::new(true)));
         let cancelled = match under_way {
             0 => String::new(),
             n => format!("; {n} scan(s) under way were cancelled and not recorded"),
         };
+        let unwritten = match (written, self.recorder.outstanding) {
+            (Err(_), n) if n > 0 => format!("; {n} finished scan(s) could not be written in time"),
+            _ => String::new(),
+        };
         eprintln!(
-            "Stopped: {} scan(s) recorded this session{cancelled}.",
+            "Stopped: {} scan(s) recorded this session{cancelled}{unwritten}.",
             self.recorded
         );
         Ok(0)
@@ -149,6 +209,7 @@ impl Watch {
                         start.udid.clone(),
                         start.run,
                         self.options,
+                        self.reader.clone(),
                         tx.clone(),
                     ));
                     // A phone replugged while the feed was down may still have its old scan.
@@ -182,11 +243,24 @@ impl Watch {
                     self.board.show(seat);
                 }
             }
-            Event::Finished { udid, run, result } => self.finished(udid, run, *result),
+            Event::Finished {
+                udid,
+                run,
+                result,
+                earlier,
+            } => self.finished(udid, run, *result, earlier),
+            Event::Recorded(r) => self.recorded(r),
+            Event::RecorderDone => {}
         }
     }
 
-    fn finished(&mut self, udid: String, run: u64, result: Result<Snapshot, DeviceError>) {
+    fn finished(
+        &mut self,
+        udid: String,
+        run: u64,
+        result: Result<Snapshot, DeviceError>,
+        earlier: Option<EarlierScan>,
+    ) {
         let is_current = self
             .bench
             .seat(&udid)
@@ -196,10 +270,7 @@ impl Watch {
         }
         self.scans.remove(&udid);
         let shown = match result {
-            Ok(snap) => {
-                let (report, history_id) = self.evaluate(&udid, &snap);
-                self.bench.scanned(&udid, run, report, history_id).is_some()
-            }
+            Ok(snap) => self.judge(&udid, run, snap, earlier),
             Err(e) => {
                 let unplugged = matches!(e, DeviceError::Unplugged(_));
                 let mut why = match device_hint(&e) {
@@ -219,54 +290,65 @@ impl Watch {
         }
     }
 
-    /// Judges a snapshot, records it once, and writes its JSON report when asked to.
-    fn evaluate(
+    /// Judges a snapshot and hands it to the writer. It is shown once recorded, so a shown
+    /// verdict is in the history; when the writer is still busy with another phone's scan, it
+    /// is shown at once and its history number follows ([`Self::recorded`]). Returns whether
+    /// the seat changed.
+    fn judge(
         &mut self,
         udid: &str,
-        snap: &Snapshot,
-    ) -> (synccheck::report::DeviceReport, Option<i64>) {
+        run: u64,
+        snapshot: Snapshot,
+        earlier: Option<EarlierScan>,
+    ) -> bool {
         // Judged unredacted: the shop's history keeps serials; output hides them. A phone
         // plugged in again is compared with its last scan: is the backlog going down?
-        let earlier = super::history::earlier_scan(self.history.as_ref(), Some(udid), None);
-        let mut report = pipeline::report_since(snap, "USB", &self.ctx, false, earlier.as_ref());
+        let report = pipeline::report_since(&snapshot, "USB", &self.ctx, false, earlier.as_ref());
+        let mut shown = report.clone();
+        if self.args.report.redact {
+            synccheck::report::redact(&mut shown.facts);
+        }
         // Warnings name the phone by its number on the board (never its UDID: --redact).
         let phone = self
             .bench
             .seat(udid)
             .map_or_else(|| "a phone".to_string(), |s| format!("[{}]", s.number));
-        let history_id = self.history.as_mut().and_then(|h| {
-            h.record(
-                snap,
-                &report,
-                &self.args.report.answers,
-                self.args.report.trust_answers,
-            )
-            .map_err(|e| {
-                self.board.note(&format!(
-                    "synccheck: warning: {phone}: this scan was not recorded: {e}"
-                ))
-            })
-            .ok()
-        });
-        if history_id.is_some() {
+        let job = Job {
+            udid: udid.to_string(),
+            run,
+            phone,
+            snapshot,
+            report,
+        };
+        if self.recorder.send(job) {
+            self.bench.scanned(udid, run, shown, None).is_some()
+        } else {
+            self.awaiting.insert(udid.to_string(), (run, shown));
+            false
+        }
+    }
+
+    /// The writer is done with a scan: its warnings, and its verdict with its history number.
+    fn recorded(&mut self, r: Recorded) {
+        self.recorder.outstanding = self.recorder.outstanding.saturating_sub(1);
+        for warning in &r.warnings {
+            self.board.note(warning);
+        }
+        if r.history_id.is_some() {
             self.recorded += 1;
         }
-        let stem = report.facts.identity.udid.clone();
-        if self.args.report.redact {
-            synccheck::report::redact(&mut report.facts);
+        let shown = match self.awaiting.remove(&r.udid) {
+            Some((run, report)) if run == r.run => self
+                .bench
+                .scanned(&r.udid, run, report, r.history_id)
+                .is_some(),
+            _ => r
+                .history_id
+                .is_some_and(|id| self.bench.recorded(&r.udid, r.run, id).is_some()),
+        };
+        if shown {
+            self.show(&r.udid);
         }
-        if let Some(dir) = &self.json_dir {
-            let stem = match (&stem, self.args.report.redact) {
-                (Some(udid), false) => udid.clone(),
-                _ => format!("phone{}", history_id.unwrap_or_default()),
-            };
-            if let Err(e) = dir.write(&stem, &report) {
-                self.board.note(&format!(
-                    "synccheck: warning: {phone}: the JSON report was not written: {e}"
-                ));
-            }
-        }
-        (report, history_id)
     }
 
     /// A line typed at the bench: a phone's number prints its last report.
@@ -314,6 +396,7 @@ async fn scan(
     udid: String,
     run: u64,
     options: ScanOptions,
+    reader: Option<Reader>,
     tx: mpsc::UnboundedSender<Event>,
 ) {
     let progress_tx = tx.clone();
@@ -326,10 +409,25 @@ async fn scan(
         });
     })
     .await;
+    // The earlier scan is read here, on a blocking thread, not on the event loop.
+    let earlier = match (&result, reader) {
+        (Ok(_), Some(reader)) => {
+            let udid = udid.clone();
+            tokio::task::spawn_blocking(move || {
+                let history = reader.lock().unwrap_or_else(|e| e.into_inner());
+                super::history::earlier_scan(Some(&history), Some(&udid), None)
+            })
+            .await
+            .ok()
+            .flatten()
+        }
+        _ => None,
+    };
     let _ = tx.send(Event::Finished {
         udid,
         run,
         result: Box::new(result),
+        earlier,
     });
 }
 
