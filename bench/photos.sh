@@ -3,7 +3,7 @@
 # against `synccheck sim`, for libraries of 1k, 20k and 100k assets, side by side with
 # `pymobiledevice3 afc pull` of the same two files in the same hyperfine run.
 # Rerun with `bash bench/photos.sh`. Writes bench/results/ (hyperfine JSON and markdown per
-# size, the simulator's logs, and photos-summary.md, the table the README quotes).
+# size, the simulator's logs, and photos-summary.md, the table docs/benchmarks.md quotes).
 #
 # What is timed, per library size:
 #   (a) `synccheck scan --json`: the whole scan, with the library copied and summarised;
@@ -13,7 +13,7 @@
 # (`SYNCCHECK_LOG=synccheck_sim::afc=trace`, with microsecond timestamps), and a copy is the time
 # from the FileOpen of a file to its FileClose, summed over the two files. The same measure is
 # taken of our scan's copy and of pymobiledevice3's pulls, alternating, in sequential runs
-# after hyperfine. The summary query's time comes from `cargo test --release --test photos_db --
+# after hyperfine. The summary query's time comes from `cargo test --profile profiling --test photos_db --
 # --ignored --nocapture`, which summarises libraries of the same sizes and shape.
 #
 # Environment knobs (optional): BENCH_SIZES (default "1000 20000 100000"), BENCH_RUNS (minimum
@@ -36,7 +36,7 @@ PMD3=${PMD3:-$PWD/.venv-pmd3/bin/pymobiledevice3}
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-# 1. Tools, the release build, and the summary query's timings.
+# 1. Tools, the profiling build (release code with line tables, for perf), and the summary query's timings.
 command -v python3 >/dev/null 2>&1 || { echo "bench: python3 is needed" >&2; exit 2; }
 if ! command -v hyperfine >/dev/null 2>&1; then
   echo "bench: installing hyperfine" >&2
@@ -56,10 +56,10 @@ if ! "$PMD3" version >/dev/null 2>&1; then
   PMD3=$PWD/.venv-pmd3/bin/pymobiledevice3
 fi
 
-cargo build --release --locked >&2
+cargo build --profile profiling --locked >&2
 mkdir -p "$OUT"
 # Built and run before any simulator starts, so the compile does not overlap the timings.
-cargo test --release --locked --test photos_db -- --ignored --nocapture benchmark_1k_20k_100k \
+cargo test --profile profiling --locked --test photos_db -- --ignored --nocapture benchmark_1k_20k_100k \
   >"$OUT/photos-summarize.txt" 2>"$OUT/photos-summarize.err" || {
   cat "$OUT/photos-summarize.err" "$OUT/photos-summarize.txt" >&2
   echo "bench: the photos_db summary benchmark failed" >&2
@@ -85,7 +85,7 @@ trap 'exit 143' TERM
 
 # Benchmark a private copy, so a rebuild in the working tree cannot swap the binary mid-run.
 BIN="$TMP/synccheck"
-cp target/release/synccheck "$BIN"
+cp target/profiling/synccheck "$BIN"
 mkdir -p "$TMP/home" "$TMP/pull"
 
 # pymobiledevice3 with a home of its own (it caches pair records there) and no usbmuxd from the
@@ -362,7 +362,7 @@ print("How: (a), (b) and (c) are hyperfine means ± σ from one run per size "
       f"{n_ours} scans (ours, inside a whole `scan --json`) and of {n_pmd3} pull pairs (pymobiledevice3), "
       "alternating. "
       "MB is 10^6 bytes. The summary query is `query::summarize` on a library of the same size and "
-      "shape, from `cargo test --release --test photos_db -- --ignored --nocapture`.")
+      "shape, from `cargo test --profile profiling --test photos_db -- --ignored --nocapture`.")
 print()
 now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 print(f"Machine: {os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {cpu()}, "

@@ -2,7 +2,7 @@
 # Benchmark: `synccheck scan --json` against `synccheck sim`, side by side with the
 # libimobiledevice commands that read the same facts, and 8 simulated phones against 1.
 # Rerun with `bash bench/scan.sh`. Writes bench/results/ (hyperfine JSON and markdown, and
-# summary.md, the table the README quotes).
+# summary.md, the table docs/benchmarks.md quotes).
 #
 # Environment knobs (optional): BENCH_RUNS (minimum runs per command, default 50),
 # BENCH_WARMUP (default 3), BENCH_SIM_TIMEOUT (seconds to wait for a simulator, default 60).
@@ -17,7 +17,7 @@ SNAP=fixtures/healthy.plist
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-# 1. Tools, then the release build.
+# 1. Tools, then the profiling build (release code with line tables, for perf).
 need=()
 command -v hyperfine >/dev/null 2>&1 || need+=(hyperfine)
 command -v ideviceinfo >/dev/null 2>&1 || need+=(libimobiledevice-utils)
@@ -29,7 +29,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 command -v python3 >/dev/null 2>&1 || { echo "bench: python3 is needed for the summary" >&2; exit 2; }
 
-cargo build --release --locked >&2
+cargo build --profile profiling --locked >&2
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/synccheck-bench.XXXXXX")
 PIDS=()
@@ -49,7 +49,7 @@ trap 'exit 143' TERM
 
 # Benchmark a private copy, so a rebuild in the working tree cannot swap the binary mid-run.
 BIN="$TMP/synccheck"
-cp target/release/synccheck "$BIN"
+cp target/profiling/synccheck "$BIN"
 
 # 2. Two simulators: one phone, and eight (the same snapshot; the simulator gives each its own UDID).
 # start_sim NAME SNAPSHOT_COUNT -> sets ADDR_<NAME> to the printed USBMUXD_SOCKET_ADDRESS value.

@@ -343,7 +343,7 @@ pub struct ReportArgs {
     #[arg(long)]
     pub trust_answers: bool,
 
-    /// A TOML file overriding the pass/warn/fail limits (see the README).
+    /// A TOML file overriding the pass/warn/fail limits (see docs/guide.md, "Thresholds").
     #[arg(long, value_name = "FILE")]
     pub thresholds: Option<PathBuf>,
 

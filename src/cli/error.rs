@@ -6,7 +6,7 @@ use synccheck_device::{AddressError, DeviceError};
 use synccheck_history::HistoryError;
 use synccheck_sim::SimError;
 
-/// Exit codes beyond 0 (all pass or manual) and 1 (a warn or fail); documented in the README.
+/// Exit codes beyond 0 (all pass or manual) and 1 (a warn or fail); documented in docs/guide.md.
 pub mod exit {
     pub const USAGE_OR_INPUT: i32 = 2;
     pub const NO_USBMUXD: i32 = 3;
@@ -105,8 +105,8 @@ impl CliError {
             CliError::Snapshot(SnapshotError::PlistLimit { .. }) => {
                 "the file nests or repeats values far beyond anything a phone sends; it is no capture"
             }
-            CliError::Answer(_) => "run `synccheck scan --help`; the check ids are listed in the README",
-            CliError::Thresholds { .. } => "see \"Thresholds\" in the README for the keys and ranges",
+            CliError::Answer(_) => "run `synccheck scan --help`; the check ids are listed in docs/guide.md",
+            CliError::Thresholds { .. } => "see \"Thresholds\" in docs/guide.md for the keys and ranges",
             CliError::Sim(SimError::InUse(_)) => "stop the other simulator, or give another --socket",
             CliError::Sim(_) => "run with -v for details",
             CliError::Usage(_) => "see `synccheck --help`",

@@ -1,5 +1,5 @@
-//! The JSON report, schema `synccheck.report/1` (documented in the README). Fields are only ever
-//! added within a schema version; a rename or removal bumps it.
+//! The JSON report, schema `synccheck.report/1` (documented in docs/formats.md). Fields are only
+//! ever added within a schema version; a rename or removal bumps it.
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
