@@ -10,9 +10,6 @@ use std::time::Duration;
 
 use common::{finding, fixture, libimobiledevice_present, run_tool, start_sim_with};
 use synccheck_core::snapshot::{self, Snapshot};
-use synccheck_device::photos::PhotoScope;
-use synccheck_device::{capture, Usbmuxd, UsbmuxdAddress};
-use synccheck_sim::{self as sim, ListenAddr, SimConfig, SimDevice};
 
 const OLD_6S: &str = "old/iphone6s-armpmucharger.plist";
 const OLD_7_BY_CLASS: &str = "old/iphone7-powersource-class.plist";
@@ -22,50 +19,20 @@ fn load(name: &str) -> Snapshot {
     snapshot::load_file(&fixture(name)).unwrap()
 }
 
-/// Captures `snap` from an in-process simulator with synccheck's own client.
-async fn capture_of(snap: Snapshot, dir: &Path) -> Snapshot {
-    let socket = dir.join("mux.sock");
-    let handle = sim::start(SimConfig {
-        devices: vec![SimDevice::new(snap)],
-        listen: ListenAddr::Unix(socket.clone()),
-    })
-    .await
-    .unwrap();
-    let mux = Usbmuxd::new(UsbmuxdAddress::Unix(socket), Duration::from_secs(10));
-    let devices = mux.list_devices().await.unwrap();
-    let got = tokio::time::timeout(
-        Duration::from_secs(30),
-        capture(
-            &mux,
-            &devices[0],
-            Duration::from_secs(10),
-            PhotoScope::None,
-            &mut |_, _| {},
-        ),
-    )
-    .await
-    .expect("the capture finishes")
-    .expect("the capture succeeds");
-    handle.shutdown().await;
-    got
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_scan_records_the_entry_or_class_that_answered() {
     for name in [OLD_6S, OLD_7_BY_CLASS, IOS27, "healthy.plist"] {
-        let dir = tempfile::tempdir().unwrap();
         let original = load(name);
-        let snap = capture_of(original.clone(), dir.path()).await;
+        let snap = common::capture_in_process(original.clone()).await;
         assert_eq!(snap.io_registry, original.io_registry, "{name}");
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_phone_without_a_battery_entry_still_scans_and_says_why() {
-    let dir = tempfile::tempdir().unwrap();
     let mut original = load(OLD_6S);
     original.io_registry.clear();
-    let snap = capture_of(original, dir.path()).await;
+    let snap = common::capture_in_process(original).await;
     assert!(snap.io_registry.is_empty());
     let facts = synccheck_core::facts::DeviceFacts::from_snapshot(
         &snap,

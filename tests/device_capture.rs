@@ -1,6 +1,8 @@
 //! The device layer against the simulator, in-process: a capture returns what the simulator
 //! serves, value for value.
 
+mod common;
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -18,33 +20,9 @@ fn fixture(name: &str) -> Snapshot {
     .unwrap()
 }
 
-/// Serves `original` and captures it: (the capture, the facts read from it).
+/// Serves `original` and captures it.
 async fn capture_of(original: Snapshot) -> Snapshot {
-    let dir = tempfile::tempdir().unwrap();
-    let socket = dir.path().join("mux.sock");
-    let handle = sim::start(SimConfig {
-        devices: vec![SimDevice::new(original)],
-        listen: ListenAddr::Unix(socket.clone()),
-    })
-    .await
-    .unwrap();
-    let mux = Usbmuxd::new(UsbmuxdAddress::Unix(socket), Duration::from_secs(10));
-    let devices = mux.list_devices().await.unwrap();
-    let snap = tokio::time::timeout(
-        Duration::from_secs(30),
-        capture(
-            &mux,
-            &devices[0],
-            Duration::from_secs(10),
-            PhotoScope::None,
-            &mut |_, _| {},
-        ),
-    )
-    .await
-    .expect("the capture finishes")
-    .expect("the capture succeeds");
-    handle.shutdown().await;
-    snap
+    common::capture_in_process(original).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

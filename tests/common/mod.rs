@@ -227,3 +227,39 @@ pub fn finding<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::V
         .find(|c| c["id"] == id)
         .unwrap_or_else(|| panic!("no check {id}"))
 }
+
+/// Serves `snap` from an in-process simulator and captures it with synccheck's own client
+/// (no photo library), as a live scan reads a phone.
+pub async fn capture_in_process(
+    snap: synccheck_core::snapshot::Snapshot,
+) -> synccheck_core::snapshot::Snapshot {
+    use synccheck_device::photos::PhotoScope;
+    use synccheck_device::{capture, Usbmuxd, UsbmuxdAddress};
+    use synccheck_sim::{ListenAddr, SimConfig, SimDevice};
+
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("mux.sock");
+    let handle = synccheck_sim::start(SimConfig {
+        devices: vec![SimDevice::new(snap)],
+        listen: ListenAddr::Unix(socket.clone()),
+    })
+    .await
+    .unwrap();
+    let mux = Usbmuxd::new(UsbmuxdAddress::Unix(socket), Duration::from_secs(10));
+    let devices = mux.list_devices().await.unwrap();
+    let got = tokio::time::timeout(
+        Duration::from_secs(30),
+        capture(
+            &mux,
+            &devices[0],
+            Duration::from_secs(10),
+            PhotoScope::None,
+            &mut |_, _| {},
+        ),
+    )
+    .await
+    .expect("the capture finishes")
+    .expect("the capture succeeds");
+    handle.shutdown().await;
+    got
+}
