@@ -52,6 +52,11 @@ pub enum LibraryError {
     /// Any other SQLite error.
     #[error("sqlite: {0}")]
     Sqlite(String),
+    /// SQLite gave up building or running a statement over this schema: it would compile to
+    /// more operations than our cap (`MAX_STATEMENT_OPS`, which SQLite reports as running out
+    /// of memory), or it really ran out. No real Photos library comes near either.
+    #[error("its schema asks for more work than any Photos library needs (SQLite stopped: {0}); the file is crafted or damaged")]
+    TooComplex(String),
     /// A sound SQLite database without the asset table or the columns the summary needs: a
     /// Photos library in a format we do not know (a future iOS), or not a Photos library at all.
     /// `table` is the asset table found, if any; `missing` names what is not there.
@@ -73,6 +78,7 @@ impl From<rusqlite::Error> for LibraryError {
         match e.sqlite_error_code() {
             Some(rusqlite::ErrorCode::NotADatabase) => LibraryError::NotSqlite(e.to_string()),
             Some(rusqlite::ErrorCode::DatabaseCorrupt) => LibraryError::Corrupt(e.to_string()),
+            Some(rusqlite::ErrorCode::OutOfMemory) => LibraryError::TooComplex(e.to_string()),
             _ => LibraryError::Sqlite(e.to_string()),
         }
     }
@@ -572,7 +578,12 @@ mod tests {
         let started = std::time::Instant::now();
         let stop = ScanStop::after(Duration::from_secs(3600));
         let err = summarize_until(dir.path(), &stop).unwrap_err();
-        assert!(matches!(err, LibraryError::Sqlite(_)), "{err}");
+        assert!(matches!(err, LibraryError::TooComplex(_)), "{err}");
+        assert!(
+            err.to_string()
+                .contains("more work than any Photos library"),
+            "{err}"
+        );
         assert!(
             started.elapsed() < Duration::from_secs(10),
             "{:?}",
