@@ -155,29 +155,16 @@ pub(super) fn upload_evidence(facts: &DeviceFacts, f: Finding) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checklist::checks::test_facts::unknown;
-    use crate::facts::photos::{LibraryCounts, PhotoSync};
+    use crate::checklist::checks::test_facts::{syncing, unknown};
+    use crate::facts::photos::LibraryCounts;
     use crate::facts::Software;
 
     fn with_engine(engine: EngineStatus, assets: Option<u64>) -> DeviceFacts {
-        let mut f = unknown();
-        f.photos = Some(PhotoSync {
-            files: Default::default(),
-            enabled: Some(true),
-            enabled_by: None,
-            enabled_since: None,
-            initial_sync_done: Some(true),
-            paused: Some(false),
-            pause_reason: None,
-            paused_until: None,
-            engine: Some(engine),
-            optimize_storage: None,
-            library: LibraryFacts::Read(LibraryCounts {
-                assets,
-                ..LibraryCounts::default()
-            }),
+        let library = LibraryFacts::Read(LibraryCounts {
+            assets,
+            ..LibraryCounts::default()
         });
-        f
+        syncing(Some(engine), library)
     }
 
     fn too_old() -> EngineStatus {

@@ -191,6 +191,29 @@ pub(crate) mod test_facts {
             refused_values: Vec::new(),
         }
     }
+
+    /// Facts of a phone with iCloud Photos on and past its first sync, whose engine said
+    /// `engine` and whose library read as `library`; nothing else known.
+    pub fn syncing(
+        engine: Option<photos::EngineStatus>,
+        library: photos::LibraryFacts,
+    ) -> DeviceFacts {
+        let mut f = unknown();
+        f.photos = Some(PhotoSync {
+            files: Default::default(),
+            enabled: Some(true),
+            enabled_by: None,
+            enabled_since: None,
+            initial_sync_done: Some(true),
+            paused: Some(false),
+            pause_reason: None,
+            paused_until: None,
+            engine,
+            optimize_storage: None,
+            library,
+        });
+        f
+    }
 }
 
 #[cfg(test)]

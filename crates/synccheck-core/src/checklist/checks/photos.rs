@@ -321,33 +321,19 @@ pub(super) fn upper_first(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checklist::checks::test_facts::unknown;
-    use crate::facts::photos::{LibraryCounts, PhotoSync};
-    use std::collections::BTreeMap;
+    use crate::checklist::checks::test_facts::{syncing, unknown};
+    use crate::facts::photos::LibraryCounts;
 
     fn now() -> DateTime<Utc> {
         DateTime::from_timestamp(1_795_000_000, 0).unwrap()
     }
 
     fn facts(counts: LibraryCounts, last_sync_days_ago: Option<i64>) -> DeviceFacts {
-        let mut f = unknown();
-        f.photos = Some(PhotoSync {
-            files: BTreeMap::new(),
-            enabled: Some(true),
-            enabled_by: None,
-            enabled_since: None,
-            initial_sync_done: Some(true),
-            paused: Some(false),
-            pause_reason: None,
-            paused_until: None,
-            engine: last_sync_days_ago.map(|d| EngineStatus {
-                last_sync: Some(now() - chrono::Duration::days(d)),
-                ..EngineStatus::default()
-            }),
-            optimize_storage: None,
-            library: LibraryFacts::Read(counts),
+        let engine = last_sync_days_ago.map(|d| EngineStatus {
+            last_sync: Some(now() - chrono::Duration::days(d)),
+            ..EngineStatus::default()
         });
-        f
+        syncing(engine, LibraryFacts::Read(counts))
     }
 
     fn status(counts: LibraryCounts, days: Option<i64>) -> Status {
