@@ -61,21 +61,7 @@ pub async fn read_phone(
     options: ScanOptions,
     mut progress: impl FnMut(Progress) + Send,
 ) -> Result<Snapshot, DeviceError> {
-    progress(Progress::Scanning);
-    let first = {
-        let mut copying = |copied, total| progress(Progress::CopyingLibrary { copied, total });
-        let limits = ScanLimits::new(options.deadline, options.disk_budget);
-        capture_within(
-            mux,
-            device,
-            options.timeout,
-            options.photos,
-            &limits,
-            &mut copying,
-        )
-        .await
-    };
-    match first {
+    match capture_once(mux, device, options, &mut progress).await {
         Err(DeviceError::NotPaired(_)) | Err(DeviceError::PairingInvalid) => {
             progress(Progress::Pairing);
             pair(
@@ -86,22 +72,32 @@ pub async fn read_phone(
                 |wait| progress(Progress::WaitingForTrust(wait)),
             )
             .await?;
-            progress(Progress::Scanning);
-            let mut copying = |copied, total| progress(Progress::CopyingLibrary { copied, total });
-            // The deadline starts again after the wait for Trust, which is a person's time.
-            let limits = ScanLimits::new(options.deadline, options.disk_budget);
-            capture_within(
-                mux,
-                device,
-                options.timeout,
-                options.photos,
-                &limits,
-                &mut copying,
-            )
-            .await
+            capture_once(mux, device, options, &mut progress).await
         }
         other => other,
     }
+}
+
+/// One capture with limits of its own: after a wait for Trust (a person's time) the deadline
+/// starts again.
+async fn capture_once(
+    mux: &Usbmuxd,
+    device: &AttachedDevice,
+    options: ScanOptions,
+    progress: &mut (impl FnMut(Progress) + Send),
+) -> Result<Snapshot, DeviceError> {
+    progress(Progress::Scanning);
+    let mut copying = |copied, total| progress(Progress::CopyingLibrary { copied, total });
+    let limits = ScanLimits::new(options.deadline, options.disk_budget);
+    capture_within(
+        mux,
+        device,
+        options.timeout,
+        options.photos,
+        &limits,
+        &mut copying,
+    )
+    .await
 }
 
 /// What `list` shows of a phone without a session: the values any host may read.
