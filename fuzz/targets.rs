@@ -467,10 +467,10 @@ pub fn photos_library(data: &[u8]) {
         .expect("write the -wal");
     }
     let started = std::time::Instant::now();
-    // The library's own deadline bounds the summary (its progress handler would replace any
-    // installed here); the hook's limits on sizes and memory still apply.
+    // The library's own deadline bounds the summary; the hook's limits on sizes and memory
+    // apply as well.
     let read = {
-        let _bound = sqlite_bound::Deadline::start(sqlite_bound::PER_INPUT);
+        let _bound = sqlite_bound::Bound::start();
         let stop = synccheck_device::limits::ScanStop::after(sqlite_bound::PER_INPUT);
         synccheck_device::photos_query::summarize_until(dir.path(), &stop)
     };
@@ -550,53 +550,33 @@ fn check_summary(s: &photos::LibrarySummary) {
 /// that no single step runs long. (`summarize` opens its own connections; this reaches them
 /// without any hook in it.)
 mod sqlite_bound {
-    use std::ffi::{c_char, c_int, c_void};
-    use std::sync::atomic::{AtomicU64, Ordering};
-    use std::sync::{Mutex, MutexGuard, Once, OnceLock};
-    use std::time::{Duration, Instant};
+    use std::ffi::{c_char, c_int};
+    use std::sync::{Mutex, MutexGuard, Once};
+    use std::time::Duration;
 
     use rusqlite::ffi;
 
-    /// Generous for the seeds (milliseconds each), short enough that libFuzzer's own
-    /// `-timeout` never fires first.
+    /// Each input's deadline, handed to the summary as its own (`ScanStop`): generous for the
+    /// seeds (milliseconds each), short enough that libFuzzer's own `-timeout` never fires
+    /// first. The library's progress handler enforces it, on every connection it opens.
     pub const PER_INPUT: Duration = Duration::from_secs(2);
 
-    /// Nanoseconds after `origin()` when connections are interrupted; 0 for no deadline.
-    static DEADLINE: AtomicU64 = AtomicU64::new(0);
     /// One input at a time (the replay test may run targets on several threads).
     static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-    fn origin() -> Instant {
-        static ORIGIN: OnceLock<Instant> = OnceLock::new();
-        *ORIGIN.get_or_init(Instant::now)
-    }
-
-    fn now() -> u64 {
-        origin().elapsed().as_nanos() as u64
-    }
-
-    pub struct Deadline {
+    /// Held while one input is summarised: the limits below are installed, and no other input
+    /// runs meanwhile.
+    pub struct Bound {
         _one: MutexGuard<'static, ()>,
     }
 
-    impl Deadline {
-        pub fn start(budget: Duration) -> Deadline {
+    impl Bound {
+        pub fn start() -> Bound {
             install();
-            let one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-            DEADLINE.store(now() + budget.as_nanos() as u64, Ordering::SeqCst);
-            Deadline { _one: one }
+            Bound {
+                _one: ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner()),
+            }
         }
-    }
-
-    impl Drop for Deadline {
-        fn drop(&mut self) {
-            DEADLINE.store(0, Ordering::SeqCst);
-        }
-    }
-
-    extern "C" fn past_deadline(_: *mut c_void) -> c_int {
-        let deadline = DEADLINE.load(Ordering::SeqCst);
-        c_int::from(deadline != 0 && now() > deadline)
     }
 
     unsafe extern "C" fn bound_connection(
@@ -604,14 +584,12 @@ mod sqlite_bound {
         _: *mut *mut c_char,
         _: *const ffi::sqlite3_api_routines,
     ) -> c_int {
-        // SAFETY: `db` is the connection SQLite is opening; these calls only set its limits
-        // and its progress handler, which takes no data pointer.
+        // SAFETY: `db` is the connection SQLite is opening; these calls only set its limits.
         unsafe {
             ffi::sqlite3_limit(db, ffi::SQLITE_LIMIT_LENGTH, 1 << 20);
             ffi::sqlite3_limit(db, ffi::SQLITE_LIMIT_SQL_LENGTH, 1 << 20);
             ffi::sqlite3_limit(db, ffi::SQLITE_LIMIT_EXPR_DEPTH, 100);
             ffi::sqlite3_limit(db, ffi::SQLITE_LIMIT_LIKE_PATTERN_LENGTH, 1000);
-            ffi::sqlite3_progress_handler(db, 1000, Some(past_deadline), std::ptr::null_mut());
         }
         ffi::SQLITE_OK
     }
