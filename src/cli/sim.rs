@@ -84,7 +84,8 @@ pub fn run(args: SimArgs) -> Result<i32, CliError> {
 }
 
 /// Lines typed on stdin: `unplug N` and `plug N` move phone N (1-based, `--snapshot` order)
-/// off and back on the bus, so `watch` can be tried, and tested, with phones coming and going.
+/// off and back on the bus, so `watch` can be tried, and tested, with phones coming and going;
+/// `unlock N` enters phone N's passcode (after `locked-after-restart`).
 fn control(handle: &sim::SimHandle, line: &str) {
     let words: Vec<&str> = line.split_whitespace().collect();
     let result = match words.as_slice() {
@@ -97,8 +98,12 @@ fn control(handle: &sim::SimHandle, line: &str) {
             .parse()
             .map_err(|_| format!("`{n}` is not a device number"))
             .and_then(|n| handle.plug(n).map_err(|e| e.to_string())),
+        ["unlock", n] => n
+            .parse()
+            .map_err(|_| format!("`{n}` is not a device number"))
+            .and_then(|n| handle.unlock(n).map_err(|e| e.to_string())),
         _ => Err(format!(
-            "unknown command `{}`; type `unplug N` or `plug N`",
+            "unknown command `{}`; type `unplug N`, `plug N` or `unlock N`",
             line.trim()
         )),
     };

@@ -50,7 +50,7 @@ use pairing::PairNewDevice;
 use synccheck_core::snapshot::Snapshot;
 use synccheck_device::pairing::{HostIdentity, PairingError};
 
-pub use faults::{Fault, FaultError, FaultMode, FaultSpec, Faults, Trust};
+pub use faults::{Fault, FaultError, FaultMode, FaultSpec, Faults, Trust, UnlockWhen};
 
 /// One phone to simulate.
 #[derive(Debug, Clone)]
@@ -168,6 +168,13 @@ impl SimHandle {
     /// `unplug-after` stays away.
     pub fn plug(&self, n: usize) -> Result<(), SimError> {
         self.numbered(n)?.attach();
+        Ok(())
+    }
+
+    /// Unlocks phone `n`, as its owner entering the passcode: a phone that came back locked from
+    /// a restart (`locked-after-restart`) opens sessions again. A phone not locked is unchanged.
+    pub fn unlock(&self, n: usize) -> Result<(), SimError> {
+        self.numbered(n)?.unlock();
         Ok(())
     }
 
