@@ -295,3 +295,54 @@ fn several_phones_need_a_udid() {
         "{stderr}"
     );
 }
+
+/// libimobiledevice reads the simulator's restart and lock the way it reads a real phone's:
+/// `idevicediagnostics restart` restarts it, and afterwards a session is refused as "Password
+/// protected" while the values any host may read (`-s`) still answer.
+#[test]
+fn libimobiledevice_sees_the_restarted_phone_locked() {
+    if !common::libimobiledevice_present(&["idevicediagnostics", "ideviceinfo"]) {
+        return;
+    }
+    let mut sim = backlog_phone(&["locked-after-restart"]);
+    // A Listen feed of our own, opened before the restart, tells when the phone is back.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mux = synccheck_device::Usbmuxd::new(
+        synccheck_device::UsbmuxdAddress::parse(&sim.address).unwrap(),
+        Duration::from_secs(10),
+    );
+    let mut feed = runtime.block_on(mux.listen()).unwrap();
+    let address = sim.address.clone();
+    let tool = |args: &[&str]| common::run_tool(&address, args[0], &args[1..], LIMIT);
+    let (ok, out, err) = tool(&["idevicediagnostics", "restart"]);
+    assert!(ok, "{out}{err}");
+    runtime.block_on(async {
+        let mut away = false;
+        loop {
+            match tokio::time::timeout(LIMIT, feed.next())
+                .await
+                .unwrap()
+                .unwrap()
+            {
+                synccheck_device::MuxEvent::Detached { .. } => away = true,
+                synccheck_device::MuxEvent::Attached(_) if away => break,
+                _ => {}
+            }
+        }
+    });
+    let (ok, out, err) = tool(&["ideviceinfo", "-k", "ProductType"]);
+    assert!(!ok, "a session on a locked phone: {out}");
+    assert!(err.contains("Password protected"), "{err}");
+    let (ok, out, err) = tool(&["ideviceinfo", "-s", "-k", "ProductType"]);
+    assert!(ok && out.contains("iPhone"), "{out}{err}");
+    sim.send("unlock 1");
+    // The unlock is read on the simulator's own thread: ask until it has taken effect.
+    let (ok, out, err) = (0..200)
+        .map(|_| tool(&["ideviceinfo", "-k", "ProductType"]))
+        .find(|(ok, ..)| *ok)
+        .unwrap_or_else(|| (false, String::new(), "still locked".into()));
+    assert!(ok && out.contains("iPhone"), "{out}{err}");
+}
