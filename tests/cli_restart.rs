@@ -37,7 +37,7 @@ fn the_phone_comes_back_and_is_rescanned_and_compared_with_the_scan_before() {
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
     for said in [
         "scanning before the restart",
-        "before: verdict fail; waiting to upload 812 photos (3.1 GB)",
+        "before: verdict: fail; waiting to upload: 812 photos (3.1 GB); iCloud Photos engine: ",
         "restarting; waiting for it to come back",
         "it has gone down",
         "it is back on usbmuxd",

@@ -255,13 +255,13 @@ fn warn_unrecorded(recorded: &Option<Result<i64, synccheck_history::HistoryError
     }
 }
 
-/// "verdict warn; waiting to upload: 1,204 photos (4.1 GB)".
+/// "verdict: warn; waiting to upload: 1,204 photos (4.1 GB); iCloud Photos engine: …".
 fn summary(report: &DeviceReport) -> String {
     let changes = before_after::compare(report, report);
     changes
         .iter()
         .take(3)
-        .map(|c| format!("{} {}", c.what, c.after))
+        .map(|c| format!("{}: {}", c.what, c.after))
         .collect::<Vec<_>>()
         .join("; ")
 }
