@@ -57,10 +57,12 @@ pub fn run(args: RestartArgs) -> Result<i32, CliError> {
     let runtime = live::runtime()?;
     let device = runtime.block_on(one_phone(&mux, args.udid.as_deref()))?;
     let name = phones::label(&device.udid, 1, redact);
+    // The phone's words (an engine's blocked reason, its UDID) reach the terminal escaped.
     let say = |msg: &str| {
+        let line = format!("{name}: {msg}");
         eprintln!(
-            "synccheck: {}: {msg}",
-            synccheck_wire::phone_text::printable(&name)
+            "synccheck: {}",
+            synccheck_wire::phone_text::printable(&line)
         )
     };
     let mut failures = Failures::new(redact);

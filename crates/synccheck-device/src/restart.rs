@@ -170,8 +170,10 @@ pub enum UnlockWait {
 
 /// Waits, up to `unlock_within`, until the restarted phone opens a lockdown session and starts
 /// diagnostics_relay, asking every [`UNLOCK_RETRY`]; `waiting` hears each refusal. Past the
-/// limit: [`DeviceError::PasscodeLocked`]. A phone that no longer knows this computer's pairing
-/// is left to the rescan, which pairs as `scan` does.
+/// limit: [`DeviceError::PasscodeLocked`] when the phone last said it was locked (or was still
+/// starting), or the service's refusal in the phone's words when it opened a session but would
+/// not start the service: a locked phone is the likely reason, not a certain one. A phone that
+/// no longer knows this computer's pairing is left to the rescan, which pairs as `scan` does.
 pub async fn wait_until_unlocked(
     mux: &Usbmuxd,
     device: &AttachedDevice,
@@ -203,7 +205,13 @@ pub async fn wait_until_unlocked(
             Err(e) => return Err(e),
         };
         if Instant::now() >= deadline {
-            return Err(DeviceError::PasscodeLocked);
+            return Err(match wait {
+                UnlockWait::ServiceRefused(error) => DeviceError::Refused {
+                    what: "StartService",
+                    error,
+                },
+                UnlockWait::Locked | UnlockWait::Starting => DeviceError::PasscodeLocked,
+            });
         }
         waiting(&wait);
         tokio::time::sleep_until(deadline.min(Instant::now() + UNLOCK_RETRY)).await;
