@@ -346,3 +346,65 @@ fn libimobiledevice_sees_the_restarted_phone_locked() {
         .unwrap_or_else(|| (false, String::new(), "still locked".into()));
     assert!(ok && out.contains("iPhone"), "{out}{err}");
 }
+
+/// `sim --after-restart` gives the phone a fresh engine state once it restarts: the comparison
+/// then shows what moved, and `photos-upload` sees the backlog fall since the scan before.
+#[test]
+fn a_fresh_engine_state_after_the_restart_shows_in_the_comparison() {
+    let after = fixture("photos/backlog-after-restart.plist");
+    let sim = start_sim_with(
+        &[fixture("photos/backlog-failing.plist")],
+        &["--after-restart", after.to_str().unwrap()],
+    );
+    let out = synccheck_at(&sim.address, &["restart", "--color", "never"], LIMIT);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("down from 812")
+            && stdout.contains("(the scan before the restart): uploads are moving"),
+        "{stdout}"
+    );
+    let compared = stdout
+        .split("Before and after the restart:")
+        .nth(1)
+        .unwrap();
+    for line in [
+        "verdict: fail -> pass",
+        "waiting to upload: 812 photos (3.1 GB) -> 640 photos (2.4 GB)",
+        "photos-upload: fail -> pass",
+        "restart: manual -> pass",
+    ] {
+        assert!(compared.contains(line), "{line:?} not in {compared}");
+    }
+    assert!(
+        compared.contains("iCloud Photos engine: has changes to process, last sync ")
+            && compared.contains(" -> has changes to process, last sync "),
+        "{compared}"
+    );
+}
+
+#[test]
+fn after_restart_needs_a_snapshot_with_a_photo_library_and_a_phone_that_exists() {
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_synccheck"))
+            .arg("sim")
+            .arg("--snapshot")
+            .arg(fixture("healthy.plist"))
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (out.status.code(), text(&out.stderr))
+    };
+    let healthy = fixture("healthy.plist");
+    let (code, stderr) = run(&["--after-restart", healthy.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("has no PhotoLibrary section"), "{stderr}");
+    let after = format!(
+        "{}@2",
+        fixture("photos/backlog-after-restart.plist").display()
+    );
+    let (code, stderr) = run(&["--after-restart", &after]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("there is no phone 2"), "{stderr}");
+}

@@ -79,6 +79,12 @@ pub struct SimArgs {
     /// since…) move forward by the time since its capture, so ages read the same on any day.
     #[arg(long)]
     pub as_captured: bool,
+
+    /// FILE[@N]: once phone N (every phone without @N) restarts on diagnostics_relay's
+    /// Restart, it serves the iCloud Photos engine's files and library of this snapshot: a
+    /// fresh engine state after the restart.
+    #[arg(long, value_name = "FILE[@N]")]
+    pub after_restart: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]

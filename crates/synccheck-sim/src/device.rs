@@ -87,6 +87,12 @@ pub(crate) struct Device {
     pub faults: Faults,
     /// What AFC serves under PhotoData (see [`super::afc`]).
     photo_library: Option<PhotoLibrary>,
+    /// What AFC serves there once the phone has restarted, when it differs.
+    after_restart: Option<PhotoLibrary>,
+    /// Set when a restart brings `after_restart` in.
+    restarted: AtomicBool,
+    /// The AFC filesystem after the restart, built on first use as [`Device::afc`] is.
+    pub(super) afc_after_restart: tokio::sync::OnceCell<Arc<Volume>>,
     /// When the snapshot was taken: the mtime of what has no other.
     captured_at: Option<SystemTime>,
     /// The AFC filesystem, built on the first AFC connection.
@@ -123,6 +129,7 @@ pub(crate) struct DeviceParts {
     pub trusted: Option<TrustedHost>,
     pub faults: Faults,
     pub photo_library: Option<PhotoLibrary>,
+    pub after_restart: Option<PhotoLibrary>,
     pub captured_at: Option<SystemTime>,
 }
 
@@ -140,6 +147,9 @@ impl Device {
             identity: parts.identity,
             faults: parts.faults,
             photo_library: parts.photo_library,
+            after_restart: parts.after_restart,
+            restarted: AtomicBool::new(false),
+            afc_after_restart: tokio::sync::OnceCell::new(),
             captured_at: parts.captured_at,
             afc: tokio::sync::OnceCell::new(),
             trusted: Mutex::new(parts.trusted.into_iter().collect()),
@@ -221,7 +231,10 @@ impl Device {
             })
         };
         VolumeSource {
-            library: self.photo_library.clone(),
+            library: match self.serves_after_restart() {
+                true => self.after_restart.clone(),
+                false => self.photo_library.clone(),
+            },
             faults: self.faults.clone(),
             default_time: self.captured_at.unwrap_or_else(SystemTime::now),
             model: self
@@ -272,6 +285,10 @@ impl Device {
             }
             device.detach();
             tokio::time::sleep(RESTART_AWAY).await;
+            // The engine's state after the restart, if the simulator was given one.
+            if device.after_restart.is_some() {
+                device.restarted.store(true, Ordering::SeqCst);
+            }
             // Locked before it is back on the bus: no client can reach it unlocked in between.
             if device.faults.locked_after_restart.is_some() {
                 device.locked_refusals.store(0, Ordering::SeqCst);
@@ -279,6 +296,11 @@ impl Device {
             }
             device.attach();
         });
+    }
+
+    /// Whether AFC serves the library of after the restart (`sim --after-restart`).
+    pub(super) fn serves_after_restart(&self) -> bool {
+        self.after_restart.is_some() && self.restarted.load(Ordering::SeqCst)
     }
 
     /// The owner enters the passcode: a phone locked since its restart opens sessions again.

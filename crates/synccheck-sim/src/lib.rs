@@ -63,6 +63,10 @@ pub struct SimDevice {
     /// with one. Phones that share a UDID share its pairing, as usbmuxd keeps one pair record
     /// per UDID.
     pub exact_udid: bool,
+    /// What the iCloud Photos engine's files and library say once the phone has restarted on
+    /// diagnostics_relay's `Restart` (`sim --after-restart FILE`): a fresh engine state, so a
+    /// restart's before and after can differ. `None`: the same as before.
+    pub after_restart: Option<synccheck_core::photos::PhotoLibrary>,
 }
 
 impl SimDevice {
@@ -71,6 +75,7 @@ impl SimDevice {
             snapshot,
             faults: Faults::default(),
             exact_udid: false,
+            after_restart: None,
         }
     }
 }
@@ -328,6 +333,7 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
             trusted: paired.then_some(pairing.trusted),
             faults: sim.faults,
             photo_library: sim.snapshot.photo_library,
+            after_restart: sim.after_restart,
             captured_at: sim.snapshot.captured_at,
         };
         devices.push(Arc::new(Device::new(parts, events.clone())));
