@@ -56,6 +56,8 @@ pub fn run(args: RestartArgs) -> Result<i32, CliError> {
 
     let runtime = live::runtime()?;
     let device = runtime.block_on(one_phone(&mux, args.udid.as_deref()))?;
+    // Where the report says the values came from, as `scan` says it.
+    let origin = device.connection.map(|c| c.as_str()).unwrap_or("usbmuxd");
     let name = phones::label(&device.udid, 1, redact);
     // The phone's words (an engine's blocked reason, its UDID) reach the terminal escaped.
     let say = |msg: &str| {
@@ -91,7 +93,7 @@ pub fn run(args: RestartArgs) -> Result<i32, CliError> {
             history.as_mut(),
             &before_snap,
             &device.udid,
-            "USB",
+            origin,
             &judging,
         );
         warn_unrecorded(&before.recorded, "the scan before the restart");
@@ -111,17 +113,20 @@ pub fn run(args: RestartArgs) -> Result<i32, CliError> {
         }
 
         let unlock_within = Duration::from_secs_f64(args.trust.trust_timeout);
-        let mut last: Option<UnlockWait> = None;
+        // Each kind of wait is said once, when it starts: a locked phone is asked every half
+        // second, and a refused service is the same request to the technician.
+        let mut last: Option<bool> = None;
         restart::wait_until_unlocked(&mux, &back, answer_timeout, unlock_within, |wait| {
-            if last.as_ref() != Some(wait) {
-                say(&match wait {
-                    UnlockWait::Starting => "waiting for it to finish starting up…".to_string(),
-                    UnlockWait::Locked | UnlockWait::ServiceRefused(_) => format!(
+            let locked = !matches!(wait, UnlockWait::Starting);
+            if last != Some(locked) {
+                say(&match locked {
+                    false => "waiting for it to finish starting up…".to_string(),
+                    true => format!(
                         "unlock the iPhone with its passcode: after a restart it keeps its data locked until then (waiting up to {} s)",
                         unlock_within.as_secs()
                     ),
                 });
-                last = Some(wait.clone());
+                last = Some(locked);
             }
         })
         .await?;
@@ -167,6 +172,7 @@ pub fn run(args: RestartArgs) -> Result<i32, CliError> {
                 &after_snap,
                 &after_ctx,
                 &after_answers,
+                origin,
                 &args,
             );
             let code = report::print(&args.report, std::slice::from_ref(&report))?;
@@ -230,6 +236,7 @@ fn after(
     after: &Snapshot,
     ctx: &synccheck_core::checklist::Context,
     answers: &[String],
+    origin: &str,
     args: &RestartArgs,
 ) -> DeviceReport {
     let earlier = pipeline::earlier_scan("the scan before the restart", before);
@@ -239,7 +246,7 @@ fn after(
         trust_answers: args.report.trust_answers,
         redact: args.report.redact,
     };
-    let judged = judge(after, "USB", earlier.as_ref(), &judging);
+    let judged = judge(after, origin, earlier.as_ref(), &judging);
     if let Some(history) = history {
         let recorded = judged.record(history, after, answers, args.report.trust_answers);
         warn_unrecorded(&Some(recorded), "the scan after the restart");
