@@ -32,6 +32,9 @@ pub enum Command {
     Sim(SimArgs),
     /// Start the built-in simulated iPhone and scan it: try synccheck with no phone.
     Demo(DemoArgs),
+    /// Restart an iPhone from the bench: scan it, restart it, wait for it to come back and be
+    /// unlocked, scan it again and compare.
+    Restart(RestartArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -55,6 +58,8 @@ pub struct SimArgs {
     /// slow-tls, afc-denied=PATH, torn-db, not-sqlite-db, growing-db, impostor-certificate,
     /// plist-bomb, deep-plist, afc-plist-bomb. While it runs, type `unplug N` or `plug N` on
     /// stdin to pull phone N off the bus or plug it back in.
+    /// Restart faults: locked-after-restart[=N], no-return-after-restart; `unlock N` on stdin
+    /// enters phone N's passcode.
     #[arg(long = "fault", value_name = "MODE[=VALUE][@N]")]
     pub faults: Vec<synccheck_sim::FaultSpec>,
 
@@ -74,6 +79,12 @@ pub struct SimArgs {
     /// since…) move forward by the time since its capture, so ages read the same on any day.
     #[arg(long)]
     pub as_captured: bool,
+
+    /// FILE[@N]: once phone N (every phone without @N) restarts on diagnostics_relay's
+    /// Restart, it serves the iCloud Photos engine's files and library of this snapshot: a
+    /// fresh engine state after the restart.
+    #[arg(long, value_name = "FILE[@N]")]
+    pub after_restart: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -108,6 +119,43 @@ pub struct ScanArgs {
 
     #[command(flatten)]
     pub trust: TrustArgs,
+
+    #[command(flatten)]
+    pub db: DbArgs,
+
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RestartArgs {
+    /// Restart the iPhone with this UDID (needed when several are attached).
+    #[arg(long, value_name = "UDID")]
+    pub udid: Option<String>,
+
+    /// Stop once the iPhone is back on usbmuxd: no wait for the unlock, no second scan.
+    #[arg(long)]
+    pub no_rescan: bool,
+
+    /// Seconds to wait for the iPhone to go down and come back on usbmuxd (a real one takes
+    /// about a minute). Each answer from usbmuxd or the phone waits at most 10 s.
+    #[arg(long, value_name = "SECS", default_value_t = 180.0, value_parser = positive_seconds)]
+    pub timeout: f64,
+
+    /// usbmuxd's address (see `scan --usbmuxd`).
+    #[arg(long, value_name = "ADDR")]
+    pub usbmuxd: Option<String>,
+
+    /// Do not copy the photo library database (see `scan --no-photo-library`).
+    #[arg(long)]
+    pub no_photo_library: bool,
+
+    /// Seconds to wait for Trust, and for the iPhone to be unlocked after its restart.
+    #[command(flatten)]
+    pub trust: TrustArgs,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
 
     #[command(flatten)]
     pub db: DbArgs,

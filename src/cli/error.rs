@@ -15,6 +15,8 @@ pub mod exit {
     pub const USER_DENIED: i32 = 6;
     pub const PASSCODE_LOCKED: i32 = 7;
     pub const DEVICE_FAILED: i32 = 8;
+    /// `restart`: the phone did not go down, or did not come back, within `--timeout`.
+    pub const NOT_BACK: i32 = 10;
 }
 
 /// Everything that stops a command, each printed as one sentence and a hint.
@@ -140,6 +142,7 @@ fn device_exit_code(e: &DeviceError) -> i32 {
         TrustTimedOut(_) | TrustPending => exit::TRUST_TIMED_OUT,
         UserDenied => exit::USER_DENIED,
         PasscodeLocked => exit::PASSCODE_LOCKED,
+        DidNotRestart(_) | DidNotReturn(_) => exit::NOT_BACK,
         _ => exit::DEVICE_FAILED,
     }
 }
@@ -173,5 +176,11 @@ pub(super) fn device_hint(e: &DeviceError) -> Option<&'static str> {
             "do not trust this phone or cable; if the iPhone was erased or paired with another record, remove its pair record and run `synccheck pair`"
         }
         Unsendable { .. } => "this phone reports a malformed UDID: it may be tampered with; other phones are not affected",
+        DidNotRestart(_) => {
+            "restart it by hand (hold the side button and a volume button, slide to power off), then scan again"
+        }
+        DidNotReturn(_) => {
+            "look at the screen: it may still be starting (then scan it when it is), stuck on the Apple logo, or off; check the cable, or give more --timeout"
+        }
     })
 }

@@ -40,6 +40,26 @@ pub fn run(args: SimArgs) -> Result<i32, CliError> {
         device.faults = faults;
         device.exact_udid = args.exact_udids;
     }
+    for spec in &args.after_restart {
+        let (path, phone) = after_restart_target(spec, devices.len())?;
+        let snap = snapshot::load_file(&path)?;
+        let snap = if args.as_captured {
+            snap
+        } else {
+            snap.replayed_at(now)
+        };
+        let library = snap.photo_library.ok_or_else(|| {
+            CliError::Usage(format!(
+                "--after-restart {}: the snapshot has no PhotoLibrary section to serve after the restart",
+                path.display()
+            ))
+        })?;
+        for (i, device) in devices.iter_mut().enumerate() {
+            if phone.is_none_or(|n| n == i + 1) {
+                device.after_restart = Some(library.clone());
+            }
+        }
+    }
     let listen = match (args.listen, args.socket) {
         (Some(addr), _) if !addr.ip().is_loopback() => {
             return Err(CliError::Usage(format!(
@@ -84,7 +104,8 @@ pub fn run(args: SimArgs) -> Result<i32, CliError> {
 }
 
 /// Lines typed on stdin: `unplug N` and `plug N` move phone N (1-based, `--snapshot` order)
-/// off and back on the bus, so `watch` can be tried, and tested, with phones coming and going.
+/// off and back on the bus, so `watch` can be tried, and tested, with phones coming and going;
+/// `unlock N` enters phone N's passcode (after `locked-after-restart`).
 fn control(handle: &sim::SimHandle, line: &str) {
     let words: Vec<&str> = line.split_whitespace().collect();
     let result = match words.as_slice() {
@@ -97,14 +118,34 @@ fn control(handle: &sim::SimHandle, line: &str) {
             .parse()
             .map_err(|_| format!("`{n}` is not a device number"))
             .and_then(|n| handle.plug(n).map_err(|e| e.to_string())),
+        ["unlock", n] => n
+            .parse()
+            .map_err(|_| format!("`{n}` is not a device number"))
+            .and_then(|n| handle.unlock(n).map_err(|e| e.to_string())),
         _ => Err(format!(
-            "unknown command `{}`; type `unplug N` or `plug N`",
+            "unknown command `{}`; type `unplug N`, `plug N` or `unlock N`",
             line.trim()
         )),
     };
     match result {
         Ok(()) => eprintln!("sim: {}", line.trim()),
         Err(e) => eprintln!("sim: {e}"),
+    }
+}
+
+/// `FILE` or `FILE@N`: `@N` is the phone's number when it is one (a path may hold `@` too).
+fn after_restart_target(spec: &str, count: usize) -> Result<(PathBuf, Option<usize>), CliError> {
+    match spec.rsplit_once('@') {
+        Some((path, n)) if !path.is_empty() && n.parse::<usize>().is_ok() => {
+            let n: usize = n.parse().unwrap_or(0);
+            if !(1..=count).contains(&n) {
+                return Err(CliError::Usage(format!(
+                    "--after-restart {spec}: there is no phone {n}, only {count} simulated (one per --snapshot)"
+                )));
+            }
+            Ok((PathBuf::from(path), Some(n)))
+        }
+        _ => Ok((PathBuf::from(spec), None)),
     }
 }
 

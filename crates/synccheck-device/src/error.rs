@@ -60,6 +60,12 @@ pub enum DeviceError {
     /// XML requests, so it is not sent at all.
     #[error("cannot ask usbmuxd {what}: {at} holds a character XML cannot carry (a control character), which no real iPhone sends")]
     Unsendable { what: &'static str, at: String },
+    /// `restart`: the phone accepted the request but never left usbmuxd.
+    #[error("the iPhone accepted the restart but did not go down within {0:?}")]
+    DidNotRestart(Duration),
+    /// `restart`: the phone left usbmuxd and did not come back in time.
+    #[error("the iPhone went down for its restart and did not come back within {0:?}")]
+    DidNotReturn(Duration),
 }
 
 impl From<crate::pairing::PairingError> for DeviceError {

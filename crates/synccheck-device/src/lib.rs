@@ -16,6 +16,7 @@ mod pair;
 pub mod pairing;
 pub mod photos;
 pub mod photos_query;
+pub mod restart;
 mod session;
 pub mod tls;
 mod usbmuxd;

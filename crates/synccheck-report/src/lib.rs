@@ -1,6 +1,7 @@
 //! Reports: what a technician reads (text) and what other programs read (JSON).
 //! Both print the same [`DeviceReport`]s; neither decides anything.
 
+pub mod before_after;
 pub mod document;
 pub mod html;
 pub mod json;

@@ -718,7 +718,11 @@ impl Device {
     /// database act once per phone.
     pub(crate) async fn afc_volume(self: &Arc<Self>) -> Arc<Volume> {
         let device = Arc::clone(self);
-        self.afc
+        let volume = match self.serves_after_restart() {
+            true => &self.afc_after_restart,
+            false => &self.afc,
+        };
+        volume
             .get_or_init(|| async move {
                 let source = device.volume_source();
                 for mode in [

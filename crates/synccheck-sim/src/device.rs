@@ -2,14 +2,14 @@
 //! whether it is plugged in.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::{broadcast, watch};
 
 use super::afc::{Volume, VolumeSource};
-use super::faults::{FaultMode, Faults, Trust};
+use super::faults::{FaultMode, Faults, Trust, UnlockWhen};
 use super::lock;
 use crate::pairing::{DeviceIdentity, TrustedHost};
 use synccheck_core::photos::PhotoLibrary;
@@ -87,6 +87,12 @@ pub(crate) struct Device {
     pub faults: Faults,
     /// What AFC serves under PhotoData (see [`super::afc`]).
     photo_library: Option<PhotoLibrary>,
+    /// What AFC serves there once the phone has restarted, when it differs.
+    after_restart: Option<PhotoLibrary>,
+    /// Set when a restart brings `after_restart` in.
+    restarted: AtomicBool,
+    /// The AFC filesystem after the restart, built on first use as [`Device::afc`] is.
+    pub(super) afc_after_restart: tokio::sync::OnceCell<Arc<Volume>>,
     /// When the snapshot was taken: the mtime of what has no other.
     captured_at: Option<SystemTime>,
     /// The AFC filesystem, built on the first AFC connection.
@@ -103,6 +109,10 @@ pub(crate) struct Device {
     services: Mutex<HashMap<u16, PendingService>>,
     next_port: AtomicU16,
     attached: AtomicBool,
+    /// Locked since a restart (`locked-after-restart`): sessions are refused until unlocked.
+    locked: AtomicBool,
+    /// Sessions refused since the phone came back locked.
+    locked_refusals: AtomicU32,
     /// Bumped when the phone leaves the bus; every open connection to it ends.
     plug: watch::Sender<u64>,
     events: broadcast::Sender<MuxEvent>,
@@ -119,6 +129,7 @@ pub(crate) struct DeviceParts {
     pub trusted: Option<TrustedHost>,
     pub faults: Faults,
     pub photo_library: Option<PhotoLibrary>,
+    pub after_restart: Option<PhotoLibrary>,
     pub captured_at: Option<SystemTime>,
 }
 
@@ -136,6 +147,9 @@ impl Device {
             identity: parts.identity,
             faults: parts.faults,
             photo_library: parts.photo_library,
+            after_restart: parts.after_restart,
+            restarted: AtomicBool::new(false),
+            afc_after_restart: tokio::sync::OnceCell::new(),
             captured_at: parts.captured_at,
             afc: tokio::sync::OnceCell::new(),
             trusted: Mutex::new(parts.trusted.into_iter().collect()),
@@ -146,6 +160,8 @@ impl Device {
             services: Mutex::new(HashMap::new()),
             next_port: AtomicU16::new(FIRST_SERVICE_PORT),
             attached: AtomicBool::new(true),
+            locked: AtomicBool::new(false),
+            locked_refusals: AtomicU32::new(0),
             plug,
             events,
         }
@@ -215,7 +231,10 @@ impl Device {
             })
         };
         VolumeSource {
-            library: self.photo_library.clone(),
+            library: match self.serves_after_restart() {
+                true => self.after_restart.clone(),
+                false => self.photo_library.clone(),
+            },
             faults: self.faults.clone(),
             default_time: self.captured_at.unwrap_or_else(SystemTime::now),
             model: self
@@ -258,10 +277,51 @@ impl Device {
         let device = Arc::clone(self);
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(300)).await;
+            if device.faults.no_return_after_restart {
+                device.fault_acts(FaultMode::NoReturnAfterRestart);
+                device.gone.store(true, Ordering::SeqCst);
+                device.detach();
+                return;
+            }
             device.detach();
             tokio::time::sleep(RESTART_AWAY).await;
+            // The engine's state after the restart, if the simulator was given one.
+            if device.after_restart.is_some() {
+                device.restarted.store(true, Ordering::SeqCst);
+            }
+            // Locked before it is back on the bus: no client can reach it unlocked in between.
+            if device.faults.locked_after_restart.is_some() {
+                device.locked_refusals.store(0, Ordering::SeqCst);
+                device.locked.store(true, Ordering::SeqCst);
+            }
             device.attach();
         });
+    }
+
+    /// Whether AFC serves the library of after the restart (`sim --after-restart`).
+    pub(super) fn serves_after_restart(&self) -> bool {
+        self.after_restart.is_some() && self.restarted.load(Ordering::SeqCst)
+    }
+
+    /// The owner enters the passcode: a phone locked since its restart opens sessions again.
+    pub fn unlock(&self) {
+        self.locked.store(false, Ordering::SeqCst);
+    }
+
+    /// Whether a `StartSession` is refused with `PasswordProtected` because the phone has not
+    /// been unlocked since its restart. With `locked-after-restart=N` the (N+1)th is let in.
+    pub fn refuses_session_while_locked(&self) -> bool {
+        if !self.locked.load(Ordering::SeqCst) {
+            return false;
+        }
+        self.fault_acts(FaultMode::LockedAfterRestart);
+        if let Some(UnlockWhen::AfterRefusals(n)) = self.faults.locked_after_restart {
+            if self.locked_refusals.fetch_add(1, Ordering::SeqCst) >= n {
+                self.unlock();
+                return false;
+            }
+        }
+        true
     }
 }
 
@@ -329,6 +389,10 @@ impl Device {
     /// What the phone's user does about a `Pair` request: `Ok` to trust the host, or the
     /// lockdown error to answer.
     pub fn pairing_verdict(&self) -> Result<(), &'static str> {
+        // Locked since a restart: no Trust dialog until the passcode is entered.
+        if self.locked.load(Ordering::SeqCst) {
+            return Err("PasswordProtected");
+        }
         match self.faults.trust {
             Trust::Paired => Ok(()),
             Trust::PasswordProtected => {

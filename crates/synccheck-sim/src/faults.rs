@@ -55,6 +55,15 @@
 //!   `photos::synth::build_pathological`).
 //! - `afc-silent`: the AFC service is started and accepts its connection, then reads every
 //!   request and never answers one.
+//!
+//! The restart faults (issue 17) act when the phone restarts on diagnostics_relay's `Restart`:
+//! - `locked-after-restart[=N]`: the phone comes back locked, as a real one does until its
+//!   passcode is entered once after a restart ("before first unlock"): `StartSession` and `Pair`
+//!   answer `PasswordProtected`. Without N it stays locked until told (`unlock N` on the sim's
+//!   stdin, or `SimHandle::unlock`); with N it unlocks after refusing N sessions, so a test
+//!   knows exactly when, without a clock.
+//! - `no-return-after-restart`: the phone answers `Restart`, leaves the bus and never comes
+//!   back (a phone stuck on the Apple logo, or one that powered off).
 
 use std::fmt;
 use std::str::FromStr;
@@ -113,10 +122,12 @@ pub enum FaultMode {
     Trickle,
     AfcSilent,
     SlowDb,
+    LockedAfterRestart,
+    NoReturnAfterRestart,
 }
 
 impl FaultMode {
-    pub const ALL: [FaultMode; 21] = [
+    pub const ALL: [FaultMode; 23] = [
         FaultMode::NotPaired,
         FaultMode::UserDenied,
         FaultMode::PasswordProtected,
@@ -138,6 +149,8 @@ impl FaultMode {
         FaultMode::Trickle,
         FaultMode::AfcSilent,
         FaultMode::SlowDb,
+        FaultMode::LockedAfterRestart,
+        FaultMode::NoReturnAfterRestart,
     ];
 
     /// The name used on the command line and in logs.
@@ -164,6 +177,8 @@ impl FaultMode {
             FaultMode::Trickle => "trickle",
             FaultMode::AfcSilent => "afc-silent",
             FaultMode::SlowDb => "slow-db",
+            FaultMode::LockedAfterRestart => "locked-after-restart",
+            FaultMode::NoReturnAfterRestart => "no-return-after-restart",
         }
     }
 
@@ -175,6 +190,8 @@ impl FaultMode {
             FaultMode::AfcDenied => Some("PATH"),
             FaultMode::EndlessDb => Some("BYTES"),
             FaultMode::Trickle => Some("MS"),
+            // Optional: without it the phone stays locked until told.
+            FaultMode::LockedAfterRestart => Some("N"),
             _ => None,
         }
     }
@@ -230,6 +247,10 @@ pub enum Fault {
     Trickle(Duration),
     AfcSilent,
     SlowDb,
+    /// Comes back from a restart locked, until told (`None`) or after refusing N sessions.
+    LockedAfterRestart(Option<u32>),
+    /// Leaves the bus on `Restart` and never comes back.
+    NoReturnAfterRestart,
 }
 
 impl Fault {
@@ -256,6 +277,8 @@ impl Fault {
             Fault::Trickle(_) => FaultMode::Trickle,
             Fault::AfcSilent => FaultMode::AfcSilent,
             Fault::SlowDb => FaultMode::SlowDb,
+            Fault::LockedAfterRestart(_) => FaultMode::LockedAfterRestart,
+            Fault::NoReturnAfterRestart => FaultMode::NoReturnAfterRestart,
         }
     }
 }
@@ -305,6 +328,7 @@ fn known_modes() -> String {
     FaultMode::ALL
         .iter()
         .map(|m| match m.value_name() {
+            Some(v) if *m == FaultMode::LockedAfterRestart => format!("{m}[={v}]"),
             Some(v) => format!("{m}={v}"),
             None => m.name().to_string(),
         })
@@ -332,6 +356,18 @@ impl FromStr for FaultSpec {
         let mode =
             FaultMode::from_name(name).ok_or_else(|| FaultError::UnknownMode(name.to_string()))?;
         let fault = match (mode, value) {
+            // The one mode whose value may be left out.
+            (FaultMode::LockedAfterRestart, None) => Fault::LockedAfterRestart(None),
+            (FaultMode::LockedAfterRestart, Some(v)) => match v.parse::<u32>() {
+                Ok(n) => Fault::LockedAfterRestart(Some(n)),
+                Err(_) => {
+                    return Err(FaultError::BadValue {
+                        mode,
+                        value: v.to_string(),
+                        why: "expected how many sessions to refuse before unlocking, e.g. locked-after-restart=2".into(),
+                    })
+                }
+            },
             (
                 FaultMode::UnplugAfter
                 | FaultMode::ReplugAfter
@@ -376,6 +412,7 @@ impl FromStr for FaultSpec {
             (FaultMode::AfcPlistBomb, None) => Fault::AfcPlistBomb,
             (FaultMode::AfcSilent, None) => Fault::AfcSilent,
             (FaultMode::SlowDb, None) => Fault::SlowDb,
+            (FaultMode::NoReturnAfterRestart, None) => Fault::NoReturnAfterRestart,
         };
         Ok(FaultSpec { fault, device })
     }
@@ -499,6 +536,19 @@ pub struct Faults {
     pub afc_silent: bool,
     /// `slow-db`: Photos.sqlite is a library whose summary takes minutes.
     pub slow_db: bool,
+    /// `locked-after-restart`: when a restarted phone unlocks.
+    pub locked_after_restart: Option<UnlockWhen>,
+    /// `no-return-after-restart`: a restart takes the phone off the bus for good.
+    pub no_return_after_restart: bool,
+}
+
+/// When a phone that came back locked from a restart is unlocked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnlockWhen {
+    /// When told: `unlock N` on the simulator's stdin, or `SimHandle::unlock`.
+    Told,
+    /// After refusing this many `StartSession`s (0: it comes back unlocked).
+    AfterRefusals(u32),
 }
 
 impl Faults {
@@ -535,6 +585,13 @@ impl Faults {
             Fault::Trickle(d) => self.trickle = Some(d),
             Fault::AfcSilent => self.afc_silent = true,
             Fault::SlowDb => self.slow_db = true,
+            Fault::LockedAfterRestart(n) => {
+                self.locked_after_restart = Some(match n {
+                    None => UnlockWhen::Told,
+                    Some(n) => UnlockWhen::AfterRefusals(n),
+                })
+            }
+            Fault::NoReturnAfterRestart => self.no_return_after_restart = true,
         }
     }
 
@@ -566,6 +623,14 @@ impl Faults {
             (self.trickle.is_some(), FaultMode::Trickle),
             (self.afc_silent, FaultMode::AfcSilent),
             (self.slow_db, FaultMode::SlowDb),
+            (
+                self.locked_after_restart.is_some(),
+                FaultMode::LockedAfterRestart,
+            ),
+            (
+                self.no_return_after_restart,
+                FaultMode::NoReturnAfterRestart,
+            ),
         ] {
             if on {
                 out.push(mode);
@@ -852,5 +917,32 @@ mod tests {
             assert_eq!(seen & m.bit(), 0);
             seen |= m.bit();
         }
+    }
+
+    #[test]
+    fn restart_faults_parse_with_an_optional_count() {
+        let mut f = Faults::default();
+        f.add(parse("locked-after-restart").unwrap().fault);
+        assert_eq!(f.locked_after_restart, Some(UnlockWhen::Told));
+        f.add(parse("locked-after-restart=2@1").unwrap().fault);
+        assert_eq!(f.locked_after_restart, Some(UnlockWhen::AfterRefusals(2)));
+        f.add(parse("no-return-after-restart").unwrap().fault);
+        assert!(f.no_return_after_restart);
+        assert_eq!(
+            f.modes(),
+            vec![
+                FaultMode::LockedAfterRestart,
+                FaultMode::NoReturnAfterRestart
+            ]
+        );
+        assert!(matches!(
+            parse("locked-after-restart=soon"),
+            Err(FaultError::BadValue { .. })
+        ));
+        assert!(matches!(
+            parse("no-return-after-restart=1"),
+            Err(FaultError::UnexpectedValue { .. })
+        ));
+        assert!(known_modes().contains("locked-after-restart[=N]"));
     }
 }

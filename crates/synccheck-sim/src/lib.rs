@@ -50,7 +50,7 @@ use pairing::PairNewDevice;
 use synccheck_core::snapshot::Snapshot;
 use synccheck_device::pairing::{HostIdentity, PairingError};
 
-pub use faults::{Fault, FaultError, FaultMode, FaultSpec, Faults, Trust};
+pub use faults::{Fault, FaultError, FaultMode, FaultSpec, Faults, Trust, UnlockWhen};
 
 /// One phone to simulate.
 #[derive(Debug, Clone)]
@@ -63,6 +63,10 @@ pub struct SimDevice {
     /// with one. Phones that share a UDID share its pairing, as usbmuxd keeps one pair record
     /// per UDID.
     pub exact_udid: bool,
+    /// What the iCloud Photos engine's files and library say once the phone has restarted on
+    /// diagnostics_relay's `Restart` (`sim --after-restart FILE`): a fresh engine state, so a
+    /// restart's before and after can differ. `None`: the same as before.
+    pub after_restart: Option<synccheck_core::photos::PhotoLibrary>,
 }
 
 impl SimDevice {
@@ -71,6 +75,7 @@ impl SimDevice {
             snapshot,
             faults: Faults::default(),
             exact_udid: false,
+            after_restart: None,
         }
     }
 }
@@ -168,6 +173,13 @@ impl SimHandle {
     /// `unplug-after` stays away.
     pub fn plug(&self, n: usize) -> Result<(), SimError> {
         self.numbered(n)?.attach();
+        Ok(())
+    }
+
+    /// Unlocks phone `n`, as its owner entering the passcode: a phone that came back locked from
+    /// a restart (`locked-after-restart`) opens sessions again. A phone not locked is unchanged.
+    pub fn unlock(&self, n: usize) -> Result<(), SimError> {
+        self.numbered(n)?.unlock();
         Ok(())
     }
 
@@ -321,6 +333,7 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
             trusted: paired.then_some(pairing.trusted),
             faults: sim.faults,
             photo_library: sim.snapshot.photo_library,
+            after_restart: sim.after_restart,
             captured_at: sim.snapshot.captured_at,
         };
         devices.push(Arc::new(Device::new(parts, events.clone())));

@@ -456,6 +456,11 @@ impl Lockdown {
         let Some(host_id) = string(req, "HostID") else {
             return self.send(error("StartSession", "MissingHostID")).await;
         };
+        // Before the first unlock after a restart the phone's pairing data is still encrypted:
+        // it cannot check the host, and says so (see docs/device-facts.md, restart).
+        if self.device.refuses_session_while_locked() {
+            return self.send(error("StartSession", "PasswordProtected")).await;
+        }
         let Some(host) = self.device.trusted_host(host_id) else {
             self.device.note_missing_pairing();
             return self.send(error("StartSession", "InvalidHostID")).await;
