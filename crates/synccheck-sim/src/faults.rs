@@ -55,6 +55,14 @@
 //!   `photos::synth::build_pathological`).
 //! - `afc-silent`: the AFC service is started and accepts its connection, then reads every
 //!   request and never answers one.
+//!
+//! The originals' faults (issue 17, `synccheck rescue`; see [`super::originals`]), PATH an
+//! original's path below the AFC root, e.g. `DCIM/100APPLE/IMG_0003.HEIC`:
+//! - `original-changes=PATH`: the phone rewrites that file at the first read of every handle
+//!   opened on it (longer, a second newer, other bytes), so no copy of it ever checks out.
+//! - `original-vanishes=PATH`: the file is deleted at the first read of the first handle opened
+//!   on it; that handle reads on, every later stat, open or listing finds nothing.
+//! A refused original is `afc-denied=PATH`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -113,10 +121,12 @@ pub enum FaultMode {
     Trickle,
     AfcSilent,
     SlowDb,
+    OriginalChanges,
+    OriginalVanishes,
 }
 
 impl FaultMode {
-    pub const ALL: [FaultMode; 21] = [
+    pub const ALL: [FaultMode; 23] = [
         FaultMode::NotPaired,
         FaultMode::UserDenied,
         FaultMode::PasswordProtected,
@@ -138,6 +148,8 @@ impl FaultMode {
         FaultMode::Trickle,
         FaultMode::AfcSilent,
         FaultMode::SlowDb,
+        FaultMode::OriginalChanges,
+        FaultMode::OriginalVanishes,
     ];
 
     /// The name used on the command line and in logs.
@@ -164,6 +176,8 @@ impl FaultMode {
             FaultMode::Trickle => "trickle",
             FaultMode::AfcSilent => "afc-silent",
             FaultMode::SlowDb => "slow-db",
+            FaultMode::OriginalChanges => "original-changes",
+            FaultMode::OriginalVanishes => "original-vanishes",
         }
     }
 
@@ -172,7 +186,9 @@ impl FaultMode {
         match self {
             FaultMode::UnplugAfter | FaultMode::ReplugAfter => Some("N"),
             FaultMode::Latency => Some("MS"),
-            FaultMode::AfcDenied => Some("PATH"),
+            FaultMode::AfcDenied | FaultMode::OriginalChanges | FaultMode::OriginalVanishes => {
+                Some("PATH")
+            }
             FaultMode::EndlessDb => Some("BYTES"),
             FaultMode::Trickle => Some("MS"),
             _ => None,
@@ -230,6 +246,10 @@ pub enum Fault {
     Trickle(Duration),
     AfcSilent,
     SlowDb,
+    /// The phone rewrites the original at this path during every copy of it.
+    OriginalChanges(String),
+    /// The original at this path is deleted during its first copy.
+    OriginalVanishes(String),
 }
 
 impl Fault {
@@ -256,6 +276,8 @@ impl Fault {
             Fault::Trickle(_) => FaultMode::Trickle,
             Fault::AfcSilent => FaultMode::AfcSilent,
             Fault::SlowDb => FaultMode::SlowDb,
+            Fault::OriginalChanges(_) => FaultMode::OriginalChanges,
+            Fault::OriginalVanishes(_) => FaultMode::OriginalVanishes,
         }
     }
 }
@@ -338,7 +360,9 @@ impl FromStr for FaultSpec {
                 | FaultMode::Latency
                 | FaultMode::AfcDenied
                 | FaultMode::EndlessDb
-                | FaultMode::Trickle,
+                | FaultMode::Trickle
+                | FaultMode::OriginalChanges
+                | FaultMode::OriginalVanishes,
                 Some(v),
             ) if !v.is_empty() => parse_value(mode, v)?,
             (
@@ -347,7 +371,9 @@ impl FromStr for FaultSpec {
                 | FaultMode::Latency
                 | FaultMode::AfcDenied
                 | FaultMode::EndlessDb
-                | FaultMode::Trickle,
+                | FaultMode::Trickle
+                | FaultMode::OriginalChanges
+                | FaultMode::OriginalVanishes,
                 _,
             ) => {
                 return Err(FaultError::MissingValue {
@@ -395,15 +421,21 @@ fn parse_value(mode: FaultMode, value: &str) -> Result<Fault, FaultError> {
         value: value.to_string(),
         why,
     };
-    if mode == FaultMode::AfcDenied {
+    if matches!(
+        mode,
+        FaultMode::AfcDenied | FaultMode::OriginalChanges | FaultMode::OriginalVanishes
+    ) {
         // Accept the full device path too: the AFC root is /var/mobile/Media.
         let relative = value
             .strip_prefix("/var/mobile/Media")
             .filter(|rest| rest.is_empty() || rest.starts_with('/'))
             .unwrap_or(value);
-        return normalize_afc_path(relative)
-            .map(Fault::AfcDenied)
-            .map_err(|why| bad(why.into()));
+        let path = normalize_afc_path(relative).map_err(|why| bad(why.into()))?;
+        return Ok(match mode {
+            FaultMode::OriginalChanges => Fault::OriginalChanges(path),
+            FaultMode::OriginalVanishes => Fault::OriginalVanishes(path),
+            _ => Fault::AfcDenied(path),
+        });
     }
     if mode == FaultMode::EndlessDb {
         return match value.parse::<u64>() {
@@ -499,6 +531,10 @@ pub struct Faults {
     pub afc_silent: bool,
     /// `slow-db`: Photos.sqlite is a library whose summary takes minutes.
     pub slow_db: bool,
+    /// `original-changes`: originals (normalized paths) rewritten during every copy.
+    pub original_changes: Vec<String>,
+    /// `original-vanishes`: originals deleted during their first copy.
+    pub original_vanishes: Vec<String>,
 }
 
 impl Faults {
@@ -535,6 +571,16 @@ impl Faults {
             Fault::Trickle(d) => self.trickle = Some(d),
             Fault::AfcSilent => self.afc_silent = true,
             Fault::SlowDb => self.slow_db = true,
+            Fault::OriginalChanges(path) => {
+                if !self.original_changes.contains(&path) {
+                    self.original_changes.push(path);
+                }
+            }
+            Fault::OriginalVanishes(path) => {
+                if !self.original_vanishes.contains(&path) {
+                    self.original_vanishes.push(path);
+                }
+            }
         }
     }
 
@@ -566,6 +612,14 @@ impl Faults {
             (self.trickle.is_some(), FaultMode::Trickle),
             (self.afc_silent, FaultMode::AfcSilent),
             (self.slow_db, FaultMode::SlowDb),
+            (
+                !self.original_changes.is_empty(),
+                FaultMode::OriginalChanges,
+            ),
+            (
+                !self.original_vanishes.is_empty(),
+                FaultMode::OriginalVanishes,
+            ),
         ] {
             if on {
                 out.push(mode);
@@ -843,6 +897,31 @@ mod tests {
             vec![FaultMode::AfcDenied, FaultMode::GrowingDb]
         );
         assert!(known_modes().contains("afc-denied=PATH"));
+    }
+
+    #[test]
+    fn original_faults_take_a_path_below_the_afc_root() {
+        assert_eq!(
+            parse("original-changes=/var/mobile/Media/DCIM/100APPLE/IMG_0003.HEIC@1").unwrap(),
+            FaultSpec {
+                fault: Fault::OriginalChanges("DCIM/100APPLE/IMG_0003.HEIC".into()),
+                device: Some(1)
+            }
+        );
+        assert_eq!(
+            parse("original-vanishes=DCIM//100APPLE/IMG_0004.MOV")
+                .unwrap()
+                .fault,
+            Fault::OriginalVanishes("DCIM/100APPLE/IMG_0004.MOV".into())
+        );
+        assert!(matches!(
+            parse("original-vanishes=../x").unwrap_err(),
+            FaultError::BadValue { .. }
+        ));
+        assert!(matches!(
+            parse("original-changes").unwrap_err(),
+            FaultError::MissingValue { .. }
+        ));
     }
 
     #[test]
