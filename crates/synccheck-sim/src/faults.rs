@@ -62,6 +62,7 @@
 //!   opened on it (longer, a second newer, other bytes), so no copy of it ever checks out.
 //! - `original-vanishes=PATH`: the file is deleted at the first read of the first handle opened
 //!   on it; that handle reads on, every later stat, open or listing finds nothing.
+//!
 //! A refused original is `afc-denied=PATH`.
 
 use std::fmt;
