@@ -12,6 +12,7 @@ mod live;
 mod pair;
 mod phones;
 mod report;
+mod rescue;
 mod scan;
 mod sim;
 mod watch;
@@ -31,5 +32,6 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Report(args) => html::run(args),
         Command::Sim(args) => sim::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Rescue(args) => rescue::run(args),
     }
 }

@@ -5,6 +5,7 @@ pub mod document;
 pub mod html;
 pub mod json;
 pub mod pipeline;
+pub mod rescue;
 pub mod text;
 
 use std::time::SystemTime;
