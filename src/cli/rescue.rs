@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use synccheck_core::facts::{Catalog, DeviceFacts};
-use synccheck_core::units::bytes;
 use synccheck_device::limits::{DiskBudget, ScanLimits, DEFAULT_DEADLINE, DEFAULT_DISK_BUDGET};
 use synccheck_device::photos::PhotoScope;
 use synccheck_device::rescue::{self, Destination, Listing, Outcome, RescueFile};
@@ -200,6 +199,16 @@ async fn rescue(
     match copied {
         Err(e) => Err(e.into()),
         Ok(()) => Ok(code),
+    }
+}
+
+/// A size as the report writes it, with kilobytes for the small ones (a photo is often less
+/// than a megabyte).
+fn bytes(n: u64) -> String {
+    if n < 1_000_000 {
+        format!("{} kB", n.div_ceil(1000))
+    } else {
+        synccheck_core::units::bytes(n)
     }
 }
 
