@@ -55,8 +55,9 @@ pub struct SimArgs {
     /// devices without @N); repeat to combine. Modes: not-paired, user-denied,
     /// password-protected, unplug-after=N, replug-after=N, latency=MS, garbage, huge-length,
     /// slow-tls, afc-denied=PATH, torn-db, not-sqlite-db, growing-db, impostor-certificate,
-    /// plist-bomb, deep-plist, afc-plist-bomb. While it runs, type `unplug N` or `plug N` on
-    /// stdin to pull phone N off the bus or plug it back in.
+    /// plist-bomb, deep-plist, afc-plist-bomb, original-changes=PATH, original-vanishes=PATH.
+    /// While it runs, type `unplug N` or `plug N` on stdin to pull phone N off the bus or plug
+    /// it back in.
     #[arg(long = "fault", value_name = "MODE[=VALUE][@N]")]
     pub faults: Vec<synccheck_sim::FaultSpec>,
 
