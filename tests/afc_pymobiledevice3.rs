@@ -302,3 +302,51 @@ fn pymobiledevice3_lists_and_pulls_the_photo_library() {
     );
     eprintln!("pymobiledevice3: ls and 5 pulls in {pmd3_time:?}");
 }
+
+/// The originals `synccheck rescue` copies, read by a third-party client: the simulator serves
+/// them as a phone would, so "byte for byte" in tests/cli_rescue.rs is not synccheck agreeing
+/// with itself.
+#[test]
+fn pymobiledevice3_pulls_an_original_and_its_live_photo_video() {
+    let Some(tool) = pymobiledevice3() else {
+        return;
+    };
+    let fixture = common::fixture("photos/rescue-waiting.plist");
+    let snap = snapshot::load_file(&fixture).unwrap();
+    let DatabaseRead::Summary(summary) = &snap.photo_library.as_ref().unwrap().database else {
+        panic!("the fixture has a library summary");
+    };
+    let lib = synth::build(summary).unwrap();
+    let live = synccheck_sim::originals::list(&lib.main, &lib.wal)
+        .unwrap()
+        .into_iter()
+        .find(|o| o.live_video.is_some())
+        .expect("a Live Photo");
+    let (video, video_size) = live.live_video.clone().unwrap();
+    let udid = snap.lockdown["UniqueDeviceID"]
+        .as_string()
+        .unwrap()
+        .to_string();
+    let sim = common::start_sim_with(&[fixture], &["--as-captured"]);
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    let socket = sim.socket.to_str().unwrap().to_string();
+    let call = |args: &[&str]| {
+        let mut argv = vec!["afc"];
+        argv.extend_from_slice(args);
+        argv.extend_from_slice(&["--usbmux", socket.as_str(), "--udid", udid.as_str()]);
+        run(&tool, &home, &argv)
+    };
+    for (path, size) in [(live.path.clone(), live.size), (video, video_size)] {
+        let local = dir.path().join(path.replace('/', "_"));
+        ok(
+            "afc pull an original",
+            call(&["pull", &format!("/{path}"), local.to_str().unwrap()]),
+        );
+        assert!(
+            std::fs::read(&local).unwrap() == synccheck_sim::originals::contents(&path, size),
+            "{path} as pymobiledevice3 pulled it differs"
+        );
+    }
+}

@@ -202,7 +202,8 @@ async fn the_photo_library_reads_back_byte_for_byte() {
     .await;
     let mut afc = bench.afc(0).await;
 
-    assert_eq!(afc.list_dir("/").await.unwrap(), vec!["PhotoData"]);
+    // DCIM holds the originals the library places there (tests/cli_rescue.rs reads them).
+    assert_eq!(afc.list_dir("/").await.unwrap(), vec!["DCIM", "PhotoData"]);
     let mut top = afc.list_dir("/PhotoData").await.unwrap();
     top.sort();
     assert_eq!(
@@ -292,7 +293,7 @@ async fn the_photo_library_reads_back_byte_for_byte() {
         ["Model", "FSTotalBytes", "FSFreeBytes", "FSBlockSize"]
     );
     // The connection is still in step after all of it.
-    assert_eq!(afc.list_dir("/").await.unwrap(), vec!["PhotoData"]);
+    assert_eq!(afc.list_dir("/").await.unwrap(), vec!["DCIM", "PhotoData"]);
     bench.handle.shutdown().await;
 }
 
@@ -537,6 +538,8 @@ async fn writes_and_broken_packets_are_refused() {
 
     // The phone still serves a well-behaved client afterwards.
     let mut afc = bench.afc(0).await;
-    assert_eq!(afc.list_dir("/").await.unwrap(), vec!["PhotoData"]);
+    assert_eq!(afc.list_dir("/").await.unwrap(), vec!["DCIM", "PhotoData"]);
+    // Every refused write was counted, so a test can say that none came.
+    assert!(bench.handle.afc_activity(1).unwrap().write_requests > 0);
     bench.handle.shutdown().await;
 }

@@ -35,6 +35,8 @@ pub enum Command {
     /// Restart an iPhone from the bench: scan it, restart it, wait for it to come back and be
     /// unlocked, scan it again and compare.
     Restart(RestartArgs),
+    /// Copy the photos and videos that are only on this iPhone (not yet in iCloud) into a folder.
+    Rescue(RescueArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -56,8 +58,9 @@ pub struct SimArgs {
     /// devices without @N); repeat to combine. Modes: not-paired, user-denied,
     /// password-protected, unplug-after=N, replug-after=N, latency=MS, garbage, huge-length,
     /// slow-tls, afc-denied=PATH, torn-db, not-sqlite-db, growing-db, impostor-certificate,
-    /// plist-bomb, deep-plist, afc-plist-bomb. While it runs, type `unplug N` or `plug N` on
-    /// stdin to pull phone N off the bus or plug it back in.
+    /// plist-bomb, deep-plist, afc-plist-bomb, original-changes=PATH, original-vanishes=PATH.
+    /// While it runs, type `unplug N` or `plug N` on stdin to pull phone N off the bus or plug
+    /// it back in.
     /// Restart faults: locked-after-restart[=N], no-return-after-restart; `unlock N` on stdin
     /// enters phone N's passcode.
     #[arg(long = "fault", value_name = "MODE[=VALUE][@N]")]
@@ -426,4 +429,39 @@ mod limit_tests {
             assert!(byte_size(bad).is_err(), "{bad}");
         }
     }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RescueArgs {
+    /// The folder to copy into; the phone gets a folder of its own inside it (its name and
+    /// serial, or phoneN with --redact).
+    #[arg(long, value_name = "DIR")]
+    pub to: PathBuf,
+
+    /// Rescue the iPhone with this UDID (needed when several are attached).
+    #[arg(long, value_name = "UDID")]
+    pub udid: Option<String>,
+
+    /// With iCloud Photos off, copy every photo and video of the library (it can be all of it).
+    #[arg(long)]
+    pub all: bool,
+
+    /// Say what would be copied (count, total size, oldest and newest) and copy nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Hide the phone's serial, UDID and name in the folder name, manifest and messages.
+    #[arg(long)]
+    pub redact: bool,
+
+    /// The most the rescue may write, in bytes or with a decimal unit (50G). Default: what the
+    /// disk has free.
+    #[arg(long, value_name = "SIZE", value_parser = byte_size)]
+    pub disk_budget: Option<u64>,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
+    #[command(flatten)]
+    pub trust: TrustArgs,
 }

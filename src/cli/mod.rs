@@ -12,6 +12,7 @@ mod live;
 mod pair;
 mod phones;
 mod report;
+mod rescue;
 mod restart;
 mod scan;
 mod sim;
@@ -33,5 +34,6 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Sim(args) => sim::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Restart(args) => restart::run(args),
+        Command::Rescue(args) => rescue::run(args),
     }
 }

@@ -140,15 +140,47 @@ async fn read_database(
     limits: &ScanLimits,
     progress: &mut impl FnMut(u64, u64),
 ) -> Result<(DatabaseRead, Option<u64>), DeviceError> {
+    query_database(
+        afc,
+        limits,
+        progress,
+        query::summarize_until,
+        DatabaseRead::Summary,
+    )
+    .await
+}
+
+/// Copies the library (with the torn-copy guard, the disk budget and the deadline of
+/// [`read_photo_library`]) and runs `query` on the copy, on a blocking thread that stops when
+/// `limits.stop` does. `done` turns its answer into `R`; a library not read is
+/// `R::from(DatabaseRead::...)` with the reason. A copy that fails SQLite's check is taken
+/// again. Returns the bytes copied too.
+pub async fn query_database<T, R, Q>(
+    afc: &mut Afc,
+    limits: &ScanLimits,
+    progress: &mut impl FnMut(u64, u64),
+    query: Q,
+    done: fn(T) -> R,
+) -> Result<(R, Option<u64>), DeviceError>
+where
+    T: Send + 'static,
+    R: From<DatabaseRead>,
+    Q: Fn(&std::path::Path, &crate::limits::ScanStop) -> Result<T, LibraryError>
+        + Clone
+        + Send
+        + 'static,
+{
     let mut last_problem = String::new();
     let mut copied_total = 0u64;
     for attempt in 1..=COPY_ATTEMPTS {
         let before_db = match afc.stat(photos::DATABASE).await {
             Ok(s) => s,
-            Err(AfcError::NotFound) => return Ok((DatabaseRead::NotFound, None)),
-            Err(AfcError::PermissionDenied) => return Ok((DatabaseRead::PermissionDenied, None)),
+            Err(AfcError::NotFound) => return Ok((DatabaseRead::NotFound.into(), None)),
+            Err(AfcError::PermissionDenied) => {
+                return Ok((DatabaseRead::PermissionDenied.into(), None))
+            }
             Err(AfcError::Device(d)) => return Err(d),
-            Err(other) => return Ok((DatabaseRead::Unreadable(other.to_string()), None)),
+            Err(other) => return Ok((DatabaseRead::Unreadable(other.to_string()).into(), None)),
         };
         let before_wal = match stat_optional(afc, photos::DATABASE_WAL).await {
             Ok(s) => s,
@@ -163,7 +195,7 @@ async fn read_database(
             // This computer's trouble, not the phone's: the rest of the scan stands.
             Err(e) => {
                 let why = format!("{NOT_READ}: cannot make a private folder for the copy: {e}");
-                return Ok((DatabaseRead::Unreadable(why), Some(copied_total)));
+                return Ok((DatabaseRead::Unreadable(why).into(), Some(copied_total)));
             }
         };
         let mut charge = limits.disk.charge();
@@ -176,7 +208,7 @@ async fn read_database(
                 "{NOT_READ}: the iPhone reports {} for it and {e}",
                 synccheck_core::units::bytes(total)
             );
-            return Ok((DatabaseRead::Unreadable(why), Some(copied_total)));
+            return Ok((DatabaseRead::Unreadable(why).into(), Some(copied_total)));
         }
         let mut copied = 0u64;
         let mut outcome = copy_file(
@@ -210,10 +242,10 @@ async fn read_database(
                     "{NOT_READ}: the copy was stopped at {}: {e}",
                     synccheck_core::units::bytes(charge.bytes())
                 );
-                return Ok((DatabaseRead::Unreadable(why), Some(copied_total)));
+                return Ok((DatabaseRead::Unreadable(why).into(), Some(copied_total)));
             }
             Err(AfcError::PermissionDenied) => {
-                return Ok((DatabaseRead::PermissionDenied, Some(copied_total)))
+                return Ok((DatabaseRead::PermissionDenied.into(), Some(copied_total)))
             }
             Err(e) => {
                 last_problem = e.to_string();
@@ -238,8 +270,9 @@ async fn read_database(
         // Ctrl-C): the query on the blocking thread is told to stop.
         let cancel = limits.stop.cancel_on_drop();
         tracing::debug!(attempt, "summarising the photo library copy");
+        let query = query.clone();
         let summary = tokio::task::spawn_blocking(move || {
-            let summary = query::summarize_until(&path, &stop);
+            let summary = query(&path, &stop);
             // Logged here, on the thread: it ends even when nobody awaits it any more.
             if let Err(e) = &summary {
                 tracing::debug!("the photo library summary ended: {e}");
@@ -255,9 +288,9 @@ async fn read_database(
         match summary {
             Err(LibraryError::Stopped(e)) => {
                 let why = format!("{NOT_READ}: while summarising it, {e}");
-                return Ok((DatabaseRead::Unreadable(why), Some(copied_total)));
+                return Ok((DatabaseRead::Unreadable(why).into(), Some(copied_total)));
             }
-            Ok(s) => return Ok((DatabaseRead::Summary(s), Some(copied_total))),
+            Ok(s) => return Ok((done(s), Some(copied_total))),
             // A torn copy can fail SQLite's own check: take it again.
             Err(e @ (LibraryError::Corrupt(_) | LibraryError::NotSqlite(_))) => {
                 tracing::debug!(attempt, "the photo library copy does not check out: {e}");
@@ -269,12 +302,20 @@ async fn read_database(
                     schema: table,
                     missing,
                 };
-                return Ok((read, Some(copied_total)));
+                return Ok((read.into(), Some(copied_total)));
             }
-            Err(e) => return Ok((DatabaseRead::Unreadable(e.to_string()), Some(copied_total))),
+            Err(e) => {
+                return Ok((
+                    DatabaseRead::Unreadable(e.to_string()).into(),
+                    Some(copied_total),
+                ))
+            }
         }
     }
-    Ok((DatabaseRead::Unreadable(last_problem), Some(copied_total)))
+    Ok((
+        DatabaseRead::Unreadable(last_problem).into(),
+        Some(copied_total),
+    ))
 }
 
 /// Copies one file into `to` (owner-only), charging `charge`, reporting progress as part of a

@@ -187,6 +187,28 @@ fn summarize_checked(dir: &Path, stop: &ScanStop) -> Result<LibrarySummary, Libr
     })
 }
 
+/// Runs `read` on the copy in `dir`, opened and checked as [`summarize_until`] opens it
+/// (header, read-only, bounded, `quick_check`, interrupted once `stop` says so): for other
+/// queries over the same copy, such as the rescue's list (`rescue_query.rs`).
+pub(crate) fn with_copy<T>(
+    dir: &Path,
+    stop: &ScanStop,
+    read: impl FnOnce(&Connection) -> Result<T, LibraryError>,
+) -> Result<T, LibraryError> {
+    stop.check()?;
+    let outcome = (|| {
+        let main = dir.join(MAIN_FILE);
+        check_header(&main)?;
+        let conn = open_copy(&main, stop)?;
+        quick_check(&conn)?;
+        read(&conn)
+    })();
+    match (outcome, stop.check()) {
+        (Err(_), Err(why)) => Err(LibraryError::Stopped(why)),
+        (outcome, _) => outcome,
+    }
+}
+
 fn open_copy(main: &Path, stop: &ScanStop) -> Result<Connection, LibraryError> {
     let conn = Connection::open_with_flags(
         main,
@@ -416,7 +438,7 @@ fn quick_check(conn: &Connection) -> Result<(), LibraryError> {
     }
 }
 
-fn table_names(conn: &Connection) -> Result<HashSet<String>, LibraryError> {
+pub(crate) fn table_names(conn: &Connection) -> Result<HashSet<String>, LibraryError> {
     let mut stmt = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table'")?;
     let names = stmt
         .query_map([], |r| r.get::<_, String>(0))?
@@ -425,7 +447,7 @@ fn table_names(conn: &Connection) -> Result<HashSet<String>, LibraryError> {
 }
 
 /// Column names of a table whose name we chose (never text from the database).
-fn columns(conn: &Connection, table: &str) -> Result<HashSet<String>, LibraryError> {
+pub(crate) fn columns(conn: &Connection, table: &str) -> Result<HashSet<String>, LibraryError> {
     let mut stmt = conn.prepare(&format!("PRAGMA table_info({table})"))?;
     let names = stmt
         .query_map([], |r| r.get::<_, String>(1))?

@@ -43,6 +43,9 @@ pub struct DeviceDocument {
     /// Values the phone sent in a form synccheck refused, one sentence each.
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// Photos only on this phone, and the command that copies them.
+    #[serde(default)]
+    pub rescue: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

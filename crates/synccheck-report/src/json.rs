@@ -31,6 +31,8 @@ fn device(r: &DeviceReport) -> Value {
         "verdict": r.evaluation.verdict,
         // One sentence per value refused (`facts.refused_values` has them field by field).
         "warnings": warnings(r),
+        // Photos only on this phone, and the command that copies them (docs/rescue.md).
+        "rescue": super::rescue::note(&r.facts),
     })
 }
 

@@ -6,6 +6,7 @@ pub mod document;
 pub mod html;
 pub mod json;
 pub mod pipeline;
+pub mod rescue;
 pub mod text;
 
 use std::time::SystemTime;

@@ -85,6 +85,9 @@ fn device(out: &mut impl Write, r: &DeviceReport, style: Style) -> io::Result<()
     if let Some(line) = state_line(&r.facts) {
         writeln!(out, "{}", printable(&line))?;
     }
+    if let Some(note) = super::rescue::note(&r.facts) {
+        writeln!(out, "{}", style.paint("1", &note))?;
+    }
     for warning in super::json::warnings(r) {
         writeln!(out, "{}", style.paint("33", &format!("Warning: {warning}")))?;
     }

@@ -18,13 +18,17 @@
 //!   error, to every access.
 //!
 //! Anything that would write (open for writing, remove, rename, mkdir, ...) answers permission
-//! denied: nothing a host does can change the simulated phone. The AFC faults (`afc-denied`,
+//! denied: nothing a host does can change the simulated phone. Each such request is logged and
+//! counted ([`crate::SimHandle::afc_activity`]), so tests can assert that none came.
+//!
+//! With a database summary, `DCIM/...` holds every asset's original where the library says it
+//! is ([`super::originals`]). The AFC faults (`afc-denied`,
 //! `torn-db`, `not-sqlite-db`, `growing-db`, `afc-plist-bomb`, `endless-db`, `trickle`,
 //! `afc-silent`, `slow-db`) are described in [`super::faults`]; `latency` delays every AFC
 //! reply as it does lockdown's.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -35,6 +39,7 @@ use super::faults::{normalize_afc_path, FaultMode, Faults, GROWTH_BYTES};
 use super::frame::{BoxStream, FrameError, BODY_TIMEOUT, IDLE_TIMEOUT};
 use super::lock;
 use super::lockdownd::ServiceError;
+use super::originals::{self, Original};
 use synccheck_core::photos::{DatabaseRead, FileRead, PhotoLibrary, DATABASE, DATABASE_WAL};
 use synccheck_wire::afc::{self as codec, code, op, Packet};
 
@@ -78,6 +83,8 @@ enum Node {
     Denied,
     /// A file whose every access fails with this AFC code (a snapshot's `Failed` read).
     Broken(u64),
+    /// A photo's or video's original, made on demand.
+    Original(Arc<Original>),
 }
 
 /// Photos.sqlite as it changes under `torn-db` and `growing-db`.
@@ -131,6 +138,20 @@ pub(crate) struct Volume {
     database: Option<Database>,
     /// GET_DEVICE_INFO's answer.
     device_info: Vec<(&'static str, String)>,
+    /// What hosts did with the volume, for tests.
+    pub(crate) activity: Activity,
+    /// `original-changes` and `original-vanishes` paths.
+    original_changes: Vec<String>,
+    original_vanishes: Vec<String>,
+}
+
+/// Counters of what hosts asked of one phone's AFC volume.
+#[derive(Default)]
+pub(crate) struct Activity {
+    /// Requests that would write, create, remove or rename (all refused).
+    pub write_requests: AtomicU64,
+    /// Originals opened for reading (under `DCIM/`).
+    pub original_opens: AtomicU64,
 }
 
 /// What the volume is built from, taken off the device so the build can run on a blocking
@@ -187,6 +208,9 @@ impl Volume {
             nodes: BTreeMap::new(),
             denied: source.faults.afc_denied.clone(),
             database: None,
+            activity: Activity::default(),
+            original_changes: source.faults.original_changes.clone(),
+            original_vanishes: source.faults.original_vanishes.clone(),
             device_info: vec![
                 ("Model", source.model.unwrap_or_else(|| "iPhone".into())),
                 (
@@ -242,6 +266,7 @@ impl Volume {
         match &library.database {
             DatabaseRead::Summary(summary) => match crate::synth::build(summary) {
                 Ok(synth) => {
+                    volume.add_originals(&synth.main, &synth.wal, t0);
                     let (main, wal) = if source.faults.not_sqlite_db {
                         (random_bytes(synth.main.len().max(4096)), synth.wal)
                     } else if source.faults.slow_db {
@@ -283,6 +308,31 @@ impl Volume {
             DatabaseRead::NotFound | DatabaseRead::Skipped => {}
         }
         volume
+    }
+
+    /// Every original the library places on the phone, under `DCIM/`.
+    fn add_originals(&mut self, main: &[u8], wal: &[u8], t0: SystemTime) {
+        let listed = match originals::list(main, wal) {
+            Ok(listed) => listed,
+            Err(e) => {
+                tracing::warn!("cannot list the simulated library's originals ({e}); none served");
+                return;
+            }
+        };
+        for item in listed {
+            let mtime = item.modified.unwrap_or(t0);
+            let files = std::iter::once((item.path, item.size)).chain(item.live_video);
+            for (path, size) in files {
+                let Ok(path) = normalize_afc_path(&path) else {
+                    continue;
+                };
+                if path.is_empty() || self.nodes.contains_key(&path) {
+                    continue;
+                }
+                let node = Node::Original(Arc::new(Original::new(path.clone(), size, mtime)));
+                self.add(&path, node, t0);
+            }
+        }
     }
 
     fn add_dir(&mut self, path: &str, mtime: SystemTime) {
@@ -345,6 +395,7 @@ impl Volume {
         match self.nodes.get(&path) {
             Some(Node::Denied) => Err(code::PERMISSION_DENIED),
             Some(Node::Broken(c)) => Err(*c),
+            Some(Node::Original(o)) if o.is_gone() => Err(code::OBJECT_NOT_FOUND),
             Some(node) => Ok((path, node)),
             None => Err(code::OBJECT_NOT_FOUND),
         }
@@ -354,6 +405,7 @@ impl Volume {
         self.nodes
             .iter()
             .filter(move |(p, _)| !p.is_empty() && parent(p) == Some(dir))
+            .filter(|(_, n)| !matches!(n, Node::Original(o) if o.is_gone()))
             .map(|(p, n)| (p.rsplit_once('/').map_or(p.as_str(), |(_, name)| name), n))
     }
 
@@ -384,6 +436,7 @@ impl Volume {
                 ((entries + 2) * 32, *mtime, "S_IFDIR", 2 + subdirs)
             }
             Node::File { data, mtime } => (data.len() as u64, *mtime, "S_IFREG", 1),
+            Node::Original(o) => (o.size(), o.mtime(), "S_IFREG", 1),
             Node::Database => {
                 let db = self
                     .database
@@ -425,6 +478,7 @@ struct Handle {
 enum Target {
     Static(Arc<Vec<u8>>),
     Database,
+    Original(Arc<Original>),
 }
 
 struct Reply {
@@ -529,6 +583,19 @@ async fn read_request(stream: &mut BoxStream) -> Result<Packet, FrameError> {
 }
 
 impl Connection {
+    /// A request that would change the phone: refused, and counted so tests can say none came.
+    fn refuse_write(&self, operation: u64) {
+        self.volume
+            .activity
+            .write_requests
+            .fetch_add(1, Ordering::SeqCst);
+        tracing::warn!(
+            device = self.device.id,
+            operation,
+            "refused an AFC request that would change the phone"
+        );
+    }
+
     fn answer(&mut self, request: &Packet) -> Reply {
         let args = &request.body;
         let path = || codec::path_arg(args).ok_or(code::INVALID_ARG);
@@ -584,7 +651,10 @@ impl Connection {
             | op::RENAME_PATH
             | op::MAKE_LINK
             | op::SET_FILE_TIME
-            | op::REMOVE_PATH_AND_CONTENTS => Reply::status(code::PERMISSION_DENIED),
+            | op::REMOVE_PATH_AND_CONTENTS => {
+                self.refuse_write(request.operation());
+                Reply::status(code::PERMISSION_DENIED)
+            }
             op::READ_FILE | op::GET_FILE_HASH | op::GET_CONNECTION_INFO => {
                 Reply::status(code::OP_NOT_SUPPORTED)
             }
@@ -602,7 +672,10 @@ impl Connection {
         match mode {
             codec::mode::READ_ONLY => {}
             // Every mode that could create, truncate or write: the phone is read-only.
-            2..=6 => return Err(code::PERMISSION_DENIED),
+            2..=6 => {
+                self.refuse_write(op::FILE_OPEN);
+                return Err(code::PERMISSION_DENIED);
+            }
             _ => return Err(code::INVALID_ARG),
         }
         let (normalized, node) = self.volume.lookup(path)?;
@@ -613,6 +686,13 @@ impl Connection {
                 let db = self.volume.database.as_ref().expect("database node");
                 let tears = db.tear_armed.swap(false, Ordering::SeqCst);
                 (Target::Database, tears)
+            }
+            Node::Original(o) => {
+                self.volume
+                    .activity
+                    .original_opens
+                    .fetch_add(1, Ordering::SeqCst);
+                (Target::Original(Arc::clone(o)), false)
             }
             Node::Dir { .. } => return Err(code::OBJECT_IS_DIR),
             Node::Denied | Node::Broken(_) => unreachable!("lookup answers these with an error"),
@@ -641,6 +721,22 @@ impl Connection {
         let handle = self.handles.get_mut(&h).ok_or(code::INVALID_ARG)?;
         let db = volume.database.as_ref();
         let bytes = match &handle.target {
+            Target::Original(o) => {
+                if handle.reads == 0 {
+                    if volume.original_changes.contains(&o.path) {
+                        device.fault_acts(FaultMode::OriginalChanges);
+                        o.change();
+                    }
+                    if volume.original_vanishes.contains(&o.path) {
+                        device.fault_acts(FaultMode::OriginalVanishes);
+                        o.vanish();
+                    }
+                }
+                let chunk = o.read(handle.pos, size.min(MAX_READ));
+                handle.pos += chunk.len() as u64;
+                handle.reads += 1;
+                return Ok(chunk);
+            }
             Target::Static(data) => Arc::clone(data),
             Target::Database if db.is_some_and(|db| db.endless.is_some()) => {
                 // `endless-db`: zeros, as much as was asked, for ever.
@@ -689,6 +785,7 @@ impl Connection {
             let handle = self.handle(h)?;
             match &handle.target {
                 Target::Static(d) => d.len() as u64,
+                Target::Original(o) => o.size(),
                 Target::Database => self
                     .volume
                     .database

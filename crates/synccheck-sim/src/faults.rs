@@ -64,6 +64,15 @@
 //!   knows exactly when, without a clock.
 //! - `no-return-after-restart`: the phone answers `Restart`, leaves the bus and never comes
 //!   back (a phone stuck on the Apple logo, or one that powered off).
+//!
+//! The originals' faults (issue 17, `synccheck rescue`; see [`super::originals`]), PATH an
+//! original's path below the AFC root, e.g. `DCIM/100APPLE/IMG_0003.HEIC`:
+//! - `original-changes=PATH`: the phone rewrites that file at the first read of every handle
+//!   opened on it (longer, a second newer, other bytes), so no copy of it ever checks out.
+//! - `original-vanishes=PATH`: the file is deleted at the first read of the first handle opened
+//!   on it; that handle reads on, every later stat, open or listing finds nothing.
+//!
+//! A refused original is `afc-denied=PATH`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -124,10 +133,12 @@ pub enum FaultMode {
     SlowDb,
     LockedAfterRestart,
     NoReturnAfterRestart,
+    OriginalChanges,
+    OriginalVanishes,
 }
 
 impl FaultMode {
-    pub const ALL: [FaultMode; 23] = [
+    pub const ALL: [FaultMode; 25] = [
         FaultMode::NotPaired,
         FaultMode::UserDenied,
         FaultMode::PasswordProtected,
@@ -151,6 +162,8 @@ impl FaultMode {
         FaultMode::SlowDb,
         FaultMode::LockedAfterRestart,
         FaultMode::NoReturnAfterRestart,
+        FaultMode::OriginalChanges,
+        FaultMode::OriginalVanishes,
     ];
 
     /// The name used on the command line and in logs.
@@ -179,6 +192,8 @@ impl FaultMode {
             FaultMode::SlowDb => "slow-db",
             FaultMode::LockedAfterRestart => "locked-after-restart",
             FaultMode::NoReturnAfterRestart => "no-return-after-restart",
+            FaultMode::OriginalChanges => "original-changes",
+            FaultMode::OriginalVanishes => "original-vanishes",
         }
     }
 
@@ -187,7 +202,9 @@ impl FaultMode {
         match self {
             FaultMode::UnplugAfter | FaultMode::ReplugAfter => Some("N"),
             FaultMode::Latency => Some("MS"),
-            FaultMode::AfcDenied => Some("PATH"),
+            FaultMode::AfcDenied | FaultMode::OriginalChanges | FaultMode::OriginalVanishes => {
+                Some("PATH")
+            }
             FaultMode::EndlessDb => Some("BYTES"),
             FaultMode::Trickle => Some("MS"),
             // Optional: without it the phone stays locked until told.
@@ -251,6 +268,10 @@ pub enum Fault {
     LockedAfterRestart(Option<u32>),
     /// Leaves the bus on `Restart` and never comes back.
     NoReturnAfterRestart,
+    /// The phone rewrites the original at this path during every copy of it.
+    OriginalChanges(String),
+    /// The original at this path is deleted during its first copy.
+    OriginalVanishes(String),
 }
 
 impl Fault {
@@ -279,6 +300,8 @@ impl Fault {
             Fault::SlowDb => FaultMode::SlowDb,
             Fault::LockedAfterRestart(_) => FaultMode::LockedAfterRestart,
             Fault::NoReturnAfterRestart => FaultMode::NoReturnAfterRestart,
+            Fault::OriginalChanges(_) => FaultMode::OriginalChanges,
+            Fault::OriginalVanishes(_) => FaultMode::OriginalVanishes,
         }
     }
 }
@@ -374,7 +397,9 @@ impl FromStr for FaultSpec {
                 | FaultMode::Latency
                 | FaultMode::AfcDenied
                 | FaultMode::EndlessDb
-                | FaultMode::Trickle,
+                | FaultMode::Trickle
+                | FaultMode::OriginalChanges
+                | FaultMode::OriginalVanishes,
                 Some(v),
             ) if !v.is_empty() => parse_value(mode, v)?,
             (
@@ -383,7 +408,9 @@ impl FromStr for FaultSpec {
                 | FaultMode::Latency
                 | FaultMode::AfcDenied
                 | FaultMode::EndlessDb
-                | FaultMode::Trickle,
+                | FaultMode::Trickle
+                | FaultMode::OriginalChanges
+                | FaultMode::OriginalVanishes,
                 _,
             ) => {
                 return Err(FaultError::MissingValue {
@@ -432,15 +459,21 @@ fn parse_value(mode: FaultMode, value: &str) -> Result<Fault, FaultError> {
         value: value.to_string(),
         why,
     };
-    if mode == FaultMode::AfcDenied {
+    if matches!(
+        mode,
+        FaultMode::AfcDenied | FaultMode::OriginalChanges | FaultMode::OriginalVanishes
+    ) {
         // Accept the full device path too: the AFC root is /var/mobile/Media.
         let relative = value
             .strip_prefix("/var/mobile/Media")
             .filter(|rest| rest.is_empty() || rest.starts_with('/'))
             .unwrap_or(value);
-        return normalize_afc_path(relative)
-            .map(Fault::AfcDenied)
-            .map_err(|why| bad(why.into()));
+        let path = normalize_afc_path(relative).map_err(|why| bad(why.into()))?;
+        return Ok(match mode {
+            FaultMode::OriginalChanges => Fault::OriginalChanges(path),
+            FaultMode::OriginalVanishes => Fault::OriginalVanishes(path),
+            _ => Fault::AfcDenied(path),
+        });
     }
     if mode == FaultMode::EndlessDb {
         return match value.parse::<u64>() {
@@ -540,6 +573,10 @@ pub struct Faults {
     pub locked_after_restart: Option<UnlockWhen>,
     /// `no-return-after-restart`: a restart takes the phone off the bus for good.
     pub no_return_after_restart: bool,
+    /// `original-changes`: originals (normalized paths) rewritten during every copy.
+    pub original_changes: Vec<String>,
+    /// `original-vanishes`: originals deleted during their first copy.
+    pub original_vanishes: Vec<String>,
 }
 
 /// When a phone that came back locked from a restart is unlocked.
@@ -592,6 +629,16 @@ impl Faults {
                 })
             }
             Fault::NoReturnAfterRestart => self.no_return_after_restart = true,
+            Fault::OriginalChanges(path) => {
+                if !self.original_changes.contains(&path) {
+                    self.original_changes.push(path);
+                }
+            }
+            Fault::OriginalVanishes(path) => {
+                if !self.original_vanishes.contains(&path) {
+                    self.original_vanishes.push(path);
+                }
+            }
         }
     }
 
@@ -630,6 +677,14 @@ impl Faults {
             (
                 self.no_return_after_restart,
                 FaultMode::NoReturnAfterRestart,
+            ),
+            (
+                !self.original_changes.is_empty(),
+                FaultMode::OriginalChanges,
+            ),
+            (
+                !self.original_vanishes.is_empty(),
+                FaultMode::OriginalVanishes,
             ),
         ] {
             if on {
@@ -908,6 +963,31 @@ mod tests {
             vec![FaultMode::AfcDenied, FaultMode::GrowingDb]
         );
         assert!(known_modes().contains("afc-denied=PATH"));
+    }
+
+    #[test]
+    fn original_faults_take_a_path_below_the_afc_root() {
+        assert_eq!(
+            parse("original-changes=/var/mobile/Media/DCIM/100APPLE/IMG_0003.HEIC@1").unwrap(),
+            FaultSpec {
+                fault: Fault::OriginalChanges("DCIM/100APPLE/IMG_0003.HEIC".into()),
+                device: Some(1)
+            }
+        );
+        assert_eq!(
+            parse("original-vanishes=DCIM//100APPLE/IMG_0004.MOV")
+                .unwrap()
+                .fault,
+            Fault::OriginalVanishes("DCIM/100APPLE/IMG_0004.MOV".into())
+        );
+        assert!(matches!(
+            parse("original-vanishes=../x").unwrap_err(),
+            FaultError::BadValue { .. }
+        ));
+        assert!(matches!(
+            parse("original-changes").unwrap_err(),
+            FaultError::MissingValue { .. }
+        ));
     }
 
     #[test]

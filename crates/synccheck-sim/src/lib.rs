@@ -27,6 +27,7 @@ mod diagnostics;
 pub mod faults;
 mod frame;
 mod lockdownd;
+pub mod originals;
 pub mod pairing;
 #[cfg(test)]
 mod query_stop_tests;
@@ -141,6 +142,15 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// What hosts asked of one phone's AFC volume.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AfcActivity {
+    /// Requests that would have written, created, removed or renamed something (all refused).
+    pub write_requests: u64,
+    /// Originals (photos and videos under `DCIM/`) opened for reading.
+    pub original_opens: u64,
+}
+
 /// A running simulator.
 pub struct SimHandle {
     address: String,
@@ -181,6 +191,19 @@ impl SimHandle {
     pub fn unlock(&self, n: usize) -> Result<(), SimError> {
         self.numbered(n)?.unlock();
         Ok(())
+    }
+
+    /// What hosts have asked of phone `n`'s AFC volume so far (all zero before its first AFC
+    /// connection).
+    pub fn afc_activity(&self, n: usize) -> Result<AfcActivity, SimError> {
+        let device = self.numbered(n)?;
+        Ok(device.afc.get().map_or(AfcActivity::default(), |v| {
+            let a = &v.activity;
+            AfcActivity {
+                write_requests: a.write_requests.load(std::sync::atomic::Ordering::SeqCst),
+                original_opens: a.original_opens.load(std::sync::atomic::Ordering::SeqCst),
+            }
+        }))
     }
 
     fn numbered(&self, n: usize) -> Result<&Arc<Device>, SimError> {

@@ -493,6 +493,7 @@ fn build_plan(plan: Plan) -> Result<SynthLibrary, SynthError> {
         Some(("ZSAVEDASSETTYPE", "INTEGER")),
         Some(("ZTRASHEDSTATE", "INTEGER")),
         Some(("ZVISIBILITYSTATE", "INTEGER")),
+        Some(("ZHIDDEN", "INTEGER")),
         Some(("ZHEIGHT", "INTEGER")),
         Some(("ZWIDTH", "INTEGER")),
         Some(("ZADDITIONALATTRIBUTES", "INTEGER")),
@@ -729,7 +730,10 @@ impl Writer {
                 "Z_ENT" => Value::Integer(ENT_ASSET),
                 "Z_OPT" => Value::Integer(1),
                 "ZKIND" => Value::Integer(i64::from(video)),
-                "ZKINDSUBTYPE" => Value::Integer(0),
+                // Every third photo a Live Photo (2), whose video the phone keeps beside it.
+                "ZKINDSUBTYPE" => Value::Integer(if !video && pk % 3 == 1 { 2 } else { 0 }),
+                // Some hidden (Photos' Hidden album): still the user's library.
+                "ZHIDDEN" => Value::Integer(i64::from(pk % 7 == 2)),
                 "ZBUNDLESCOPE" => Value::Integer(a.bundle_scope),
                 "ZCLOUDLOCALSTATE" => Value::Integer(state),
                 "ZSAVEDASSETTYPE" => Value::Integer(a.saved_type),

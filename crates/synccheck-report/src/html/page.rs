@@ -15,6 +15,8 @@ pub struct Page {
     pub photos: Option<PhotosView>,
     /// Values the iPhone sent that were refused, one sentence each (the report's warnings).
     pub warnings: Vec<String>,
+    /// Photos only on this phone, and the command that copies them (the report's rescue note).
+    pub rescue: Option<String>,
     /// "25 November 2026, 06:21 UTC", or "unknown".
     pub scanned_at: String,
     pub synccheck_version: &'static str,
@@ -87,6 +89,7 @@ pub fn page(device: &DeviceDocument) -> Page {
         checks,
         photos: device.facts.photos.as_ref().map(photos),
         warnings: device.warnings.clone(),
+        rescue: device.rescue.clone(),
         scanned_at: device
             .captured_at
             .as_deref()
@@ -294,6 +297,7 @@ mod tests {
                 ..Default::default()
             },
             checks: Vec::new(),
+            rescue: None,
             verdict: None,
             warnings: Vec::new(),
         };
