@@ -79,12 +79,13 @@ impl PgStore {
     fn client(&mut self) -> Result<&mut Client, HistoryError> {
         if self.client.as_ref().is_none_or(Client::is_closed) {
             self.client = None;
-            let mut client = self
-                .target
-                .config
-                .connect(NoTls)
-                .map_err(|e| self.error(&e))?;
-            migrate(&mut client).map_err(|e| match e {
+            let config = &self.target.config;
+            let client = off_runtime(|| {
+                let mut client = config.connect(NoTls).map_err(Migration::Sql)?;
+                migrate(&mut client)?;
+                Ok(client)
+            })
+            .map_err(|e| match e {
                 Migration::Sql(e) => self.error(&e),
                 Migration::TooNew => HistoryError::TooNew(self.target.describe()),
             })?;
@@ -94,16 +95,40 @@ impl PgStore {
     }
 
     /// Runs `f` on the connection, mapping its error.
-    fn with<T>(
+    fn with<T: Send>(
         &mut self,
-        f: impl FnOnce(&mut Client) -> Result<T, postgres::Error>,
+        f: impl FnOnce(&mut Client) -> Result<T, postgres::Error> + Send,
     ) -> Result<T, HistoryError> {
         let client = self.client()?;
-        match f(client) {
+        match off_runtime(|| f(client)) {
             Ok(v) => Ok(v),
             Err(e) => Err(self.error(&e)),
         }
     }
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        // Closing sends the server a goodbye through the client's own runtime.
+        if let Some(client) = self.client.take() {
+            off_runtime(move || drop(client));
+        }
+    }
+}
+
+/// Runs `f` where the synchronous client may block. The client drives a runtime of its own,
+/// which tokio refuses to start on a thread that is already driving one (a history used or
+/// dropped inside `block_on` would panic): there, `f` runs on a scoped thread of its own.
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return f();
+    }
+    std::thread::scope(|scope| {
+        scope
+            .spawn(f)
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
 }
 
 enum Migration {
@@ -217,7 +242,7 @@ impl Store for PgStore {
     fn insert(
         &mut self,
         s: &ScanRecord,
-        before_commit: &mut dyn FnMut(),
+        before_commit: &mut (dyn FnMut() + Send),
     ) -> Result<i64, HistoryError> {
         let answers = s.answers.replace('\0', "\u{fffd}");
         self.with(|client| {

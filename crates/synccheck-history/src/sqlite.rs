@@ -157,7 +157,7 @@ impl Store for SqliteStore {
     fn insert(
         &mut self,
         s: &ScanRecord,
-        before_commit: &mut dyn FnMut(),
+        before_commit: &mut (dyn FnMut() + Send),
     ) -> Result<i64, HistoryError> {
         let path = self.path.clone();
         let sql = |source| HistoryError::Sqlite {

@@ -10,7 +10,7 @@ pub(crate) trait Store: Send {
     fn insert(
         &mut self,
         scan: &ScanRecord,
-        before_commit: &mut dyn FnMut(),
+        before_commit: &mut (dyn FnMut() + Send),
     ) -> Result<i64, HistoryError>;
     /// Rows matching `filter`, newest first.
     fn list(&mut self, filter: &ListFilter) -> Result<Vec<ScanRow>, HistoryError>;
