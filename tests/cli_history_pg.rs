@@ -599,6 +599,11 @@ impl OwnServer {
     }
 
     fn start() -> Option<OwnServer> {
+        Self::start_with(&[])
+    }
+
+    /// A server of its own, started with these variables for `.ci/pg-test-server`.
+    fn start_with(env: &[(&str, &Path)]) -> Option<OwnServer> {
         let have_binaries = std::env::var_os("SYNCCHECK_TEST_PG_BIN").is_some()
             || std::fs::read_dir("/usr/lib/postgresql").is_ok_and(|mut d| d.next().is_some());
         if !have_binaries {
@@ -619,15 +624,20 @@ impl OwnServer {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(server._tmp.path(), std::fs::Permissions::from_mode(0o755))
             .unwrap();
-        server.url = server.run("start");
+        server.url = server.run_with("start", env);
         Some(server)
     }
 
     fn run(&self, command: &str) -> String {
+        self.run_with(command, &[])
+    }
+
+    fn run_with(&self, command: &str, env: &[(&str, &Path)]) -> String {
         let child = Command::new("bash")
             .arg(Self::script())
             .arg(command)
             .arg(&self.dir)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -744,4 +754,104 @@ fn the_server_stopped_mid_watch_and_started_again() {
         "the scan before and the one taken while it was down: {rows:?}"
     );
     assert!(rows.iter().all(|(_, bench)| bench == "front"));
+}
+
+/// A server that takes logins over TLS only: `sslmode=require` with the shop's CA in
+/// PGSSLROOTCERT records and lists; without the CA, with another CA, or without TLS, the
+/// history is refused with the reason, and the password shows nowhere.
+#[test]
+fn tls_to_the_server_is_verified_against_the_shops_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
+    let server_key = rcgen::KeyPair::generate().unwrap();
+    let server_cert = rcgen::CertificateParams::new(vec!["127.0.0.1".into(), "localhost".into()])
+        .unwrap()
+        .signed_by(&server_key, &ca)
+        .unwrap();
+    let write = |name: &str, pem: String| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, pem).unwrap();
+        path
+    };
+    let ca_file = write("ca.pem", ca.pem());
+    let cert_file = write("server.crt", server_cert.pem());
+    let key_file = write("server.key", server_key.serialize_pem());
+    let other_key = rcgen::KeyPair::generate().unwrap();
+    let other_ca = rcgen::CertificateParams::new(vec!["127.0.0.1".into()])
+        .unwrap()
+        .self_signed(&other_key)
+        .unwrap();
+    let other_ca_file = write("other.pem", other_ca.pem());
+
+    let Some(server) = OwnServer::start_with(&[
+        ("SYNCCHECK_TEST_PG_TLS_CERT", &cert_file),
+        ("SYNCCHECK_TEST_PG_TLS_KEY", &key_file),
+    ]) else {
+        return;
+    };
+    let password = password_of(&server.url);
+    let tls_url = format!("{}?sslmode=require", server.url);
+    let sim = start_sim_with(&[fixture("healthy.plist")], &[]);
+    let run = |args: &[&str], env: &[(&str, &Path)]| {
+        let child = Command::new(env!("CARGO_BIN_EXE_synccheck"))
+            .args(args)
+            .env("USBMUXD_SOCKET_ADDRESS", &sim.address)
+            .env("HOME", dir.path())
+            .env_remove("PGSSLROOTCERT")
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_bounded(child, "synccheck", LIMIT)
+    };
+    let trusted = [("PGSSLROOTCERT", ca_file.as_path())];
+    let scanned = run(&["scan", "--db", &tls_url, "--bench", "tls"], &trusted);
+    assert_eq!(scanned.status.code(), Some(0), "{}", text(&scanned.stderr));
+    assert!(
+        text(&scanned.stderr).is_empty(),
+        "recorded: {}",
+        text(&scanned.stderr)
+    );
+    let listed = run(&["history", "--db", &tls_url], &trusted);
+    assert_eq!(listed.status.code(), Some(0), "{}", text(&listed.stderr));
+    assert!(
+        text(&listed.stdout).contains("tls"),
+        "{}",
+        text(&listed.stdout)
+    );
+
+    let no_ca = run(&["history", "--db", &tls_url], &[]);
+    assert_eq!(no_ca.status.code(), Some(2));
+    assert!(
+        text(&no_ca.stderr).contains("PGSSLROOTCERT"),
+        "{}",
+        text(&no_ca.stderr)
+    );
+    let other = run(
+        &["history", "--db", &tls_url],
+        &[("PGSSLROOTCERT", other_ca_file.as_path())],
+    );
+    assert_eq!(other.status.code(), Some(2));
+    assert!(
+        text(&other.stderr).contains("TLS"),
+        "{}",
+        text(&other.stderr)
+    );
+    assert!(
+        !text(&other.stderr).contains("cannot reach it"),
+        "{}",
+        text(&other.stderr)
+    );
+    let plain = run(&["history", "--db", &server.url], &[]);
+    assert_eq!(plain.status.code(), Some(2));
+    assert!(
+        text(&plain.stderr).contains("no encryption"),
+        "{}",
+        text(&plain.stderr)
+    );
+    assert_no_password(&password, &[&scanned, &listed, &no_ca, &other, &plain]);
 }

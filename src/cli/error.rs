@@ -124,8 +124,8 @@ impl CliError {
             CliError::History(HistoryError::BadUrl(_)) => {
                 "give --db (or SYNCCHECK_DB) a file path or a URL such as postgres://bench@server:5432/synccheck (docs/shared-history.md)"
             }
-            CliError::History(HistoryError::NoTls) => {
-                "reach the server over a VPN or an SSH tunnel and set sslmode=disable (docs/shared-history.md, \"TLS\")"
+            CliError::History(HistoryError::Tls(_)) => {
+                "set PGSSLROOTCERT to the PEM file of the CA that signed the server's certificate (docs/shared-history.md, \"TLS\")"
             }
             CliError::History(HistoryError::Postgres { .. }) => {
                 "check that the server runs and accepts this bench, and the URL, PGUSER and PGPASSWORD (docs/shared-history.md)"

@@ -18,8 +18,8 @@ pub enum HistoryError {
     TooNew(String),
     #[error("--db (or SYNCCHECK_DB) is not a history: {0}")]
     BadUrl(String),
-    #[error("the history server asks for TLS (sslmode require or PGSSLMODE), which this build does not speak")]
-    NoTls,
+    #[error("TLS to the history server: {0}")]
+    Tls(String),
     #[error("cannot create the directory for {path}: {source}")]
     Directory {
         path: PathBuf,

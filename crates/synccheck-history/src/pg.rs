@@ -79,9 +79,15 @@ impl PgStore {
     fn client(&mut self) -> Result<&mut Client, HistoryError> {
         if self.client.as_ref().is_none_or(Client::is_closed) {
             self.client = None;
-            let config = &self.target.config;
+            let (config, tls) = (&self.target.config, &self.target.tls);
             let client = off_runtime(|| {
-                let mut client = config.connect(NoTls).map_err(Migration::Sql)?;
+                let mut client = match tls {
+                    Some(tls) => config.connect(tokio_postgres_rustls::MakeRustlsConnect::new(
+                        rustls::ClientConfig::clone(tls),
+                    )),
+                    None => config.connect(NoTls),
+                }
+                .map_err(Migration::Sql)?;
                 migrate(&mut client)?;
                 Ok(client)
             })
@@ -206,6 +212,8 @@ fn classified(e: &postgres::Error) -> String {
         .contains(code),
         // No server answer at all: tokio-postgres has no public kind for "could not connect",
         // only a closed connection or an I/O cause.
+        // A certificate refused is no outage: it stays refused.
+        None if e.to_string().starts_with("error performing TLS handshake") => false,
         None => {
             e.is_closed()
                 || std::error::Error::source(e).is_some_and(|c| c.is::<std::io::Error>())

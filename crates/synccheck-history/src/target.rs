@@ -4,6 +4,12 @@
 //! URL is read as one, any other scheme is an error (a typo such as `postgress://` would
 //! otherwise make folders named after it). Like libpq, what the URL leaves out is taken from
 //! the standard PG* variables; tokio-postgres reads none of them itself.
+//!
+//! TLS: `sslmode=require` (or `verify-ca`, `verify-full`) connects over rustls and verifies the
+//! server's certificate and name against the CA in `PGSSLROOTCERT` (else libpq's
+//! `~/.postgresql/root.crt`), which must be there: stricter than libpq's `require`, which
+//! accepts any certificate when it has no CA file. `disable`, `allow` and `prefer` (the
+//! default) connect without TLS.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -12,6 +18,9 @@ use std::time::Duration;
 use postgres::config::{Host, SslMode};
 
 use crate::HistoryError;
+
+/// The most a CA certificate file may hold: a chain is a few kilobytes.
+const ROOT_CERT_AT_MOST: u64 = 1 << 20;
 
 /// How long connecting to a history server may take when neither the URL nor
 /// `PGCONNECT_TIMEOUT` says: a bench must not hang on a server that is gone.
@@ -30,6 +39,8 @@ pub enum Target {
 pub struct PgTarget {
     /// Boxed: a client configuration is ten times a path's size.
     pub(crate) config: Box<postgres::Config>,
+    /// With `sslmode=require`: the TLS client, trusting only the shop's CA.
+    pub(crate) tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 impl std::fmt::Debug for PgTarget {
@@ -157,9 +168,14 @@ impl PgTarget {
                 });
             }
         }
-        if config.get_ssl_mode() == SslMode::Require {
-            return Err(HistoryError::NoTls);
-        }
+        let tls = match config.get_ssl_mode() {
+            SslMode::Require => Some(std::sync::Arc::new(tls_client(env)?)),
+            // `prefer` would try TLS and accept any certificate: plain, said in the docs.
+            _ => {
+                config.ssl_mode(SslMode::Disable);
+                None
+            }
+        };
         if config.get_connect_timeout().is_none() {
             let timeout = var("PGCONNECT_TIMEOUT")
                 .and_then(|t| t.trim().parse::<u64>().ok())
@@ -175,6 +191,7 @@ impl PgTarget {
         config.application_name("synccheck");
         Ok(PgTarget {
             config: Box::new(config),
+            tls,
         })
     }
 
@@ -200,6 +217,44 @@ impl PgTarget {
         let db = c.get_dbname().unwrap_or("");
         format!("postgres://{user}{host}{port}/{db}")
     }
+}
+
+/// The TLS client for `sslmode=require`: trusting the CA certificates (PEM) of
+/// `PGSSLROOTCERT`, else of libpq's `~/.postgresql/root.crt`.
+fn tls_client(env: Env<'_>) -> Result<rustls::ClientConfig, HistoryError> {
+    let var = |name: &str| env(name).filter(|v| !v.is_empty());
+    let path = match var("PGSSLROOTCERT") {
+        Some(path) => PathBuf::from(path),
+        None => {
+            let libpq_default =
+                var("HOME").map(|home| Path::new(&home).join(".postgresql/root.crt"));
+            match libpq_default.filter(|p| p.is_file()) {
+                Some(path) => path,
+                None => return Err(HistoryError::Tls(
+                    "sslmode require needs the certificate of the server's CA: set PGSSLROOTCERT to its PEM file".to_string(),
+                )),
+            }
+        }
+    };
+    let unreadable =
+        |why: String| HistoryError::Tls(format!("the CA certificate {}: {why}", path.display()));
+    let pem = synccheck_core::user_file::read_regular_file(&path, ROOT_CERT_AT_MOST)
+        .map_err(|e| unreadable(e.to_string()))?;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+        let cert = cert.map_err(|e| unreadable(format!("not PEM ({e})")))?;
+        roots.add(cert).map_err(|e| unreadable(e.to_string()))?;
+    }
+    if roots.is_empty() {
+        return Err(unreadable("no certificate in it".to_string()));
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| HistoryError::Tls(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
 }
 
 #[cfg(test)]
@@ -287,23 +342,35 @@ mod tests {
     }
 
     #[test]
-    fn tls_is_refused_plainly_rather_than_silently_skipped() {
+    fn tls_needs_the_shops_ca_and_is_never_skipped_silently() {
         for mode in ["require", "verify-full"] {
-            assert!(matches!(
-                parse("postgres://h/db", &[("PGSSLMODE", mode)]),
-                Err(HistoryError::NoTls)
-            ));
+            let vars = [("PGSSLMODE", mode), ("HOME", "/nonexistent")];
+            let err = parse("postgres://h/db", &vars).unwrap_err();
+            assert!(err.to_string().contains("PGSSLROOTCERT"), "{err}");
         }
-        assert!(matches!(
-            parse("postgres://h/db?sslmode=require", &[]),
-            Err(HistoryError::NoTls)
-        ));
-        pg("postgres://h/db", &[("PGSSLMODE", "disable")]);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ca.pem");
+        std::fs::write(&file, "hello").unwrap();
+        let ca = file.to_str().unwrap();
+        let err = parse("postgres://h/db?sslmode=require", &[("PGSSLROOTCERT", ca)]).unwrap_err();
+        assert!(matches!(err, HistoryError::Tls(_)), "{err}");
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["db.shop".into()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        std::fs::write(&file, cert.pem()).unwrap();
+        let t = pg("postgres://h/db?sslmode=require", &[("PGSSLROOTCERT", ca)]);
+        assert!(t.tls.is_some());
+        assert!(pg("postgres://h/db", &[("PGSSLMODE", "prefer")])
+            .tls
+            .is_none());
         // The URL's own sslmode wins over PGSSLMODE.
-        pg(
+        let t = pg(
             "postgres://h/db?sslmode=disable",
             &[("PGSSLMODE", "require")],
         );
+        assert!(t.tls.is_none());
     }
 
     #[test]
