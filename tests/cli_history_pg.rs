@@ -238,6 +238,35 @@ fn two_benches_scan_at_once_and_a_third_lists_and_reprints() {
     assert_no_password(&password, &[&north, &south, &all, &shown]);
 }
 
+/// Logging everything (`SYNCCHECK_LOG=trace`) while recording into the server: under
+/// `--redact` no serial, UDID or name reaches stderr (the client logs its statements'
+/// parameters), and the password never does.
+#[test]
+fn a_redacted_scan_logs_no_identifier_and_no_password() {
+    let Some(server) = server_url() else { return };
+    let db = TestDb::new(&server);
+    let sim = start_sim_with(&[fixture("healthy.plist")], &[]);
+    let child = Command::new(env!("CARGO_BIN_EXE_synccheck"))
+        .args(["scan", "--redact", "--json", "--db", &db.url])
+        .env("USBMUXD_SOCKET_ADDRESS", &sim.address)
+        .env("SYNCCHECK_LOG", "trace")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = wait_bounded(child, "scan", LIMIT);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(db.rows().len(), 1, "recorded");
+    for secret in ["F4GZK2LMN7Q1", "00008130-001C2D3E4F506172", "Sam’s iPhone"] {
+        assert!(!text(&out.stderr).contains(secret), "{secret} in the log");
+        assert!(
+            !text(&out.stdout).contains(secret),
+            "{secret} in the report"
+        );
+    }
+    assert_no_password(&password_of(&db.url), &[&out]);
+}
+
 /// The same phone at one bench, then at another: the second bench compares its backlog with
 /// the first bench's scan.
 #[test]
