@@ -4,6 +4,8 @@
 //! column, so concurrent writers never conflict. The connection is made when first needed
 //! and made again after the server went away, so `watch` records again once it is back.
 
+use std::time::{Duration, Instant};
+
 use postgres::error::SqlState;
 use postgres::{Client, NoTls};
 
@@ -45,9 +47,16 @@ const MIGRATION_LOCK: i64 = 0x7379_6e63_6368_6563;
 /// How an unreachable server's error begins: [`HistoryError::is_unreachable`] tests it.
 pub(crate) const UNREACHABLE: &str = "cannot reach it";
 
+/// After a failed connection, how long further uses fail at once with the same reason instead
+/// of waiting out another connect timeout: `watch` reads each phone's earlier scan, and a
+/// server that does not answer must not hold up every scan on the bench.
+const QUIET_AFTER_FAILURE: Duration = Duration::from_secs(5);
+
 pub(crate) struct PgStore {
     target: PgTarget,
     client: Option<Client>,
+    /// When the last connection failed, and why.
+    failed: Option<(Instant, String)>,
 }
 
 const COLUMNS: &str = "id, scanned_at, bench, udid, serial, name, product_type, model, ios, \
@@ -66,6 +75,7 @@ impl PgStore {
         PgStore {
             target,
             client: None,
+            failed: None,
         }
     }
 
@@ -79,6 +89,14 @@ impl PgStore {
     fn client(&mut self) -> Result<&mut Client, HistoryError> {
         if self.client.as_ref().is_none_or(Client::is_closed) {
             self.client = None;
+            if let Some((at, why)) = &self.failed {
+                if at.elapsed() < QUIET_AFTER_FAILURE {
+                    return Err(HistoryError::Postgres {
+                        at: self.target.describe(),
+                        why: why.clone(),
+                    });
+                }
+            }
             let (config, tls) = (&self.target.config, &self.target.tls);
             let client = off_runtime(|| {
                 let mut client = match tls {
@@ -94,7 +112,19 @@ impl PgStore {
             .map_err(|e| match e {
                 Migration::Sql(e) => self.error(&e),
                 Migration::TooNew => HistoryError::TooNew(self.target.describe()),
-            })?;
+            });
+            let client = match client {
+                Ok(client) => client,
+                Err(e) => {
+                    if let HistoryError::Postgres { why, .. } = &e {
+                        if e.is_unreachable() {
+                            self.failed = Some((Instant::now(), why.clone()));
+                        }
+                    }
+                    return Err(e);
+                }
+            };
+            self.failed = None;
             self.client = Some(client);
         }
         Ok(self.client.as_mut().expect("connected just above"))
