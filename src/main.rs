@@ -27,6 +27,9 @@ fn init_logging(verbose: u8) {
     };
     let filter =
         EnvFilter::try_from_env("SYNCCHECK_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    // The PostgreSQL client logs every statement's parameters at debug level: serials, UDIDs
+    // and snapshots, which --redact must keep out of stderr. Its warnings still show.
+    let filter = filter.add_directive("tokio_postgres=warn".parse().expect("a fixed directive"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(|| PrintableStderr)

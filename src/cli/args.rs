@@ -235,11 +235,18 @@ pub struct ReportFromArgs {
 /// Where the scan history lives.
 #[derive(Debug, clap::Args)]
 pub struct DbArgs {
-    /// The history database. Default: SYNCCHECK_DB, else history.sqlite in the user's data
+    /// The history: a database file, or a PostgreSQL URL (postgres://user@host:5432/db, what
+    /// it leaves out taken from PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE)
+    /// shared by several benches. Default: SYNCCHECK_DB, else history.sqlite in the user's data
     /// directory (~/.local/share/synccheck on Linux, ~/Library/Application Support/synccheck on
     /// macOS).
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH|URL")]
     pub db: Option<PathBuf>,
+
+    /// The bench recorded with each scan (default: this computer's host name); with
+    /// `history`, only that bench's scans are listed.
+    #[arg(long, value_name = "NAME")]
+    pub bench: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -250,6 +257,14 @@ pub struct HistoryArgs {
     /// Only this phone's scans.
     #[arg(long, value_name = "UDID")]
     pub udid: Option<String>,
+
+    /// Only the newest N scans.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u32>,
+
+    /// Only scans from this day on (YYYY-MM-DD, UTC) or this time (2026-05-01T14:00:00Z).
+    #[arg(long, value_name = "DATE", value_parser = since_date)]
+    pub since: Option<i64>,
 
     /// Hide serial numbers, UDIDs and device names.
     #[arg(long)]
@@ -275,6 +290,29 @@ pub enum HistoryCommand {
         #[command(flatten)]
         report: ReportArgs,
     },
+    /// Copy every scan of another history (a file or a URL) into this one (--db): how a
+    /// bench's SQLite history moves into a shared server. Scans already there are skipped.
+    Import {
+        /// The history to copy from.
+        #[arg(long = "from", value_name = "PATH|URL")]
+        from: PathBuf,
+
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+/// `--since`: a day (midnight UTC) or an RFC 3339 time, as Unix seconds.
+fn since_date(s: &str) -> Result<i64, String> {
+    let t = s.trim();
+    if let Ok(day) = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        if let Some(midnight) = day.and_hms_opt(0, 0, 0) {
+            return Ok(midnight.and_utc().timestamp());
+        }
+    }
+    chrono::DateTime::parse_from_rfc3339(t)
+        .map(|at| at.timestamp())
+        .map_err(|_| format!("\"{s}\" is not a date: give YYYY-MM-DD or e.g. 2026-05-01T14:00:00Z"))
 }
 
 #[derive(Debug, clap::Args)]
@@ -417,7 +455,17 @@ pub enum ColorWhen {
 
 #[cfg(test)]
 mod limit_tests {
-    use super::byte_size;
+    use super::{byte_size, since_date};
+
+    #[test]
+    fn since_takes_a_day_or_a_time_and_refuses_nonsense() {
+        assert_eq!(since_date("1970-01-02"), Ok(86_400));
+        assert_eq!(since_date("1970-01-01T01:00:00Z"), Ok(3_600));
+        assert_eq!(since_date("1970-01-01T01:00:00+01:00"), Ok(0));
+        for bad in ["", "yesterday", "2026-13-01", "01/02/2026"] {
+            assert!(since_date(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn sizes_take_decimal_units_and_refuse_nonsense() {

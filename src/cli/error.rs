@@ -123,6 +123,15 @@ impl CliError {
             CliError::History(HistoryError::NotAFile { .. }) => {
                 "give --db (or SYNCCHECK_DB) the path of a history database file"
             }
+            CliError::History(HistoryError::BadUrl(_)) => {
+                "give --db (or SYNCCHECK_DB) a file path or a URL such as postgres://bench@server:5432/synccheck (docs/shared-history.md)"
+            }
+            CliError::History(HistoryError::Tls(_)) => {
+                "set PGSSLROOTCERT to the PEM file of the CA that signed the server's certificate (docs/shared-history.md, \"TLS\")"
+            }
+            CliError::History(HistoryError::Postgres { .. }) => {
+                "check that the server runs and accepts this bench, and the URL, PGUSER and PGPASSWORD (docs/shared-history.md)"
+            }
             CliError::History(_) => "check --db (or SYNCCHECK_DB) and that the file is writable",
             CliError::Document { .. } => {
                 "give a synccheck snapshot, or a JSON report made by `synccheck scan --json` or `watch --json-dir`"

@@ -1,9 +1,11 @@
-//! `synccheck history`: past scans, and a past scan's report reprinted.
+//! `synccheck history`: past scans, a past scan's report reprinted, and a history copied into
+//! another (`history import`). The history is a SQLite file or a shared PostgreSQL server
+//! (docs/shared-history.md): every command here and in `scan` and `watch` works the same on both.
 
 use chrono::{DateTime, Utc};
 use synccheck_core::checklist::{Answers, Context};
 use synccheck_core::units;
-use synccheck_history::{self as history, earlier_scan, History, OpenMode};
+use synccheck_history::{self as history, earlier_scan, History, ListFilter, OpenMode, Target};
 use synccheck_report::pipeline;
 
 use super::args::{DbArgs, HistoryArgs, HistoryCommand};
@@ -11,34 +13,84 @@ use super::error::CliError;
 use super::report;
 
 /// `--db`, else `SYNCCHECK_DB`, else the OS's data directory; and whether the user chose it.
-pub fn db_path(args: &DbArgs) -> (std::path::PathBuf, bool) {
+/// A URL-shaped value is a PostgreSQL URL or an error, never a file path.
+pub fn db_target(args: &DbArgs) -> Result<(Target, bool), history::HistoryError> {
     match args
         .db
         .clone()
         .or_else(|| std::env::var_os("SYNCCHECK_DB").map(Into::into))
     {
-        Some(given) => (given, true),
-        None => (history::default_path(), false),
+        Some(given) => Ok((Target::parse(given.as_os_str())?, true)),
+        None => Ok((Target::File(history::default_path()), false)),
     }
 }
 
-/// The history a scan records into. Only the default location has its folders made: a path
-/// the user gave must be in an existing folder, so a typo is an error, not a new tree.
+/// Checks `--db` before any phone is read: a value that is not a history is the
+/// technician's to fix now, not a warning after the scan.
+pub fn check_db(args: &DbArgs) -> Result<(), CliError> {
+    db_target(args)?;
+    Ok(())
+}
+
+/// The bench recorded with each scan: `--bench`, else this computer's host name.
+fn bench(args: &DbArgs) -> Option<String> {
+    args.bench
+        .clone()
+        .filter(|b| !b.trim().is_empty())
+        .or_else(host_name)
+}
+
+fn host_name() -> Option<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is writable for its whole length, which is passed with it.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return None;
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    let name = String::from_utf8_lossy(&buf[..end]).trim().to_string();
+    (!name.is_empty()).then_some(name)
+}
+
+/// The history a scan records into, with the bench. Only the default location has its
+/// folders made: a path the user gave must be in an existing folder, so a typo is an error,
+/// not a new tree.
 pub fn open_to_record(args: &DbArgs) -> Result<History, history::HistoryError> {
-    let (path, given) = db_path(args);
+    let (target, given) = db_target(args)?;
     let mode = if given {
         OpenMode::RecordAtGiven
     } else {
         OpenMode::RecordAtDefault
     };
-    History::open_with(&path, mode)
+    Ok(History::open_target(&target, mode)?.with_bench(bench(args)))
+}
+
+/// For `watch`, which runs for hours: a history server that cannot be reached now is said
+/// once (unless `quiet`), and connected to again with each scan, so recording resumes when it
+/// is back.
+pub fn open_to_record_retrying(
+    args: &DbArgs,
+    quiet: bool,
+) -> Result<History, history::HistoryError> {
+    match (db_target(args)?, open_to_record(args)) {
+        ((Target::Postgres(pg), _), Err(e)) if e.is_unreachable() => {
+            if !quiet {
+                eprintln!(
+                    "synccheck: warning: {}; watch records scans once it is back",
+                    synccheck_wire::phone_text::printable(&e.to_string())
+                );
+            }
+            Ok(History::postgres_later(&pg).with_bench(bench(args)))
+        }
+        (_, opened) => opened,
+    }
 }
 
 /// The history to read, which must exist: `None` when the default one was never made (no
 /// scan recorded yet); a path the user gave that holds no database is an error.
 fn open_to_read(args: &DbArgs) -> Result<Option<History>, CliError> {
-    let (path, given) = db_path(args);
-    match History::open_with(&path, OpenMode::Read) {
+    let (target, given) = db_target(args)?;
+    match History::open_target(&target, OpenMode::Read) {
         Err(history::HistoryError::Missing(_)) if !given => Ok(None),
         other => Ok(Some(other?)),
     }
@@ -52,8 +104,21 @@ pub fn run(args: HistoryArgs) -> Result<i32, CliError> {
             html,
             report,
         }) => show(id, &db, &html, &report),
+        Some(HistoryCommand::Import { from, db }) => import(&from, &db),
         None => list(&args),
     }
+}
+
+/// A column of the listing: made printable, cut to `width` characters so a long phone name
+/// cannot push the others out of line.
+fn cell(text: Option<&str>, width: usize) -> String {
+    let text = synccheck_wire::phone_text::printable(text.unwrap_or("?")).into_owned();
+    if text.chars().count() <= width {
+        return text;
+    }
+    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
 }
 
 fn list(args: &HistoryArgs) -> Result<i32, CliError> {
@@ -61,39 +126,48 @@ fn list(args: &HistoryArgs) -> Result<i32, CliError> {
         eprintln!("No scans recorded yet.");
         return Ok(0);
     };
-    let rows = history.list(args.udid.as_deref())?;
+    let filter = ListFilter {
+        udid: args.udid.clone(),
+        bench: args.db.bench.clone(),
+        since: args.since,
+        limit: args.limit,
+    };
+    let rows = history.list_where(&filter)?;
     if rows.is_empty() {
         eprintln!("No scans recorded yet.");
         return Ok(0);
     }
     println!(
-        "{:>5}  {:<17}  {:<25}  {:<22}  {:<8}  {:>8}  {:>7}  verdict",
-        "id", "time (UTC)", "device", "model", "iOS", "free", "health"
+        "{:>5}  {:<16}  {:<12}  {:<14}  {:<18}  {:<18}  {:<8}  {:>8}  {:>7}  verdict",
+        "id", "time (UTC)", "bench", "serial", "name", "model", "iOS", "free", "health"
     );
     for r in rows {
         let when = DateTime::<Utc>::from_timestamp(r.scanned_at, 0)
             .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
             .unwrap_or_default();
-        let device = if args.redact {
-            "[redacted]".to_string()
+        let (serial, name) = if args.redact {
+            (
+                Some("[redacted]".to_string()),
+                Some("[redacted]".to_string()),
+            )
         } else {
-            r.serial.or(r.udid).unwrap_or_else(|| "?".into())
+            (r.serial.or(r.udid), r.name)
         };
-        // Serial, UDID, model and version were recorded as the phone gave them: printable.
-        let line = format!(
-            "{:>5}  {:<17}  {:<25}  {:<22}  {:<8}  {:>8}  {:>7}  {}",
+        println!(
+            "{:>5}  {:<16}  {:<12}  {:<14}  {:<18}  {:<18}  {:<8}  {:>8}  {:>7}  {}",
             r.id,
             when,
-            device,
-            r.model.unwrap_or_else(|| "?".into()),
-            r.ios.unwrap_or_else(|| "?".into()),
+            cell(r.bench.as_deref(), 12),
+            cell(serial.as_deref(), 14),
+            cell(name.as_deref(), 18),
+            cell(r.model.as_deref(), 18),
+            cell(r.ios.as_deref(), 8),
             r.free_bytes.map(units::bytes).unwrap_or_else(|| "?".into()),
             r.health_percent
                 .map(units::percent)
                 .unwrap_or_else(|| "?".into()),
-            r.verdict
+            cell(Some(&r.verdict), 8),
         );
-        println!("{}", synccheck_wire::phone_text::printable(&line));
     }
     Ok(0)
 }
@@ -130,4 +204,30 @@ fn show(
         super::html::write_reports(path, std::slice::from_ref(&r))?;
     }
     report::print(args, &[r])
+}
+
+/// `history import --from OLD --db NEW`: every scan of OLD copied into NEW, oldest first,
+/// each in its own transaction; run again, it copies only what is missing.
+fn import(from: &std::path::Path, db: &DbArgs) -> Result<i32, CliError> {
+    let source = Target::parse(from.as_os_str())?;
+    let source = History::open_target(&source, OpenMode::Read)?;
+    let mut destination = open_to_record(db)?;
+    if source.place() == destination.place() {
+        return Err(CliError::Usage(
+            "--from and --db name the same history".to_string(),
+        ));
+    }
+    let done = destination.import_from(&source)?;
+    eprintln!(
+        "Copied {} scans from {} into {}{}.",
+        done.copied,
+        synccheck_wire::phone_text::printable(source.place()),
+        synccheck_wire::phone_text::printable(destination.place()),
+        if done.skipped > 0 {
+            format!(" ({} were already there)", done.skipped)
+        } else {
+            String::new()
+        }
+    );
+    Ok(0)
 }

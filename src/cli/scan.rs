@@ -63,6 +63,7 @@ fn judge_file(path: &Path, ctx: &Context, redact: bool) -> Result<DeviceReport, 
 /// Reads every phone at once, then judges, records, saves and reports each on its own: a phone
 /// that cannot be read, or whose snapshot cannot be saved, is that phone's error only.
 fn run_live(args: ScanArgs) -> Result<i32, CliError> {
+    super::history::check_db(&args.db)?;
     if args.report.redact {
         synccheck_core::privacy::hide_identifiers();
     }

@@ -81,6 +81,17 @@ impl Judged {
     ) -> Result<i64, HistoryError> {
         history.record(snapshot, &self.report, answers, trust_answers)
     }
+
+    /// [`Judged::record`] again, after it failed for a server out of reach: never twice.
+    pub fn record_again(
+        &self,
+        history: &mut History,
+        snapshot: &Snapshot,
+        answers: &[String],
+        trust_answers: bool,
+    ) -> Result<i64, HistoryError> {
+        history.record_again(snapshot, &self.report, answers, trust_answers)
+    }
 }
 
 /// Judges the snapshot unredacted, compared with `earlier` (the phone's last scan).

@@ -1,84 +1,42 @@
-//! The shop's history of scans: an embedded SQLite database (WAL, one transaction per scan),
-//! so a crash or a kill mid-write never loses or corrupts an earlier scan.
+//! The shop's history of scans: an embedded SQLite database on the bench (the default), or a
+//! PostgreSQL server several benches share (`--db postgres://...`). Both are one [`History`]:
+//! one transaction per scan, so a crash or a kill mid-write never loses or corrupts an earlier
+//! scan.
 //!
-//! Each row keeps the captured snapshot (what the phone said) and the technician's answers, so
-//! `history show` reprints the report by evaluating them again, plus the columns a listing
-//! needs. Serial numbers and UDIDs are stored, because the shop needs them; output redacts them
-//! on request.
+//! Each row keeps the captured snapshot (what the phone said), the technician's answers and the
+//! bench that took it, so `history show` reprints the report by evaluating them again, plus the
+//! columns a listing needs. Serial numbers and UDIDs are stored, because the shop needs them;
+//! output redacts them on request.
 
+mod error;
 mod judge;
+mod pg;
+mod record;
+mod sqlite;
+mod store;
+mod target;
 
+pub use error::HistoryError;
 pub use judge::{earlier_scan, judge, judge_and_record, Judged, JudgedScan, Judging};
+pub use target::{PgTarget, Target};
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use rusqlite::{params, Connection, OptionalExtension};
-
-use synccheck_core::snapshot::{self, Snapshot};
+use synccheck_core::snapshot::Snapshot;
 use synccheck_report::DeviceReport;
 
-/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[
-    // 1: scans.
-    "CREATE TABLE scans (
-        id INTEGER PRIMARY KEY,
-        scanned_at INTEGER NOT NULL,          -- Unix seconds
-        udid TEXT,
-        serial TEXT,
-        name TEXT,
-        product_type TEXT,
-        model TEXT,
-        ios TEXT,
-        free_bytes INTEGER,
-        health_percent REAL,
-        verdict TEXT NOT NULL,
-        answers TEXT NOT NULL,                -- the --answer arguments, one per line
-        trust_answers INTEGER NOT NULL,
-        snapshot BLOB NOT NULL                -- the snapshot as an XML plist
-    );
-    CREATE INDEX scans_by_udid ON scans (udid, scanned_at);",
-];
-
-#[derive(Debug, thiserror::Error)]
-pub enum HistoryError {
-    #[error("the history database {path}: {source}")]
-    Sqlite {
-        path: PathBuf,
-        #[source]
-        source: rusqlite::Error,
-    },
-    #[error("the history database {0} was written by a newer synccheck")]
-    TooNew(PathBuf),
-    #[error("cannot create the directory for {path}: {source}")]
-    Directory {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("the folder of the history database {0} does not exist")]
-    NoFolder(PathBuf),
-    #[error("there is no history database at {0}")]
-    Missing(PathBuf),
-    #[error("the history database {path} is not a regular file (it is {kind})")]
-    NotAFile { path: PathBuf, kind: &'static str },
-    #[error("cannot open the history database {path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("scan {id} in the history cannot be read back: {why}")]
-    Damaged { id: i64, why: String },
-    #[error("this scan's snapshot cannot be stored: {0}")]
-    Unstorable(String),
-}
+use record::ScanRecord;
+use store::Store;
 
 /// One line of `synccheck history`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScanRow {
     pub id: i64,
     pub scanned_at: i64,
+    /// The bench that took the scan (`--bench`); `None` for scans from before benches were
+    /// recorded.
+    pub bench: Option<String>,
     pub udid: Option<String>,
     pub serial: Option<String>,
     pub name: Option<String>,
@@ -87,6 +45,17 @@ pub struct ScanRow {
     pub free_bytes: Option<u64>,
     pub health_percent: Option<f64>,
     pub verdict: String,
+}
+
+/// Which scans `history` lists: every field narrows, `None` does not.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListFilter {
+    pub udid: Option<String>,
+    pub bench: Option<String>,
+    /// Only scans at or after this time (Unix seconds).
+    pub since: Option<i64>,
+    /// At most this many, newest first.
+    pub limit: Option<u32>,
 }
 
 /// What `history show` needs to reprint a scan.
@@ -98,9 +67,23 @@ pub struct StoredScan {
     pub trust_answers: bool,
 }
 
+/// What `history import` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Imported {
+    pub copied: usize,
+    /// Already in the destination (an import run again).
+    pub skipped: usize,
+}
+
+/// The history, in whichever store. Reading takes `&self` (the stores need their connection
+/// mutably: a `RefCell`, since a history is used from one thread at a time, behind a `Mutex`
+/// when shared).
 pub struct History {
-    conn: Connection,
-    path: PathBuf,
+    store: RefCell<Box<dyn Store>>,
+    /// Where it is, for messages: a path, or a server without its password.
+    place: String,
+    /// The bench recorded with each scan.
+    bench: Option<String>,
     /// Scans this process has begun to record: what [`TEST_PAUSE_ENV`] counts.
     writes: u64,
 }
@@ -152,99 +135,63 @@ pub enum OpenMode {
     /// exist, so a typo in the path is an error rather than a new tree of folders.
     RecordAtGiven,
     /// Reading (`history`, `history show`): the database must exist; nothing is created.
+    /// (A PostgreSQL database exists on its server: its schema is made on first use.)
     Read,
 }
 
 impl History {
-    /// Opens the history at `path` to record scans in it, making its folders: for the
+    /// Opens the SQLite history at `path` to record scans in it, making its folders: for the
     /// default location. See [`History::open_with`].
     pub fn open(path: &Path) -> Result<Self, HistoryError> {
         Self::open_with(path, OpenMode::RecordAtDefault)
     }
 
-    /// Opens the history at `path`, creating only what `mode` allows. An existing path must
-    /// be a regular file: it is opened without blocking and its handle checked, so a named
-    /// pipe given as `--db` is refused instead of hanging SQLite's first read.
+    /// Opens the SQLite history at `path`, creating only what `mode` allows. An existing path
+    /// must be a regular file, so a named pipe given as `--db` is refused instead of hanging.
     pub fn open_with(path: &Path, mode: OpenMode) -> Result<Self, HistoryError> {
-        use synccheck_core::user_file::{open_regular_file, UserFileError};
-        let sql = |source| HistoryError::Sqlite {
-            path: path.to_path_buf(),
-            source,
-        };
-        match open_regular_file(path) {
-            Ok(_) => {}
-            Err(UserFileError::NotAFile(kind)) => {
-                return Err(HistoryError::NotAFile {
-                    path: path.to_path_buf(),
-                    kind,
-                })
-            }
-            Err(UserFileError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
-                let dir = path
-                    .parent()
-                    .filter(|d| !d.as_os_str().is_empty())
-                    .unwrap_or(Path::new("."));
-                match mode {
-                    OpenMode::Read => return Err(HistoryError::Missing(path.to_path_buf())),
-                    OpenMode::RecordAtGiven if !dir.is_dir() => {
-                        return Err(HistoryError::NoFolder(path.to_path_buf()))
-                    }
-                    OpenMode::RecordAtGiven => {}
-                    OpenMode::RecordAtDefault => {
-                        std::fs::create_dir_all(dir).map_err(|source| HistoryError::Directory {
-                            path: path.to_path_buf(),
-                            source,
-                        })?
-                    }
-                }
-            }
-            Err(UserFileError::Io(source)) => {
-                return Err(HistoryError::Io {
-                    path: path.to_path_buf(),
-                    source,
-                })
-            }
-            // Opening checks no size.
-            Err(e @ UserFileError::TooLarge { .. }) => {
-                return Err(HistoryError::Io {
-                    path: path.to_path_buf(),
-                    source: std::io::Error::other(e.to_string()),
-                })
-            }
-        }
-        let mut conn = Connection::open(path).map_err(sql)?;
-        // WAL: a writer killed mid-transaction leaves the last committed state intact.
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(sql)?;
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(sql)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(sql)?;
-        let version: i64 = conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(sql)?;
-        if version as usize > MIGRATIONS.len() {
-            return Err(HistoryError::TooNew(path.to_path_buf()));
-        }
-        for (i, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = conn.transaction().map_err(sql)?;
-            tx.execute_batch(migration).map_err(sql)?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64)
-                .map_err(sql)?;
-            tx.commit().map_err(sql)?;
-        }
-        Ok(History {
-            conn,
-            path: path.to_path_buf(),
-            writes: 0,
-        })
+        let store = sqlite::SqliteStore::open(path, mode)?;
+        Ok(Self::over(Box::new(store), path.display().to_string()))
     }
 
-    fn sql(&self, source: rusqlite::Error) -> HistoryError {
-        HistoryError::Sqlite {
-            path: self.path.clone(),
-            source,
+    /// Opens the history at `target`: a SQLite file (see [`History::open_with`]), or a
+    /// PostgreSQL server, connected to now (its schema created or migrated).
+    pub fn open_target(target: &Target, mode: OpenMode) -> Result<Self, HistoryError> {
+        match target {
+            Target::File(path) => Self::open_with(path, mode),
+            Target::Postgres(pg) => {
+                let store = pg::PgStore::connect(pg.clone())?;
+                Ok(Self::over(Box::new(store), pg.describe()))
+            }
         }
+    }
+
+    /// A PostgreSQL history that connects when first used, and again whenever the connection
+    /// was lost: for `watch`, which keeps recording once an unreachable server is back.
+    pub fn postgres_later(target: &PgTarget) -> Self {
+        Self::over(
+            Box::new(pg::PgStore::later(target.clone())),
+            target.describe(),
+        )
+    }
+
+    fn over(store: Box<dyn Store>, place: String) -> Self {
+        History {
+            store: RefCell::new(store),
+            place,
+            bench: None,
+            writes: 0,
+        }
+    }
+
+    /// Records `bench` with each scan from now on (`--bench`, by default the host name).
+    pub fn with_bench(mut self, bench: Option<String>) -> Self {
+        self.bench = bench;
+        self
+    }
+
+    /// Where the history is: a path, or `postgres://user@host:port/db` (never the password).
+    pub fn place(&self) -> &str {
+        &self.place
     }
 
     /// Records one scan in one transaction; returns its id.
@@ -255,73 +202,55 @@ impl History {
         answers: &[String],
         trust_answers: bool,
     ) -> Result<i64, HistoryError> {
-        let mut xml = Vec::new();
-        // Loading refuses what XML cannot hold (a UID, found by fuzzing); an error here stays an
-        // error, never a panic in the middle of a bench session. A value with a control
-        // character is kept exactly (binary plist), so such a phone's scan is still recorded.
-        snapshot
-            .write(&mut xml)
-            .map_err(|e| HistoryError::Unstorable(e.to_string()))?;
-        let f = &report.facts;
-        let at = report
-            .captured_at
-            .unwrap_or_else(SystemTime::now)
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        let tx = self.conn.transaction().map_err(|e| HistoryError::Sqlite {
-            path: self.path.clone(),
-            source: e,
-        })?;
-        tx.execute(
-            "INSERT INTO scans (scanned_at, udid, serial, name, product_type, model, ios, free_bytes,
-                health_percent, verdict, answers, trust_answers, snapshot)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-            params![
-                at,
-                f.identity.udid,
-                f.identity.serial_number,
-                f.identity.name,
-                f.identity.product_type,
-                f.identity.marketing_name,
-                f.software.ios_version.map(|v| v.to_string()),
-                f.storage.free_bytes.map(|b| b as i64),
-                f.battery.health.estimated_health_percent,
-                report.evaluation.verdict.status.as_str(),
-                answers.join("\n"),
-                trust_answers,
-                xml,
-            ],
-        )
-        .map_err(|e| HistoryError::Sqlite {
-            path: self.path.clone(),
-            source: e,
-        })?;
-        let id = tx.last_insert_rowid();
+        let scan = ScanRecord::new(
+            snapshot,
+            report,
+            answers,
+            trust_answers,
+            self.bench.as_deref(),
+        )?;
         self.writes += 1;
-        pause_if_asked(self.writes);
-        tx.commit().map_err(|e| HistoryError::Sqlite {
-            path: self.path.clone(),
-            source: e,
-        })?;
-        Ok(id)
+        let write = self.writes;
+        self.store
+            .get_mut()
+            .insert(&scan, &mut || pause_if_asked(write))
+    }
+
+    /// Records a scan whose last attempt failed ([`HistoryError::is_unreachable`]): when that
+    /// attempt was in fact committed (the connection was lost before its answer), the scan is
+    /// found and not written twice. Returns its id either way.
+    pub fn record_again(
+        &mut self,
+        snapshot: &Snapshot,
+        report: &DeviceReport,
+        answers: &[String],
+        trust_answers: bool,
+    ) -> Result<i64, HistoryError> {
+        let scan = ScanRecord::new(
+            snapshot,
+            report,
+            answers,
+            trust_answers,
+            self.bench.as_deref(),
+        )?;
+        let store = self.store.get_mut();
+        match store.find(&scan)? {
+            Some(id) => Ok(id),
+            None => store.insert(&scan, &mut || {}),
+        }
     }
 
     /// Past scans, newest first; only one phone's with `udid`.
     pub fn list(&self, udid: Option<&str>) -> Result<Vec<ScanRow>, HistoryError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT id, scanned_at, udid, serial, name, model, ios, free_bytes, health_percent, verdict
-                 FROM scans WHERE (?1 IS NULL OR udid = ?1) ORDER BY scanned_at DESC, id DESC",
-            )
-            .map_err(|e| self.sql(e))?;
-        let rows = stmt
-            .query_map(params![udid], row)
-            .map_err(|e| self.sql(e))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.sql(e))?;
-        Ok(rows)
+        self.list_where(&ListFilter {
+            udid: udid.map(str::to_owned),
+            ..ListFilter::default()
+        })
+    }
+
+    /// Past scans matching `filter`, newest first.
+    pub fn list_where(&self, filter: &ListFilter) -> Result<Vec<ScanRow>, HistoryError> {
+        self.store.borrow_mut().list(filter)
     }
 
     /// The scan of `udid` recorded last, or last before scan `before`: what a new scan, or the
@@ -331,16 +260,7 @@ impl History {
         udid: &str,
         before: Option<i64>,
     ) -> Result<Option<StoredScan>, HistoryError> {
-        let id: Option<i64> = self
-            .conn
-            .query_row(
-                "SELECT id FROM scans WHERE udid = ?1 AND (?2 IS NULL OR id < ?2)
-                 ORDER BY id DESC LIMIT 1",
-                params![udid, before],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.sql(e))?;
+        let id = self.store.borrow_mut().previous_id(udid, before)?;
         match id {
             Some(id) => self.get(id),
             None => Ok(None),
@@ -348,57 +268,40 @@ impl History {
     }
 
     pub fn get(&self, id: i64) -> Result<Option<StoredScan>, HistoryError> {
-        let found = self
-            .conn
-            .query_row(
-                "SELECT id, scanned_at, udid, serial, name, model, ios, free_bytes, health_percent, verdict,
-                        answers, trust_answers, snapshot
-                 FROM scans WHERE id = ?1",
-                params![id],
-                |r| Ok((row(r)?, r.get::<_, String>(10)?, r.get::<_, bool>(11)?, r.get::<_, Vec<u8>>(12)?)),
-            )
-            .optional()
-            .map_err(|e| self.sql(e))?;
-        let Some((row, answers, trust_answers, xml)) = found else {
-            return Ok(None);
-        };
-        let snapshot = snapshot::parse_bytes(Path::new("history"), &xml).map_err(|e| {
-            HistoryError::Damaged {
-                id,
-                why: e.to_string(),
-            }
-        })?;
-        Ok(Some(StoredScan {
-            row,
-            snapshot,
-            answers: answers
-                .lines()
-                .map(str::to_owned)
-                .filter(|a| !a.is_empty())
-                .collect(),
-            trust_answers,
-        }))
+        let found = self.store.borrow_mut().get(id)?;
+        found.map(|scan| scan.stored(id)).transpose()
     }
-}
 
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ScanRow> {
-    Ok(ScanRow {
-        id: r.get(0)?,
-        scanned_at: r.get(1)?,
-        udid: r.get(2)?,
-        serial: r.get(3)?,
-        name: r.get(4)?,
-        model: r.get(5)?,
-        ios: r.get(6)?,
-        free_bytes: r.get::<_, Option<i64>>(7)?.map(|b| b.max(0) as u64),
-        health_percent: r.get(8)?,
-        verdict: r.get(9)?,
-    })
+    /// Copies every scan of `source` into this history, oldest first, each in its own
+    /// transaction; a scan already here is skipped, so an interrupted import is run again.
+    /// Scans recorded before benches were are given this history's bench.
+    pub fn import_from(&mut self, source: &History) -> Result<Imported, HistoryError> {
+        let mut done = Imported::default();
+        let ids = source.store.borrow_mut().ids()?;
+        for id in ids {
+            let Some(mut scan) = source.store.borrow_mut().get(id)? else {
+                continue;
+            };
+            if scan.bench.is_none() {
+                scan.bench = self.bench.clone();
+            }
+            let store = self.store.get_mut();
+            if store.find(&scan)?.is_some() {
+                done.skipped += 1;
+            } else {
+                store.insert(&scan, &mut || {})?;
+                done.copied += 1;
+            }
+        }
+        Ok(done)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::Connection;
+    use std::time::UNIX_EPOCH;
     use synccheck_core::checklist::Context;
     use synccheck_report::pipeline;
 
@@ -516,5 +419,114 @@ mod tests {
             .pragma_update(None, "user_version", 99)
             .unwrap();
         assert!(matches!(History::open(&path), Err(HistoryError::TooNew(_))));
+    }
+
+    #[test]
+    fn the_bench_migration_keeps_the_scans_recorded_before_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite");
+        let snap = synccheck_core::snapshot::builtin_demo();
+        let mut xml = Vec::new();
+        snap.write(&mut xml).unwrap();
+        {
+            // The schema before the bench column, with one scan in it.
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(sqlite::MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute(
+                "INSERT INTO scans (scanned_at, udid, serial, verdict, answers, trust_answers, snapshot)
+                 VALUES (100, 'U1', 'S1', 'pass', '', 0, ?1)",
+                [&xml],
+            )
+            .unwrap();
+        }
+        let mut h = History::open(&path)
+            .unwrap()
+            .with_bench(Some("front".into()));
+        let version: i64 = Connection::open(&path)
+            .unwrap()
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version as usize, sqlite::MIGRATIONS.len());
+        let old = h.list(None).unwrap();
+        assert_eq!(old.len(), 1);
+        assert_eq!(
+            (old[0].bench.as_deref(), old[0].serial.as_deref()),
+            (None, Some("S1"))
+        );
+        assert_eq!(h.get(old[0].id).unwrap().unwrap().snapshot, snap);
+        let report = pipeline::report_for(&snap, "USB", &Context::default(), false);
+        h.record(&snap, &report, &[], false).unwrap();
+        let front = ListFilter {
+            bench: Some("front".into()),
+            ..ListFilter::default()
+        };
+        assert_eq!(h.list_where(&front).unwrap().len(), 1);
+        assert_eq!(h.list(None).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn listing_filters_by_bench_time_and_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = synccheck_core::snapshot::builtin_demo();
+        let mut report = pipeline::report_for(&snap, "USB", &Context::default(), false);
+        let path = dir.path().join("h.sqlite");
+        for (bench, at) in [("a", 1_000), ("b", 2_000), ("a", 3_000), ("b", 4_000)] {
+            report.captured_at = Some(UNIX_EPOCH + std::time::Duration::from_secs(at));
+            History::open(&path)
+                .unwrap()
+                .with_bench(Some(bench.into()))
+                .record(&snap, &report, &[], false)
+                .unwrap();
+        }
+        let h = History::open(&path).unwrap();
+        let times = |f: ListFilter| -> Vec<i64> {
+            h.list_where(&f)
+                .unwrap()
+                .iter()
+                .map(|r| r.scanned_at)
+                .collect()
+        };
+        assert_eq!(times(ListFilter::default()), [4_000, 3_000, 2_000, 1_000]);
+        let only_a = ListFilter {
+            bench: Some("a".into()),
+            ..ListFilter::default()
+        };
+        assert_eq!(times(only_a.clone()), [3_000, 1_000]);
+        let since = ListFilter {
+            since: Some(2_000),
+            ..ListFilter::default()
+        };
+        assert_eq!(times(since), [4_000, 3_000, 2_000]);
+        let limit = ListFilter {
+            limit: Some(1),
+            ..only_a
+        };
+        assert_eq!(times(limit), [3_000]);
+    }
+
+    #[test]
+    fn an_import_copies_every_scan_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = synccheck_core::snapshot::builtin_demo();
+        let report = pipeline::report_for(&snap, "USB", &Context::default(), false);
+        let mut old = History::open(&dir.path().join("old.sqlite")).unwrap();
+        old.record(&snap, &report, &["restart=done".into()], true)
+            .unwrap();
+        old.record(&snap, &report, &[], false).unwrap();
+        let mut new = History::open(&dir.path().join("new.sqlite"))
+            .unwrap()
+            .with_bench(Some("back".into()));
+        let done = new.import_from(&old).unwrap();
+        assert_eq!((done.copied, done.skipped), (2, 0));
+        let again = new.import_from(&old).unwrap();
+        assert_eq!((again.copied, again.skipped), (0, 2));
+        let rows = new.list(None).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert!(rows.iter().all(|r| r.bench.as_deref() == Some("back")));
+        let first = new.get(rows[1].id).unwrap().unwrap();
+        assert_eq!(first.answers, ["restart=done"]);
+        assert!(first.trust_answers);
+        assert_eq!(first.snapshot, snap);
     }
 }

@@ -67,6 +67,7 @@ enum Event {
 }
 
 pub fn run(args: WatchArgs) -> Result<i32, CliError> {
+    super::history::check_db(&args.db)?;
     let ctx = report::context(&args.report)?;
     let mux = live::usbmuxd(&args.connection)?;
     let scope = live::photo_scope(args.no_photo_library);
@@ -78,7 +79,7 @@ pub fn run(args: WatchArgs) -> Result<i32, CliError> {
         ),
         None => None,
     };
-    let history = match super::history::open_to_record(&args.db) {
+    let history = match super::history::open_to_record_retrying(&args.db, false) {
         Ok(h) => Some(h),
         Err(e) => {
             eprintln!("synccheck: warning: scans will not be recorded: {e}");
@@ -87,7 +88,7 @@ pub fn run(args: WatchArgs) -> Result<i32, CliError> {
     };
     let reader = history
         .as_ref()
-        .and_then(|_| super::history::open_to_record(&args.db).ok())
+        .and_then(|_| super::history::open_to_record_retrying(&args.db, true).ok())
         .map(|h| Arc::new(Mutex::new(h)));
     let redact = args.report.redact;
     if redact {
@@ -333,7 +334,9 @@ impl Watch {
 
     /// The writer is done with a scan: its warnings, and its verdict with its history number.
     fn recorded(&mut self, r: Recorded) {
-        self.recorder.outstanding = self.recorder.outstanding.saturating_sub(1);
+        if !r.later {
+            self.recorder.outstanding = self.recorder.outstanding.saturating_sub(1);
+        }
         for warning in &r.warnings {
             self.board.note(warning);
         }

@@ -1,0 +1,27 @@
+//! The one interface both history stores give: SQLite ([`crate::sqlite`]) on the bench and
+//! PostgreSQL ([`crate::pg`]) shared by several.
+
+use crate::record::ScanRecord;
+use crate::{HistoryError, ListFilter, ScanRow};
+
+pub(crate) trait Store: Send {
+    /// Inserts one scan in one transaction; `before_commit` runs inside it, after the insert
+    /// (the test pause of [`crate::TEST_PAUSE_ENV`]).
+    fn insert(
+        &mut self,
+        scan: &ScanRecord,
+        before_commit: &mut (dyn FnMut() + Send),
+    ) -> Result<i64, HistoryError>;
+    /// Rows matching `filter`, newest first.
+    fn list(&mut self, filter: &ListFilter) -> Result<Vec<ScanRow>, HistoryError>;
+    /// The id of `udid`'s last scan (before scan `before`).
+    fn previous_id(&mut self, udid: &str, before: Option<i64>)
+        -> Result<Option<i64>, HistoryError>;
+    fn get(&mut self, id: i64) -> Result<Option<ScanRecord>, HistoryError>;
+    /// The id of the same scan (time, bench, phone, answers and snapshot) when it is already
+    /// stored: what makes `history import`, and a write retried after a lost connection, safe
+    /// to run twice.
+    fn find(&mut self, scan: &ScanRecord) -> Result<Option<i64>, HistoryError>;
+    /// Every scan's id, oldest first.
+    fn ids(&mut self) -> Result<Vec<i64>, HistoryError>;
+}
