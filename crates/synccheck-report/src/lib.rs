@@ -2,10 +2,12 @@
 //! Both print the same [`DeviceReport`]s; neither decides anything.
 
 pub mod document;
+pub mod first_steps;
 pub mod html;
 pub mod json;
 pub mod pipeline;
 pub mod text;
+pub mod words;
 
 use std::time::SystemTime;
 
