@@ -33,8 +33,11 @@ fn demo_text_report_ends_with_the_verdict() {
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("iPhone 14 Pro (iPhone15,2)"), "{text}");
-    assert!(
-        text.contains("Verdict: FAIL — Blocking iCloud Photos: iPhone storage is full"),
-        "{text}"
-    );
+    // The verdict is the last line, where the eye lands; the first problem listed is the
+    // one to start with.
+    let last = text.lines().last().unwrap_or_default();
+    assert!(last.starts_with("✘ Verdict: fail — "), "{text}");
+    assert!(last.contains("blocking"), "{text}");
+    let first_problem = text.lines().find(|l| l.starts_with("✘ fail")).unwrap();
+    assert!(first_problem.contains("iPhone storage is full"), "{text}");
 }
