@@ -314,3 +314,43 @@ fn the_guides_answer_table_is_complete() {
         assert_eq!(in_guide, taken, "{id} in the guide's answer table");
     }
 }
+
+/// On a terminal the report wraps at the terminal's width, not at 80: run under a
+/// pseudo-terminal (util-linux `script`) whose width `stty` sets.
+#[test]
+fn a_terminal_wraps_at_its_own_width() {
+    if !common::debian_tools_present(&["script"], "bsdutils") {
+        return;
+    }
+    let path = fixture("failures.plist");
+    let at = |cols: usize| -> Vec<String> {
+        let command = format!(
+            "stty cols {cols} rows 50; '{}' scan --color never --from '{}'",
+            env!("CARGO_BIN_EXE_synccheck"),
+            path.display()
+        );
+        let out = Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .env("TZ", TZ)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| l.trim_end_matches('\r').to_string())
+            .filter(|l| !l.is_empty())
+            .collect()
+    };
+    let (narrow, wide) = (at(60), at(120));
+    assert!(narrow.iter().any(|l| l.contains("Verdict")), "{narrow:?}");
+    for (lines, cols) in [(&narrow, 60), (&wide, 120)] {
+        for l in lines.iter() {
+            assert!(l.chars().count() <= cols, "wider than {cols}: {l}");
+        }
+    }
+    assert!(
+        wide.iter().any(|l| l.chars().count() > 80),
+        "120 columns are used: {wide:?}"
+    );
+    assert!(narrow.len() > wide.len(), "{narrow:?}\n{wide:?}");
+}

@@ -500,3 +500,110 @@ fn state(f: &DeviceFacts) -> Vec<String> {
     }
     parts
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::report_for;
+    use synccheck_core::checklist::Context;
+    use synccheck_core::snapshot;
+
+    fn report(file: &str, rename: Option<&str>) -> DeviceReport {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(file);
+        let mut snap = snapshot::load_file(&path).unwrap();
+        if let Some(name) = rename {
+            snap.lockdown.insert("DeviceName".into(), name.into());
+        }
+        report_for(&snap, file, &Context::default(), false)
+    }
+
+    fn render(reports: &[DeviceReport], opts: TextOptions) -> String {
+        let ctx = ReportContext::at(
+            chrono::DateTime::from_timestamp(1_796_212_800, 0).unwrap(), // 2026-12-02
+            synccheck_core::facts::Catalog::builtin(),
+        );
+        let mut out = Vec::new();
+        write(&mut out, reports, &ctx, opts).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// The text without colour codes, as wide as the terminal shows it.
+    fn shown_width(line: &str) -> usize {
+        let mut plain = String::new();
+        let mut rest = line;
+        while let Some(i) = rest.find('\x1b') {
+            plain.push_str(&rest[..i]);
+            rest = rest[i..].split_once('m').map_or("", |(_, after)| after);
+        }
+        plain.push_str(rest);
+        textwrap::core::display_width(&plain)
+    }
+
+    #[test]
+    fn every_line_fits_the_width_names_and_raw_values_included() {
+        // A long name without spaces, wide characters, and the phone's own raw evidence.
+        let long = format!("{}の iPhone", "x".repeat(150));
+        let reports = [
+            report("fixtures/failures.plist", Some(&long)),
+            report("data/demo-iphone.plist", None),
+        ];
+        for width in [20, 40, 57, 80, 200] {
+            for (details, color) in [(false, false), (true, false), (true, true)] {
+                let opts = TextOptions {
+                    style: Style { color },
+                    width,
+                    details,
+                };
+                let text = render(&reports, opts);
+                for line in text.lines() {
+                    assert!(
+                        shown_width(line) <= width.max(MIN_WIDTH),
+                        "{width} columns (details {details}, colour {color}): {line}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn colour_marks_the_status_and_the_word_is_always_there() {
+        let opts = TextOptions {
+            style: Style { color: true },
+            ..TextOptions::plain()
+        };
+        let text = render(&[report("fixtures/failures.plist", None)], opts);
+        assert!(text.contains("\x1b[31;1m✘ fail\x1b[0m"), "{text}");
+        assert!(text.contains("\x1b[36m? to check\x1b[0m"), "{text}");
+        let plain = render(
+            &[report("fixtures/failures.plist", None)],
+            TextOptions::plain(),
+        );
+        assert!(!plain.contains('\x1b'));
+        assert!(plain.contains("✘ fail") && plain.contains("? to check"));
+    }
+
+    #[test]
+    fn a_phones_controls_never_reach_the_terminal() {
+        let hostile = "Eve\u{1b}]0;pwned\u{7}\u{1b}[2J\u{9b}\u{202e}";
+        let reports = [
+            report("fixtures/failures.plist", Some(hostile)),
+            report("fixtures/healthy.plist", Some(hostile)),
+        ];
+        for details in [false, true] {
+            let text = render(
+                &reports,
+                TextOptions {
+                    details,
+                    ..TextOptions::plain()
+                },
+            );
+            for bad in ['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}'] {
+                assert!(!text.contains(bad), "{bad:?} reached the terminal");
+            }
+            // The one-line summary shows the name too, made visible.
+            assert!(text.contains("2 phones:"), "{text}");
+        }
+    }
+}

@@ -354,6 +354,46 @@ mod tests {
     }
 
     #[test]
+    fn the_verdict_names_the_problems_once_and_counts_the_steps_left() {
+        let device = |checks: &[(&str, &str)]| DeviceDocument {
+            captured_at: None,
+            facts: Default::default(),
+            checks: checks
+                .iter()
+                .map(|(title, status)| CheckDocument {
+                    id: String::new(),
+                    title: title.to_string(),
+                    status: status.to_string(),
+                    summary: format!("{title} said so"),
+                    remedy: String::new(),
+                })
+                .collect(),
+            verdict: None,
+            warnings: Vec::new(),
+        };
+        let d = device(&[("A", "fail"), ("B", "warn"), ("C", "manual"), ("D", "pass")]);
+        assert_eq!(
+            verdict_words(&d, "fail", "ignored"),
+            "1 problem stops or holds up iCloud Photos: A; also worth fixing: B; 1 step is left to check on the phone."
+        );
+        let d = device(&[("B", "warn"), ("E", "warn")]);
+        assert_eq!(
+            verdict_words(&d, "warn", "ignored"),
+            "Nothing stops iCloud Photos, but 2 things are worth fixing: B, E."
+        );
+        let d = device(&[("C", "manual"), ("F", "manual")]);
+        assert_eq!(
+            verdict_words(&d, "manual", "ignored"),
+            "Nothing the phone reports stops iCloud Photos; 2 steps are left to check on the phone."
+        );
+        // No checks to go by: the report's own sentence.
+        assert_eq!(
+            verdict_words(&device(&[]), "fail", "Its words."),
+            "Its words."
+        );
+    }
+
+    #[test]
     fn manual_steps_lose_the_command_line_hint() {
         assert_eq!(
             customer_words("Check on the phone: restart it (answer with --answer restart=done|no)"),
