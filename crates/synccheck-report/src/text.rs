@@ -128,6 +128,8 @@ impl Wrapper {
         let options = textwrap::Options::new(self.width)
             .initial_indent(first)
             .subsequent_indent(rest)
+            // Never at a hyphen: "photos-upload" and "--answer" are typed as printed.
+            .word_splitter(textwrap::WordSplitter::NoHyphenation)
             .break_words(true);
         textwrap::wrap(&text, options)
             .into_iter()
@@ -239,7 +241,12 @@ fn device(
         let lines = w.wrap(row.trim_end(), &indent, &indent);
         print_marked(out, Status::Manual, &lines, style)?;
         if opts.details {
-            for line in w.wrap(&local(&f.summary), &indent, &indent) {
+            // Where to look; how to answer is on the row already.
+            let summary = match f.summary.find(" (answer with --answer ") {
+                Some(i) if f.summary.ends_with(')') => &f.summary[..i],
+                _ => &f.summary,
+            };
+            for line in w.wrap(&local(summary), &indent, &indent) {
                 writeln!(out, "{line}")?;
             }
             evidence(out, f, w, &indent, style)?;
