@@ -354,3 +354,21 @@ fn a_terminal_wraps_at_its_own_width() {
     );
     assert!(narrow.len() > wide.len(), "{narrow:?}\n{wide:?}");
 }
+
+/// A step left to check for a reason of its own (the library could not be read) says why,
+/// without --details: what is unknown is unknown with its reason.
+#[test]
+fn a_step_left_unknown_says_why() {
+    let text = report("photos/corrupt-db.plist", &[]);
+    let lines: Vec<&str> = text.lines().collect();
+    let row = lines
+        .iter()
+        .position(|l| l.starts_with("? to check") && l.contains("photos-upload="))
+        .expect("photos-upload is left to check");
+    assert!(
+        lines[row + 1]
+            .trim_start()
+            .starts_with("Could not read the photo library"),
+        "{text}"
+    );
+}

@@ -240,16 +240,22 @@ fn device(
         let row = format!("{title}{}  {answer}", " ".repeat(pad));
         let lines = w.wrap(row.trim_end(), &indent, &indent);
         print_marked(out, Status::Manual, &lines, style)?;
+        // How to answer is on the row already.
+        let summary = match f.summary.find(" (answer with --answer ") {
+            Some(i) if f.summary.ends_with(')') => &f.summary[..i],
+            _ => &f.summary,
+        };
         if opts.details {
-            // Where to look; how to answer is on the row already.
-            let summary = match f.summary.find(" (answer with --answer ") {
-                Some(i) if f.summary.ends_with(')') => &f.summary[..i],
-                _ => &f.summary,
-            };
             for line in w.wrap(&local(summary), &indent, &indent) {
                 writeln!(out, "{line}")?;
             }
             evidence(out, f, w, &indent, style)?;
+        } else if let Some(why) = unknown_because(summary) {
+            // A step left to the technician for a reason of its own (the photo library could
+            // not be read): the reason is said, never only in --details.
+            for line in w.wrap(&local(why), &indent, &indent) {
+                writeln!(out, "{line}")?;
+            }
         }
     }
 
@@ -277,6 +283,18 @@ fn device(
 
     writeln!(out)?;
     verdict(out, r, w, style)
+}
+
+/// Why a step is left to check on the phone, when it is more than "the phone does not report
+/// this" (every such summary starts "Check on the phone: …"): the part before where to look.
+fn unknown_because(summary: &str) -> Option<&str> {
+    if summary.starts_with("Check on the phone") {
+        return None;
+    }
+    let why = summary
+        .find("; check on the phone")
+        .map_or(summary, |i| &summary[..i]);
+    (!why.trim().is_empty()).then_some(why)
 }
 
 /// Lines wrapped with the status column's width of indent; the first gets the status there.
@@ -572,6 +590,17 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_step_left_for_a_reason_of_its_own_says_it() {
+        assert_eq!(
+            unknown_because(
+                "The phone refused to share Photos.sqlite; check on the phone: the bottom of Library"
+            ),
+            Some("The phone refused to share Photos.sqlite")
+        );
+        assert_eq!(unknown_because("Check on the phone: restart it"), None);
     }
 
     #[test]
