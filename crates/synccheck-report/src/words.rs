@@ -77,10 +77,12 @@ pub fn local(at: DateTime<Utc>, format: &str) -> String {
 }
 
 /// `text` with every "2026-11-24 15:30 UTC" the checklist wrote (it judges in UTC, and the
-/// JSON keeps that) turned into local time in `format`; with `day_format`, every other
-/// "2026-11-09" is reprinted as a day in that format. The rest of the text is untouched.
+/// JSON keeps that), and every "2023-09-30 18:02:11 +0000" a phone's file gave, turned into
+/// local time in `format`; with `day_format`, every other "2026-11-09" is reprinted as a day
+/// in that format. The rest of the text is untouched.
 pub fn localise_times(text: &str, format: &str, day_format: Option<&str>) -> String {
     const STAMP: usize = "2026-11-24 15:30 UTC".len();
+    const ZONED: usize = "2023-09-30 18:02:11 +0000".len();
     const DAY: usize = "2026-11-24".len();
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
@@ -93,6 +95,13 @@ pub fn localise_times(text: &str, format: &str, day_format: Option<&str>) -> Str
                 if let Ok(naive) = parsed {
                     out.push_str(&local(Utc.from_utc_datetime(&naive), format));
                     i += STAMP;
+                    continue;
+                }
+            }
+            if let Some(zoned) = text.get(i..i + ZONED) {
+                if let Ok(t) = DateTime::parse_from_str(zoned, "%Y-%m-%d %H:%M:%S %z") {
+                    out.push_str(&local(t.with_timezone(&Utc), format));
+                    i += ZONED;
                     continue;
                 }
             }
@@ -193,5 +202,10 @@ mod tests {
         assert_eq!(localise_times("2026-11-09", "x", None), "2026-11-09");
         let stamp = localise_times("as of 2026-11-24 15:30 UTC.", "<%Y>", day);
         assert_eq!(stamp, "as of <2026>.");
+        let zoned = localise_times("on (since 2023-09-30 18:02:11 +0000)", "<%Y>", day);
+        assert_eq!(zoned, "on (since <2023>)");
+        // Not a time: left as the phone wrote it.
+        let odd = "since 2023-09-30 18:02:11 +99xx";
+        assert_eq!(localise_times(odd, "<%Y>", None), odd);
     }
 }
