@@ -71,7 +71,7 @@ fn problems_first_then_steps_to_check_then_passes_and_the_verdict_last() {
     assert!(fail < check, "{text}");
     let last = text.lines().last().unwrap();
     assert!(
-        last.starts_with("✘ Verdict: fail — 4 problems, 4 blocking"),
+        last.starts_with("✘ Verdict: fail — 4 problems, all blocking"),
         "{text}"
     );
 

@@ -352,6 +352,8 @@ fn verdict(out: &mut impl Write, r: &DeviceReport, w: &Wrapper, style: Style) ->
     // One row at 80 columns for the usual counts: the problems are listed just above.
     let problems = plural(fails + warns, "problem", "problems");
     let mut said = match status {
+        Status::Fail if warns == 0 && fails == 1 => format!("{problems}, blocking"),
+        Status::Fail if warns == 0 => format!("{problems}, all blocking"),
         Status::Fail => format!("{problems}, {fails} blocking"),
         Status::Warn => format!("{problems}, none blocking"),
         Status::Manual => "no problem in what the phone reports".to_string(),
