@@ -56,7 +56,12 @@ fn evaluate(snap: &Snapshot) {
     let ctx = ReportContext::now();
     let reports = [report];
     let mut out = Vec::new();
-    text::write(&mut out, &reports, &ctx, text::Style { color: false }).expect("in memory");
+    text::write(&mut out, &reports, &ctx, text::TextOptions::plain()).expect("in memory");
+    let details = text::TextOptions {
+        details: true,
+        ..text::TextOptions::plain()
+    };
+    text::write(&mut out, &reports, &ctx, details).expect("in memory");
     let value = json::to_value(&reports, &ctx);
     ReportDocument::from_value(value).expect("every JSON report synccheck writes reads back");
 }

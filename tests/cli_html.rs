@@ -36,7 +36,7 @@ fn scan_from_writes_one_sheet_per_phone_and_still_prints_the_report() {
         one.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("Verdict: FAIL"));
+    assert!(text(&out.stdout).contains("Verdict: fail"));
     let page = read(&one);
     assert!(page.starts_with("<!DOCTYPE html>") && page.contains("Battery health"));
 

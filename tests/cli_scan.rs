@@ -352,7 +352,7 @@ fn text_report_has_no_colour_when_piped_and_honours_no_color() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(!text.contains('\x1b'), "piped output has escape codes");
     assert!(text.contains("✘ fail") && text.contains("iPhone 11 (iPhone12,1)"));
-    assert!(text.contains("Verdict: FAIL"));
+    assert!(text.contains("Verdict: fail"));
 
     let out = synccheck(&[
         "scan",

@@ -196,12 +196,12 @@ fn phones_plugged_in_and_out_while_watching_are_scanned_each_time() {
 
     // The full report on demand.
     w.type_line("2");
-    w.wait_for_stdout("Verdict: FAIL");
+    w.wait_for_stdout("Verdict: fail");
     let history = w.history();
     let (code, stdout, lines) = w.interrupt();
     assert_eq!(code, Some(0), "Ctrl-C is a clean stop");
     assert!(
-        stdout.contains("iPhone 11") && stdout.contains("Verdict: FAIL"),
+        stdout.contains("iPhone 11") && stdout.contains("Verdict: fail"),
         "typing 2 prints phone 2's full report:\n{stdout}"
     );
     assert!(

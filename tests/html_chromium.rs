@@ -47,8 +47,14 @@ fn run(cmd: &mut Command) -> Output {
     common::wait_bounded(child, &format!("{cmd:?}"), LIMIT)
 }
 
+/// The sheet is in local time: a fixed zone (UTC+05:30 as a POSIX TZ string, no tzdata
+/// needed), so the words do not depend on the machine.
+const TZ: &str = "IST-5:30";
+
 fn synccheck(args: &[&str]) -> Output {
-    run(Command::new(env!("CARGO_BIN_EXE_synccheck")).args(args))
+    run(Command::new(env!("CARGO_BIN_EXE_synccheck"))
+        .args(args)
+        .env("TZ", TZ))
 }
 
 fn text(b: &[u8]) -> String {
@@ -228,7 +234,42 @@ fn a_phone_with_many_problems_and_a_hostile_name_prints_its_name_as_text() {
     let (words, _) = check_sheet(dir.path(), "failures", &fixture("failures.plist"), false);
     // Printed as text: had it been markup, the browser would have run it, not shown it.
     assert!(words.contains("<script>alert(1)</script>"), "{words}");
-    assert!(words.contains("Fail"), "{words}");
+    assert!(words.contains("✘ fail"), "{words}");
+}
+
+/// The customer's words: the model's name without Apple's code, steps "to check on the
+/// phone", no shouted headings, one local date format, battery health said once, and a
+/// verdict that says what to do first.
+#[test]
+fn the_sheet_speaks_plainly() {
+    if !tools_present() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (words, _) = check_sheet(dir.path(), "plain", &fixture("failures.plist"), false);
+    assert!(words.contains("iPhone 11"), "{words}");
+    assert!(!words.contains("iPhone12,1"), "Apple's code: {words}");
+    assert!(words.contains("? to check on the phone"), "{words}");
+    assert!(
+        !words.contains("Check Apple ID") && !words.contains("? Check"),
+        "{words}"
+    );
+    for shouted in ["ICLOUD", "IPHONE", "WHAT THE", "THE CHECKS"] {
+        assert!(!words.contains(shouted), "{shouted}: {words}");
+    }
+    // Captured 2026-11-24 15:30 UTC, printed at UTC+05:30, with no "UTC" anywhere.
+    assert!(words.contains("Checked 24 November 2026, 21:00"), "{words}");
+    assert!(
+        !words.contains("UTC") && !words.contains("2026-11"),
+        "{words}"
+    );
+    // Battery health once: the battery-health line, not again beside the battery level.
+    assert_eq!(words.matches("55.5 %").count(), 1, "{words}");
+    assert!(words.contains("12 %, not on power"), "{words}");
+    assert!(
+        words.contains("What to do first: Free space in Settings > General > iPhone Storage"),
+        "{words}"
+    );
 }
 
 #[test]
@@ -262,5 +303,9 @@ fn a_phone_with_photo_evidence_prints_it() {
         words.contains("1204 photos were waiting to upload"),
         "{words}"
     );
-    assert!(words.contains("Last sync with iCloud: 21 November 2026, 22:10 UTC"));
+    // 2026-11-21 22:10 UTC is the next morning at UTC+05:30.
+    assert!(
+        words.contains("Last sync with iCloud: 22 November 2026, 03:40."),
+        "{words}"
+    );
 }

@@ -414,6 +414,9 @@ fn positive_seconds(s: &str) -> Result<f64, String> {
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
     #[command(flatten)]
+    pub html: HtmlArgs,
+
+    #[command(flatten)]
     pub report: ReportArgs,
 }
 
@@ -443,6 +446,11 @@ pub struct ReportArgs {
     /// When to colour the text report.
     #[arg(long, value_enum, default_value_t = ColorWhen::Auto)]
     pub color: ColorWhen,
+
+    /// Show the evidence (raw keys and values) under every check, and where to look for each
+    /// step to check on the phone. The JSON report always has them.
+    #[arg(long)]
+    pub details: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

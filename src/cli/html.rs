@@ -110,6 +110,7 @@ pub fn run(args: ReportFromArgs) -> Result<i32, CliError> {
         thresholds: args.thresholds.clone(),
         redact: args.redact,
         color: super::args::ColorWhen::Never,
+        details: false,
     };
     let ctx: Context = report::context(&report_args)?;
     let origin = args.from.display().to_string();

@@ -3,7 +3,8 @@
 use std::io::{IsTerminal, Write};
 
 use synccheck_core::checklist::{Answers, Context, Thresholds};
-use synccheck_report::{self as report, text::Style, DeviceReport, ReportContext};
+use synccheck_report::text::{Style, TextOptions, DEFAULT_WIDTH};
+use synccheck_report::{self as report, DeviceReport, ReportContext};
 
 use super::args::{ColorWhen, ReportArgs};
 use super::error::CliError;
@@ -26,10 +27,14 @@ pub fn print(args: &ReportArgs, reports: &[DeviceReport]) -> Result<i32, CliErro
         report::json::write(&mut out, reports, &report_ctx)
     } else {
         let no_color = std::env::var_os("NO_COLOR");
-        let style = Style {
-            color: use_color(args.color, stdout.is_terminal(), no_color),
+        let options = TextOptions {
+            style: Style {
+                color: use_color(args.color, stdout.is_terminal(), no_color),
+            },
+            width: terminal_width(&stdout),
+            details: args.details,
         };
-        report::text::write(&mut out, reports, &report_ctx, style)
+        report::text::write(&mut out, reports, &report_ctx, options)
     }
     .and_then(|_| out.flush())
     .or_else(|e| match e.kind() {
@@ -38,6 +43,15 @@ pub fn print(args: &ReportArgs, reports: &[DeviceReport]) -> Result<i32, CliErro
         _ => Err(CliError::Output(e)),
     })?;
     Ok(report::exit_code(reports))
+}
+
+/// The terminal's width in columns, when stdout is one; else the text report's default (a pipe
+/// or a file has no width, and 80 columns reads everywhere).
+fn terminal_width(stdout: &std::io::Stdout) -> usize {
+    terminal_size::terminal_size_of(stdout)
+        .map(|(terminal_size::Width(w), _)| usize::from(w))
+        .filter(|&w| w > 0)
+        .unwrap_or(DEFAULT_WIDTH)
 }
 
 /// A thresholds file is a few dozen lines; a megabyte is far more than any could need.

@@ -21,7 +21,7 @@ pub fn to_value(reports: &[DeviceReport], ctx: &ReportContext) -> Value {
     })
 }
 
-fn device(r: &DeviceReport) -> Value {
+pub(crate) fn device(r: &DeviceReport) -> Value {
     json!({
         "origin": r.origin,
         "source": r.source,

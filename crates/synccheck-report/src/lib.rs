@@ -3,11 +3,13 @@
 
 pub mod before_after;
 pub mod document;
+pub mod first_steps;
 pub mod html;
 pub mod json;
 pub mod pipeline;
 pub mod rescue;
 pub mod text;
+pub mod words;
 
 use std::time::SystemTime;
 

@@ -65,6 +65,12 @@ fn words(id: CheckId) -> (&'static [&'static str], &'static [&'static str]) {
     }
 }
 
+/// The words `--answer ID=WORD` takes for a step: (means fine, means a problem), the usual
+/// word first. For reports that show how to answer.
+pub fn answer_words(id: CheckId) -> (&'static [&'static str], &'static [&'static str]) {
+    words(id)
+}
+
 /// How the technician answers a step, for a `manual` finding's remedy.
 pub fn how_to_answer(id: CheckId) -> String {
     let (pass, fail) = words(id);

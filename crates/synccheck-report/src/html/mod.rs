@@ -101,7 +101,7 @@ mod tests {
             let line = page::status_line(f.status.as_str(), "");
             let row = format!(
                 "<tr class=\"{}\">\n      <td class=\"status\"><span class=\"sym\">{}</span> {}</td>\n      <td class=\"check\"><b>{}</b>",
-                line.status, line.symbol, line.word, f.title
+                line.status, line.symbol, line.label, f.title
             );
             assert!(page.contains(&row), "no row {row}");
         }
@@ -171,16 +171,23 @@ mod tests {
     #[test]
     fn photo_evidence_shows_when_present() {
         let page = html("data/demo-iphone.plist", false);
+        let oldest = crate::words::local(
+            "2026-11-09T16:40:00Z".parse().unwrap(),
+            crate::words::SHEET_DAY,
+        );
         assert!(
-            page.contains(
-                "1204 photos were waiting to upload (4.1 GB), the oldest added 9 November 2026"
-            ),
+            page.contains(&format!(
+                "1204 photos were waiting to upload (4.1 GB), the oldest added {oldest}"
+            )),
             "{page}"
         );
-        assert!(page.contains("Last sync with iCloud: 21 November 2026, 22:10 UTC"));
-        assert!(
-            !html("fixtures/healthy.plist", false).contains("What the iPhone's iCloud Photos said")
+        // In the machine's time zone, whatever it is (TZ-set runs: tests/report_sheet.rs).
+        let last_sync = crate::words::local(
+            "2026-11-21T22:10:00Z".parse().unwrap(),
+            crate::words::SHEET_TIME,
         );
+        assert!(page.contains(&format!("Last sync with iCloud: {last_sync}.")));
+        assert!(!html("fixtures/healthy.plist", false).contains("iCloud Photos on this iPhone"));
     }
 
     #[test]
@@ -210,8 +217,10 @@ mod tests {
     fn storage_bar_and_battery_in_words() {
         let page = html("fixtures/failures.plist", false);
         assert!(page.contains("free"), "{page}");
-        assert!(page.contains("12 %, not charging"), "{page}");
-        assert!(page.contains("1408 charge cycles"), "{page}");
+        assert!(page.contains("12 %, not on power"), "{page}");
+        // Battery health is said once, by its check's line.
+        assert_eq!(page.matches("1408 cycles").count(), 1, "{page}");
+        assert!(!page.contains("charge cycles"), "{page}");
         assert!(page.contains("style=\"width: 99%\""), "{page}");
     }
 }

@@ -5,26 +5,29 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::document::{CheckDocument, DeviceDocument, PhotosDocument};
+use crate::first_steps::first_steps;
+use crate::words::{self, status_from_json, status_symbol, status_word, TO_CHECK_ON_THE_PHONE};
+use synccheck_core::checklist::Status;
 use synccheck_core::units;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Page {
     pub device: DeviceView,
     pub verdict: StatusLine,
+    /// What to do first, most urgent first: the verdict box says it.
+    pub first_steps: Vec<String>,
     pub checks: Vec<CheckView>,
     pub photos: Option<PhotosView>,
     /// Values the iPhone sent that were refused, one sentence each (the report's warnings).
     pub warnings: Vec<String>,
-    /// Photos only on this phone, and the command that copies them (the report's rescue note).
-    pub rescue: Option<String>,
-    /// "25 November 2026, 06:21 UTC", or "unknown".
+    /// "25 November 2026, 07:21" in the local time zone, or "unknown".
     pub scanned_at: String,
     pub synccheck_version: &'static str,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DeviceView {
-    /// "iPhone 11 (iPhone12,1)".
+    /// "iPhone 11": the customer's name for it, without Apple's code.
     pub model: String,
     pub name: Option<String>,
     pub serial: Option<String>,
@@ -35,10 +38,9 @@ pub struct DeviceView {
     /// "iOS 27.0.1 is available" or "the newest for this iPhone".
     pub ios_note: Option<String>,
     pub storage: Option<StorageView>,
-    /// "12 %, not charging".
+    /// "12 %, not on power", in the text report's words. Battery health is said once, by
+    /// the battery-health check's line.
     pub battery: Option<String>,
-    /// "about 56 % of its design capacity, 1408 charge cycles".
-    pub battery_health: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -55,7 +57,11 @@ pub struct StatusLine {
     /// `pass`, `warn`, `fail`, `manual`: the CSS class.
     pub status: String,
     pub symbol: &'static str,
+    /// The word every surface prints for the status ([`words::status_word`]).
     pub word: &'static str,
+    /// The word where there is room for it in full: "to check on the phone" for a step the
+    /// phone does not report, the word itself for the others.
+    pub label: &'static str,
     pub summary: String,
 }
 
@@ -73,23 +79,26 @@ pub struct PhotosView {
     pub state: String,
     /// "1204 photos (4.1 GB) were waiting to upload, the oldest added 9 November 2026".
     pub waiting: Option<String>,
-    /// "21 November 2026, 22:10 UTC".
+    /// "21 November 2026, 23:10", local time.
     pub last_sync: Option<String>,
 }
 
 pub fn page(device: &DeviceDocument) -> Page {
     let checks = device.checks.iter().map(check).collect();
     let verdict = match &device.verdict {
-        Some(v) => status_line(&v.status, &v.summary),
+        Some(v) => status_line(&v.status, &verdict_words(device, &v.status, &v.summary)),
         None => status_line("manual", "No verdict was recorded."),
     };
     Page {
         device: device_view(device),
         verdict,
+        first_steps: first_steps(device)
+            .iter()
+            .map(|s| sheet_words(&s.sentence()))
+            .collect(),
         checks,
         photos: device.facts.photos.as_ref().map(photos),
         warnings: device.warnings.clone(),
-        rescue: device.rescue.clone(),
         scanned_at: device
             .captured_at
             .as_deref()
@@ -102,12 +111,7 @@ pub fn page(device: &DeviceDocument) -> Page {
 fn device_view(d: &DeviceDocument) -> DeviceView {
     let f = &d.facts;
     let id = &f.identity;
-    let model = match (&id.marketing_name, &id.product_type) {
-        (Some(n), Some(p)) => format!("{n} ({p})"),
-        (Some(n), None) => n.clone(),
-        (None, Some(p)) => format!("iPhone ({p})"),
-        (None, None) => "iPhone".into(),
-    };
+    let model = words::model_name(id.marketing_name.as_deref(), id.product_type.as_deref());
     let ios = f
         .software
         .ios_version
@@ -141,27 +145,9 @@ fn device_view(d: &DeviceDocument) -> DeviceView {
         _ => None,
     };
     let b = &f.battery;
-    let battery = b.level_percent.map(|level| {
-        let power = match (b.charging, b.external_power) {
-            (Some(true), _) => ", charging",
-            (_, Some(true)) => ", on power, not charging",
-            (Some(false), _) => ", not charging",
-            _ => "",
-        };
-        format!("{level} %{power}")
-    });
-    let battery_health = match (b.health.estimated_health_percent, b.health.cycle_count) {
-        (Some(h), Some(c)) => Some(format!(
-            "about {} of its design capacity, {c} charge cycles",
-            units::percent(h.min(100.0))
-        )),
-        (Some(h), None) => Some(format!(
-            "about {} of its design capacity",
-            units::percent(h.min(100.0))
-        )),
-        (None, Some(c)) => Some(format!("{c} charge cycles")),
-        (None, None) => None,
-    };
+    let battery = b
+        .level_percent
+        .map(|level| words::battery_state(level, b.charging, b.external_power));
     DeviceView {
         model,
         name: id.name.clone(),
@@ -172,15 +158,14 @@ fn device_view(d: &DeviceDocument) -> DeviceView {
         ios_note,
         storage,
         battery,
-        battery_health,
     }
 }
 
 fn check(c: &CheckDocument) -> CheckView {
     CheckView {
         title: c.title.clone(),
-        line: status_line(&c.status, &customer_words(&c.summary)),
-        fix: c.remedy.clone(),
+        line: status_line(&c.status, &sheet_words(&customer_words(&c.summary))),
+        fix: sheet_words(&c.remedy),
     }
 }
 
@@ -211,21 +196,77 @@ fn customer_words(summary: &str) -> String {
 }
 
 pub(super) fn status_line(status: &str, summary: &str) -> StatusLine {
-    let (symbol, word) = match status {
-        "pass" => ("✔", "Pass"),
-        "warn" => ("!", "Warn"),
-        "fail" => ("✘", "Fail"),
-        _ => ("?", "Check"),
-    };
+    let status = status_from_json(status);
     StatusLine {
-        status: match status {
-            "pass" | "warn" | "fail" => status.to_string(),
-            _ => "manual".to_string(),
+        status: status.as_str().to_string(),
+        symbol: status_symbol(status),
+        word: status_word(status),
+        label: match status {
+            Status::Manual => TO_CHECK_ON_THE_PHONE,
+            _ => status_word(status),
         },
-        symbol,
-        word,
         summary: summary.to_string(),
     }
+}
+
+/// The verdict in the customer's words: how many problems and which, by the names of their
+/// lines below (each line says what was found, once), or how many steps are left to check.
+fn verdict_words(device: &DeviceDocument, status: &str, summary: &str) -> String {
+    let titles = |wanted: Status| -> Vec<&str> {
+        device
+            .checks
+            .iter()
+            .filter(|c| status_from_json(&c.status) == wanted)
+            .map(|c| c.title.as_str())
+            .collect()
+    };
+    let (fails, warns, manual) = (
+        titles(Status::Fail),
+        titles(Status::Warn),
+        titles(Status::Manual).len(),
+    );
+    let count = |n: usize, one: &str, many: &str| match n {
+        1 => format!("1 {one}"),
+        n => format!("{n} {many}"),
+    };
+    let left = match manual {
+        0 => String::new(),
+        n => format!(
+            "; {} {TO_CHECK_ON_THE_PHONE}",
+            count(n, "step is left", "steps are left")
+        ),
+    };
+    match status_from_json(status) {
+        // A verdict with no check behind it (a report from another version): its own words.
+        _ if device.checks.is_empty() => sheet_words(summary),
+        Status::Fail => {
+            let mut s = format!(
+                "{} iCloud Photos: {}",
+                count(
+                    fails.len(),
+                    "problem stops or holds up",
+                    "problems stop or hold up"
+                ),
+                fails.join(", ")
+            );
+            if !warns.is_empty() {
+                s += &format!("; also worth fixing: {}", warns.join(", "));
+            }
+            format!("{s}{left}.")
+        }
+        Status::Warn => format!(
+            "Nothing stops iCloud Photos, but {} worth fixing: {}{left}.",
+            count(warns.len(), "thing is", "things are"),
+            warns.join(", ")
+        ),
+        Status::Manual => format!("Nothing the phone reports stops iCloud Photos{left}."),
+        Status::Pass => "Every check passes.".to_string(),
+    }
+}
+
+/// Times the checklist wrote in UTC, in the sheet's one format and the local time zone.
+fn sheet_words(text: &str) -> String {
+    words::localise_times(text, words::SHEET_TIME, Some(words::SHEET_DAY))
 }
 
 fn photos(p: &PhotosDocument) -> PhotosView {
@@ -271,11 +312,11 @@ fn parse(rfc3339: &str) -> Option<DateTime<Utc>> {
 }
 
 fn when(rfc3339: &str) -> Option<String> {
-    parse(rfc3339).map(|t| t.format("%-d %B %Y, %H:%M UTC").to_string())
+    parse(rfc3339).map(|t| words::local(t, words::SHEET_TIME))
 }
 
 fn day(rfc3339: &str) -> Option<String> {
-    parse(rfc3339).map(|t| t.format("%-d %B %Y").to_string())
+    parse(rfc3339).map(|t| words::local(t, words::SHEET_DAY))
 }
 
 #[cfg(test)]
@@ -285,6 +326,7 @@ mod tests {
     #[test]
     fn a_stale_table_does_not_say_newest() {
         let doc = |stale: Option<bool>| DeviceDocument {
+            rescue: None,
             captured_at: None,
             facts: crate::document::FactsDocument {
                 software: crate::document::SoftwareDocument {
@@ -297,7 +339,6 @@ mod tests {
                 ..Default::default()
             },
             checks: Vec::new(),
-            rescue: None,
             verdict: None,
             warnings: Vec::new(),
         };
@@ -311,6 +352,47 @@ mod tests {
             Some("the newest this iPhone can run")
         );
         assert_eq!(note(Some(true)), None);
+    }
+
+    #[test]
+    fn the_verdict_names_the_problems_once_and_counts_the_steps_left() {
+        let device = |checks: &[(&str, &str)]| DeviceDocument {
+            rescue: None,
+            captured_at: None,
+            facts: Default::default(),
+            checks: checks
+                .iter()
+                .map(|(title, status)| CheckDocument {
+                    id: String::new(),
+                    title: title.to_string(),
+                    status: status.to_string(),
+                    summary: format!("{title} said so"),
+                    remedy: String::new(),
+                })
+                .collect(),
+            verdict: None,
+            warnings: Vec::new(),
+        };
+        let d = device(&[("A", "fail"), ("B", "warn"), ("C", "manual"), ("D", "pass")]);
+        assert_eq!(
+            verdict_words(&d, "fail", "ignored"),
+            "1 problem stops or holds up iCloud Photos: A; also worth fixing: B; 1 step is left to check on the phone."
+        );
+        let d = device(&[("B", "warn"), ("E", "warn")]);
+        assert_eq!(
+            verdict_words(&d, "warn", "ignored"),
+            "Nothing stops iCloud Photos, but 2 things are worth fixing: B, E."
+        );
+        let d = device(&[("C", "manual"), ("F", "manual")]);
+        assert_eq!(
+            verdict_words(&d, "manual", "ignored"),
+            "Nothing the phone reports stops iCloud Photos; 2 steps are left to check on the phone."
+        );
+        // No checks to go by: the report's own sentence.
+        assert_eq!(
+            verdict_words(&device(&[]), "fail", "Its words."),
+            "Its words."
+        );
     }
 
     #[test]
@@ -333,11 +415,11 @@ mod tests {
     #[test]
     fn every_status_has_a_word_and_a_symbol() {
         for (s, word) in [
-            ("pass", "Pass"),
-            ("warn", "Warn"),
-            ("fail", "Fail"),
-            ("manual", "Check"),
-            ("from-the-future", "Check"),
+            ("pass", "pass"),
+            ("warn", "warn"),
+            ("fail", "fail"),
+            ("manual", "to check"),
+            ("from-the-future", "to check"),
         ] {
             let line = status_line(s, "x");
             assert_eq!(line.word, word);
@@ -347,11 +429,9 @@ mod tests {
     }
 
     #[test]
-    fn times_read_as_dates() {
-        assert_eq!(
-            when("2026-11-21T22:10:00Z").as_deref(),
-            Some("21 November 2026, 22:10 UTC")
-        );
+    fn what_is_not_a_time_reads_as_nothing() {
+        // Local times are tested with TZ set, end to end (tests/report_sheet.rs).
         assert_eq!(when("yesterday"), None);
+        assert_eq!(day("2026-13-01T00:00:00Z"), None);
     }
 }

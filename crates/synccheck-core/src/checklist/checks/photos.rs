@@ -47,7 +47,7 @@ fn photos_word(n: u64) -> String {
     }
 }
 
-const STUCK: &str = "Open the Photos app and look at the bottom of Library for the upload status; keep the phone on Wi-Fi and charging overnight. If the count does not move, restart the phone; photos that keep failing may be damaged: find them in Photos > Albums > Utilities and export or delete them.";
+const STUCK: &str = "The bottom of Photos > Library shows the upload status; keep the phone on Wi-Fi and charging overnight. If the count does not move, restart the phone; photos that keep failing may be damaged (Photos > Albums > Utilities): export or delete them.";
 
 /// How the waiting count moved since an earlier scan of the same phone.
 #[derive(Debug, Clone, Copy, PartialEq)]
