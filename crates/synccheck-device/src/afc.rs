@@ -113,6 +113,9 @@ pub struct AfcCounters {
     pub requests: u64,
     /// The bytes of every FILE_READ reply.
     pub read_bytes: u64,
+    /// Pipelined batches of range reads ([`Afc::read_ranges`]): each costs about one round
+    /// trip, whatever the number of requests in it.
+    pub range_batches: u64,
 }
 
 /// An AFC connection to one phone.
@@ -400,6 +403,7 @@ impl Afc {
             .collect();
         let mut in_flight: VecDeque<(u64, Sent)> = VecDeque::new();
         let mut failure: Option<AfcError> = None;
+        self.counters.range_batches += 1;
         loop {
             while failure.is_none() && in_flight.len() + 2 <= RANGE_REQUESTS_IN_FLIGHT {
                 let Some((i, offset, len)) = plan.pop_front() else {
