@@ -180,6 +180,7 @@ pub(crate) async fn read_database_in_place(
             // A refused or odd WAL: read the main file alone and say so if that fails.
             Err(_) => None,
         };
+        let attempt_start = afc.counters();
         let (tx, mut rx) = mpsc::unbounded_channel::<Request>();
         let reader = PageReader::new(
             Box::new(ChannelFetch(tx)),
@@ -241,8 +242,9 @@ pub(crate) async fn read_database_in_place(
         let counters = afc.counters();
         tracing::debug!(
             attempt,
-            requests = counters.requests - start.requests,
-            bytes = read_total,
+            requests = counters.requests - attempt_start.requests,
+            batches = counters.range_batches - attempt_start.range_batches,
+            bytes = counters.read_bytes - attempt_start.read_bytes,
             of = before_db.size + before_wal.map_or(0, |w| w.size),
             "photo library read in place"
         );

@@ -21,9 +21,15 @@ use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 /// The unit of the cache and of every fetch: SQLite's default page size, and Photos.sqlite's.
 pub const CHUNK: u64 = 4096;
 
-/// Bytes of fetched chunks kept (first in, first out). SQLite keeps its own cache of the pages
-/// it uses most on top of this.
+/// Bytes of fetched chunks of the main file kept (first in, first out). SQLite keeps its own
+/// cache of the pages it uses most on top of this.
 pub const CACHE_BYTES: usize = 32 * 1024 * 1024;
+
+/// Bytes of the `-wal` kept, apart from the main file's: SQLite reads the whole `-wal` once
+/// when it opens it (to rebuild its index), then reads the newest pages from it wherever the
+/// summary needs them. A `-wal` of up to this size (a real one is a few MB to tens of MB) is
+/// then read from the phone once.
+pub const WAL_CACHE_BYTES: usize = 16 * 1024 * 1024;
 
 /// Sequential read-ahead grows to this many chunks (4 MiB, pymobiledevice3's read size).
 pub const MAX_SEQUENTIAL_CHUNKS: u64 = 1024;
@@ -125,12 +131,12 @@ impl Fetch for InMemory {
     }
 }
 
-/// Chunks fetched, first in first out, bounded in bytes.
+/// Chunks fetched, first in first out, bounded in bytes for each file.
 #[derive(Default)]
 struct Cache {
     chunks: HashMap<(LibraryFile, u64), Vec<u8>>,
-    order: VecDeque<(LibraryFile, u64)>,
-    bytes: usize,
+    order: [VecDeque<u64>; 2],
+    bytes: [usize; 2],
 }
 
 impl Cache {
@@ -142,20 +148,30 @@ impl Cache {
         self.chunks.contains_key(&(file, chunk))
     }
 
+    #[cfg(test)]
+    fn held(&self) -> usize {
+        self.bytes.iter().sum()
+    }
+
     fn insert(&mut self, file: LibraryFile, chunk: u64, data: Vec<u8>) {
+        let i = file.index();
+        let limit = match file {
+            LibraryFile::Main => CACHE_BYTES,
+            LibraryFile::Wal => WAL_CACHE_BYTES,
+        };
         let len = data.len();
         if let Some(old) = self.chunks.insert((file, chunk), data) {
-            self.bytes -= old.len();
+            self.bytes[i] -= old.len();
         } else {
-            self.order.push_back((file, chunk));
+            self.order[i].push_back(chunk);
         }
-        self.bytes += len;
-        while self.bytes > CACHE_BYTES {
-            let Some(key) = self.order.pop_front() else {
+        self.bytes[i] += len;
+        while self.bytes[i] > limit {
+            let Some(old) = self.order[i].pop_front() else {
                 break;
             };
-            if let Some(old) = self.chunks.remove(&key) {
-                self.bytes -= old.len();
+            if let Some(old) = self.chunks.remove(&(file, old)) {
+                self.bytes[i] -= old.len();
             }
         }
     }
@@ -558,7 +574,7 @@ mod tests {
         for page in 0..(3 * CACHE_BYTES as u64 / 4096) {
             r.read(LibraryFile::Main, &mut buf, page * 4096).unwrap();
         }
-        assert!(r.cache.bytes <= CACHE_BYTES);
+        assert!(r.cache.held() <= CACHE_BYTES);
     }
 
     #[test]
