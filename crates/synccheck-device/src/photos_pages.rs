@@ -34,8 +34,12 @@ pub const WAL_CACHE_BYTES: usize = 16 * 1024 * 1024;
 /// Sequential read-ahead grows to this many chunks (4 MiB, pymobiledevice3's read size).
 pub const MAX_SEQUENTIAL_CHUNKS: u64 = 1024;
 
-/// A b-tree hint window starts at this many sibling pages and doubles up to [`MAX_HINT_PAGES`].
+/// A b-tree hint window starts at this many sibling pages and doubles up to [`MAX_HINT_PAGES`]
+/// while SQLite keeps walking forward in the list. A first miss on the first child is how a
+/// table scan enters each interior page, so it starts at [`SCAN_HINT_PAGES`] (1 MiB of 4 KiB
+/// pages); a first miss anywhere else is more likely a look-up, and starts small.
 pub const FIRST_HINT_PAGES: usize = 32;
+pub const SCAN_HINT_PAGES: usize = 256;
 pub const MAX_HINT_PAGES: usize = 1024;
 
 /// One fetch reads at most this many separate ranges (each one seek and one read).
@@ -134,14 +138,26 @@ impl Fetch for InMemory {
 /// Chunks fetched, first in first out, bounded in bytes for each file.
 #[derive(Default)]
 struct Cache {
-    chunks: HashMap<(LibraryFile, u64), Vec<u8>>,
+    /// The bytes, and whether SQLite has read them yet (read-ahead it never reads is waste).
+    chunks: HashMap<(LibraryFile, u64), (Vec<u8>, bool)>,
     order: [VecDeque<u64>; 2],
     bytes: [usize; 2],
 }
 
 impl Cache {
     fn get(&self, file: LibraryFile, chunk: u64) -> Option<&[u8]> {
-        self.chunks.get(&(file, chunk)).map(Vec::as_slice)
+        self.chunks.get(&(file, chunk)).map(|(d, _)| d.as_slice())
+    }
+
+    /// Marks a chunk read by SQLite; true the first time (a read-ahead chunk that was used).
+    fn mark_used(&mut self, file: LibraryFile, chunk: u64) -> bool {
+        match self.chunks.get_mut(&(file, chunk)) {
+            Some((_, used)) if !*used => {
+                *used = true;
+                true
+            }
+            _ => false,
+        }
     }
 
     fn contains(&self, file: LibraryFile, chunk: u64) -> bool {
@@ -153,14 +169,14 @@ impl Cache {
         self.bytes.iter().sum()
     }
 
-    fn insert(&mut self, file: LibraryFile, chunk: u64, data: Vec<u8>) {
+    fn insert(&mut self, file: LibraryFile, chunk: u64, data: Vec<u8>, used: bool) {
         let i = file.index();
         let limit = match file {
             LibraryFile::Main => CACHE_BYTES,
             LibraryFile::Wal => WAL_CACHE_BYTES,
         };
         let len = data.len();
-        if let Some(old) = self.chunks.insert((file, chunk), data) {
+        if let Some((old, _)) = self.chunks.insert((file, chunk), (data, used)) {
             self.bytes[i] -= old.len();
         } else {
             self.order[i].push_back(chunk);
@@ -170,7 +186,7 @@ impl Cache {
             let Some(old) = self.order[i].pop_front() else {
                 break;
             };
-            if let Some(old) = self.chunks.remove(&(file, old)) {
+            if let Some((old, _)) = self.chunks.remove(&(file, old)) {
                 self.bytes[i] -= old.len();
             }
         }
@@ -250,6 +266,7 @@ impl Hints {
         match list.last_miss {
             Some(last) if index > last => list.window = (list.window * 2).min(MAX_HINT_PAGES),
             Some(_) => list.window = FIRST_HINT_PAGES,
+            None if index == 0 => list.window = SCAN_HINT_PAGES,
             None => {}
         }
         list.last_miss = Some(index);
@@ -268,6 +285,9 @@ pub struct PageReader {
     hints: Hints,
     page_size: Option<u64>,
     fetched: u64,
+    /// Chunks fetched ahead of SQLite's reads, and how many of them it then read.
+    ahead_fetched: u64,
+    ahead_used: u64,
 }
 
 /// The page size an SQLite header (its first 18 bytes or more) gives, if it is a valid one.
@@ -325,6 +345,8 @@ impl PageReader {
             hints: Hints::default(),
             page_size: None,
             fetched: 0,
+            ahead_fetched: 0,
+            ahead_used: 0,
         }
     }
 
@@ -335,6 +357,12 @@ impl PageReader {
     /// Bytes fetched so far.
     pub fn fetched(&self) -> u64 {
         self.fetched
+    }
+
+    /// Chunks fetched ahead of SQLite's reads, and how many of those it read: what the
+    /// read-ahead gained and what it wasted.
+    pub fn read_ahead(&self) -> (u64, u64) {
+        (self.ahead_fetched, self.ahead_used)
     }
 
     /// Fills `buf` from `offset`. `Ok(false)` is a short read: the bytes past the end of the
@@ -365,6 +393,9 @@ impl PageReader {
             let n = (CHUNK - pos % CHUNK).min(end - pos) as usize;
             let at = (pos - offset) as usize;
             let out = &mut buf[at..at + n];
+            if self.cache.mark_used(file, chunk) {
+                self.ahead_used += 1;
+            }
             let have = self
                 .cache
                 .get(file, chunk)
@@ -451,8 +482,13 @@ impl PageReader {
             }
             self.fetched += bytes.len() as u64;
             for (i, piece) in bytes.chunks(CHUNK as usize).enumerate() {
-                self.cache
-                    .insert(file, start / CHUNK + i as u64, piece.to_vec());
+                let chunk = start / CHUNK + i as u64;
+                // Chunks of this read are used now; the rest were fetched ahead.
+                let asked = (first..=last).contains(&chunk);
+                if !asked {
+                    self.ahead_fetched += 1;
+                }
+                self.cache.insert(file, chunk, piece.to_vec(), asked);
             }
         }
         let end = ranges.iter().map(|&(c, n)| c + n).max().unwrap_or(last + 1);
@@ -597,10 +633,9 @@ mod tests {
         assert!(interior_children(&[], 100).is_empty());
     }
 
-    #[test]
-    fn a_miss_on_a_hinted_page_fetches_its_siblings_in_one_go() {
-        // Page 1: a header with 4096-byte pages; page 2: an interior page naming 40 leaves
-        // scattered one page in three.
+    /// Page 1: a header with 4096-byte pages; page 2: an interior page naming 40 leaves
+    /// scattered one page in three. Returns the file and the leaves.
+    fn one_interior_page() -> (Vec<u8>, Vec<u32>) {
         let mut main = vec![0u8; 200 * 4096];
         main[..16].copy_from_slice(b"SQLite format 3\0");
         main[16..18].copy_from_slice(&4096u16.to_be_bytes());
@@ -614,17 +649,53 @@ mod tests {
             interior[cell..cell + 4].copy_from_slice(&leaf.to_be_bytes());
         }
         interior[8..12].copy_from_slice(&leaves[39].to_be_bytes());
-        let (mut r, counters) = reader(main);
+        (main, leaves)
+    }
+
+    /// The header and the interior page, as SQLite reads them first.
+    fn read_to_the_interior_page(r: &mut PageReader) {
         let mut header = [0u8; 100];
         r.read(LibraryFile::Main, &mut header, 0).unwrap();
         let mut page = vec![0u8; 4096];
         r.read(LibraryFile::Main, &mut page, 4096).unwrap();
+    }
+
+    #[test]
+    fn a_scan_of_hinted_pages_fetches_them_in_one_go() {
+        let (main, leaves) = one_interior_page();
+        let (mut r, counters) = reader(main);
+        read_to_the_interior_page(&mut r);
         let before = counters.fetches.load(Relaxed);
+        let (ahead_before, _) = r.read_ahead();
+        let mut page = vec![0u8; 4096];
         for leaf in &leaves {
             r.read(LibraryFile::Main, &mut page, u64::from(leaf - 1) * 4096)
                 .unwrap();
         }
-        // The first leaf brings the next 32, the 34th the rest.
-        assert_eq!(counters.fetches.load(Relaxed) - before, 2);
+        assert_eq!(counters.fetches.load(Relaxed) - before, 1);
+        let (ahead, used) = r.read_ahead();
+        assert_eq!(ahead - ahead_before, 39);
+        assert_eq!(used, 39, "every leaf fetched ahead was read");
+    }
+
+    #[test]
+    fn a_look_up_among_hinted_pages_fetches_a_few_siblings() {
+        let (main, leaves) = one_interior_page();
+        let (mut r, counters) = reader(main);
+        read_to_the_interior_page(&mut r);
+        let before = counters.fetches.load(Relaxed);
+        let bytes_before = counters.bytes.load(Relaxed);
+        let mut page = vec![0u8; 4096];
+        r.read(
+            LibraryFile::Main,
+            &mut page,
+            u64::from(leaves[3] - 1) * 4096,
+        )
+        .unwrap();
+        assert_eq!(counters.fetches.load(Relaxed) - before, 1);
+        assert_eq!(
+            counters.bytes.load(Relaxed) - bytes_before,
+            (1 + FIRST_HINT_PAGES as u64) * 4096
+        );
     }
 }

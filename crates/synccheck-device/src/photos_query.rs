@@ -209,7 +209,13 @@ pub fn summarize_in_place(
     let vfs = crate::photos_vfs::AfcVfs::register(reader, has_wal).map_err(LibraryError::Sqlite)?;
     let outcome = summarize_vfs(&vfs, stop);
     let read_error = vfs.take_error();
-    tracing::debug!(bytes = vfs.fetched(), "photo library pages fetched");
+    let (ahead, used) = vfs.read_ahead();
+    tracing::debug!(
+        bytes = vfs.fetched(),
+        ahead_chunks = ahead,
+        ahead_chunks_used = used,
+        "photo library pages fetched"
+    );
     match (outcome, stop.check(), read_error) {
         (Err(_), Err(why), _) => Err(LibraryError::Stopped(why)),
         // SQLite's own word for a failed read says less than the reader's.

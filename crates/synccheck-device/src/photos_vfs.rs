@@ -118,6 +118,11 @@ impl AfcVfs {
     pub fn fetched(&self) -> u64 {
         lock(&self.shared.reader).fetched()
     }
+
+    /// See [`PageReader::read_ahead`].
+    pub fn read_ahead(&self) -> (u64, u64) {
+        lock(&self.shared.reader).read_ahead()
+    }
 }
 
 impl Drop for AfcVfs {
