@@ -31,7 +31,12 @@ fn backlog_phone(faults: &[&str]) -> Sim {
 #[test]
 fn the_phone_comes_back_and_is_rescanned_and_compared_with_the_scan_before() {
     let sim = backlog_phone(&[]);
-    let out = synccheck_at(&sim.address, &["restart", "--color", "never"], LIMIT);
+    // --details: the evidence says which scan the backlog was compared with.
+    let out = synccheck_at(
+        &sim.address,
+        &["restart", "--color", "never", "--details"],
+        LIMIT,
+    );
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     // The backlog fixture fails photos-upload before and after: the verdict's exit code.
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
@@ -59,7 +64,7 @@ fn the_phone_comes_back_and_is_rescanned_and_compared_with_the_scan_before() {
         "{compared}"
     );
     assert!(compared.contains("iCloud Photos engine: "), "{compared}");
-    assert!(compared.contains("restart: manual -> pass"), "{compared}");
+    assert!(compared.contains("restart: to check -> pass"), "{compared}");
     // photos-upload compares the backlog with the scan before the restart, as after a replug.
     assert!(
         stdout.contains("the scan before the restart at "),
@@ -356,7 +361,12 @@ fn a_fresh_engine_state_after_the_restart_shows_in_the_comparison() {
         &[fixture("photos/backlog-failing.plist")],
         &["--after-restart", after.to_str().unwrap()],
     );
-    let out = synccheck_at(&sim.address, &["restart", "--color", "never"], LIMIT);
+    // --details: a passing step's words (the backlog fell) are printed in full.
+    let out = synccheck_at(
+        &sim.address,
+        &["restart", "--color", "never", "--details"],
+        LIMIT,
+    );
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     assert!(
@@ -372,7 +382,7 @@ fn a_fresh_engine_state_after_the_restart_shows_in_the_comparison() {
         "verdict: fail -> pass",
         "waiting to upload: 812 photos (3.1 GB) -> 640 photos (2.4 GB)",
         "photos-upload: fail -> pass",
-        "restart: manual -> pass",
+        "restart: to check -> pass",
     ] {
         assert!(compared.contains(line), "{line:?} not in {compared}");
     }

@@ -95,7 +95,11 @@ fn entries(dir: &Path) -> Vec<String> {
 fn a_library_announced_past_the_budget_is_not_copied() {
     let sim = sim(&["endless-db=1000000000000"]);
     let tmp = tempfile::tempdir().unwrap();
-    let out = scan(&sim, tmp.path(), &["--disk-budget", "20M"]);
+    let out = scan(
+        &sim,
+        tmp.path(),
+        &["--disk-budget", "20M", "--photo-read", "copy"],
+    );
     photos_not_read(&json(&out), "disk budget of 20 MB");
     assert!(entries(tmp.path()).is_empty(), "{:?}", entries(tmp.path()));
 }
@@ -105,10 +109,28 @@ fn an_endless_library_is_stopped_at_the_disk_budget() {
     // A plausible size, then zeros without end: only the budget stops the copy.
     let sim = sim(&["endless-db=4096"]);
     let tmp = tempfile::tempdir().unwrap();
-    let out = scan(&sim, tmp.path(), &["--disk-budget", "20M"]);
+    let out = scan(
+        &sim,
+        tmp.path(),
+        &["--disk-budget", "20M", "--photo-read", "copy"],
+    );
     let r = json(&out);
     photos_not_read(&r, "disk budget of 20 MB");
     assert!(r.to_string().contains("the copy was stopped at"), "{r}");
+    assert!(entries(tmp.path()).is_empty(), "{:?}", entries(tmp.path()));
+}
+
+/// Read in place (the default), a library that claims a terabyte of zeros costs one read of
+/// its header: not SQLite. Nothing is written, whatever the budget.
+#[test]
+fn an_endless_library_read_in_place_is_refused_at_its_header() {
+    let sim = sim(&["endless-db=1000000000000"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = scan(&sim, tmp.path(), &["--disk-budget", "1"]);
+    let r = json(&out);
+    let f = finding(&r, "photos-upload");
+    assert_eq!(f["status"], "manual", "{f}");
+    assert!(f.to_string().contains("not an SQLite database"), "{f}");
     assert!(entries(tmp.path()).is_empty(), "{:?}", entries(tmp.path()));
 }
 
@@ -127,7 +149,12 @@ fn a_trickling_library_gives_up_at_the_deadline() {
 fn a_library_whose_summary_never_ends_gives_up_at_the_deadline() {
     let sim = sim(&["slow-db"]);
     let tmp = tempfile::tempdir().unwrap();
-    let out = scan(&sim, tmp.path(), &["--deadline", "3"]);
+    // Its slowness is in `quick_check`, which only the full copy runs.
+    let out = scan(
+        &sim,
+        tmp.path(),
+        &["--deadline", "3", "--photo-read", "copy"],
+    );
     photos_not_read(&json(&out), "deadline of 3 s passed");
     assert!(entries(tmp.path()).is_empty(), "{:?}", entries(tmp.path()));
 }
@@ -215,7 +242,11 @@ fn the_private_copy_is_owner_only_and_gone_after_sigterm() {
     use std::os::unix::fs::PermissionsExt;
     let sim = sim(&["trickle=50"]);
     let tmp = tempfile::tempdir().unwrap();
-    let (child, _history) = spawn(&sim, tmp.path(), &["scan", "--json"]);
+    let (child, _history) = spawn(
+        &sim,
+        tmp.path(),
+        &["scan", "--json", "--photo-read", "copy"],
+    );
     let mut child = Running(Some(child));
     drain(child.get().stdout.take());
     drain(child.get().stderr.take());
@@ -245,11 +276,31 @@ fn the_private_copy_is_owner_only_and_gone_after_sigterm() {
 fn sigterm_mid_query_ends_a_scan_promptly() {
     let sim = sim(&["slow-db"]);
     let tmp = tempfile::tempdir().unwrap();
+    let (child, _history) = spawn(
+        &sim,
+        tmp.path(),
+        &["scan", "--json", "--photo-read", "copy"],
+    );
+    let mut child = Running(Some(child));
+    drain(child.get().stdout.take());
+    let lines = stderr_lines(child.get());
+    wait_for_line(&lines, "summarising the photo library");
+    terminate(&mut child);
+    let status = exits_within(&mut child, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(143), "128 + SIGTERM");
+    assert!(entries(tmp.path()).is_empty(), "{:?}", entries(tmp.path()));
+}
+
+/// Read in place, the query waits on the phone: SIGTERM ends it as promptly.
+#[test]
+fn sigterm_mid_read_in_place_ends_a_scan_promptly() {
+    let sim = sim(&["trickle=50"]);
+    let tmp = tempfile::tempdir().unwrap();
     let (child, _history) = spawn(&sim, tmp.path(), &["scan", "--json"]);
     let mut child = Running(Some(child));
     drain(child.get().stdout.take());
     let lines = stderr_lines(child.get());
-    wait_for_line(&lines, "summarising the photo library copy");
+    wait_for_line(&lines, "summarising the photo library in place");
     terminate(&mut child);
     let status = exits_within(&mut child, Duration::from_secs(10));
     assert_eq!(status.code(), Some(143), "128 + SIGTERM");
@@ -260,11 +311,11 @@ fn sigterm_mid_query_ends_a_scan_promptly() {
 fn sigterm_mid_query_ends_watch_promptly() {
     let sim = sim(&["slow-db"]);
     let tmp = tempfile::tempdir().unwrap();
-    let (child, _history) = spawn(&sim, tmp.path(), &["watch"]);
+    let (child, _history) = spawn(&sim, tmp.path(), &["watch", "--photo-read", "copy"]);
     let mut child = Running(Some(child));
     drain(child.get().stdout.take());
     let lines = stderr_lines(child.get());
-    wait_for_line(&lines, "summarising the photo library copy");
+    wait_for_line(&lines, "summarising the photo library");
     terminate(&mut child);
     let status = exits_within(&mut child, Duration::from_secs(10));
     assert!(status.success(), "{status}");
@@ -275,11 +326,11 @@ fn sigterm_mid_query_ends_watch_promptly() {
 fn unplugging_a_phone_in_watch_stops_its_query() {
     let mut sim = sim(&["slow-db"]);
     let tmp = tempfile::tempdir().unwrap();
-    let (child, _history) = spawn(&sim, tmp.path(), &["watch"]);
+    let (child, _history) = spawn(&sim, tmp.path(), &["watch", "--photo-read", "copy"]);
     let mut child = Running(Some(child));
     drain(child.get().stdout.take());
     let lines = stderr_lines(child.get());
-    wait_for_line(&lines, "summarising the photo library copy");
+    wait_for_line(&lines, "summarising the photo library");
     sim.send("unplug 1");
     // The summary alone would run for minutes: it ends because its scan was cancelled.
     let started = Instant::now();

@@ -106,7 +106,7 @@ pub struct ScanArgs {
     #[arg(long, value_name = "FILE")]
     pub save_snapshot: Option<PathBuf>,
 
-    /// Do not copy the photo library database (the iCloud Photos engine's state files are
+    /// Do not read the photo library database (the iCloud Photos engine's state files are
     /// still read): faster on a large library, but `photos-upload` is then left to you.
     #[arg(long)]
     pub no_photo_library: bool,
@@ -174,7 +174,7 @@ pub struct WatchArgs {
     #[arg(long, value_name = "DIR")]
     pub json_dir: Option<PathBuf>,
 
-    /// Do not copy the photo library database (see `scan --no-photo-library`).
+    /// Do not read the photo library database (see `scan --no-photo-library`).
     #[arg(long)]
     pub no_photo_library: bool,
 
@@ -368,6 +368,18 @@ pub struct LimitArgs {
     /// a decimal unit: 500M, 3G.
     #[arg(long, value_name = "SIZE", default_value = "3G", value_parser = byte_size)]
     pub disk_budget: u64,
+
+    /// How the photo library is read: in place, page by page (the default), or copied whole
+    /// first, as before issue 16. Hidden: for benchmarks comparing both in one run.
+    #[arg(long, value_name = "HOW", default_value = "in-place", hide = true)]
+    pub photo_read: PhotoRead,
+}
+
+/// See `LimitArgs::photo_read`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PhotoRead {
+    InPlace,
+    Copy,
 }
 
 /// `1500000`, `500M`, `3G`, `2.5GB`: decimal units, as the report writes sizes.

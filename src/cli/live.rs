@@ -10,7 +10,7 @@ use synccheck_device::{
     AttachedDevice, DeviceError, Progress, ScanOptions, TrustWait, Usbmuxd, UsbmuxdAddress,
 };
 
-use super::args::{ConnectionArgs, LimitArgs, TrustArgs};
+use super::args::{ConnectionArgs, LimitArgs, PhotoRead, TrustArgs};
 use super::error::CliError;
 
 pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
@@ -47,12 +47,12 @@ pub fn options(
 }
 
 /// What a scan reads over AFC: `--no-photo-library` keeps the engine's state files and skips
-/// the library copy.
-pub fn photo_scope(no_photo_library: bool) -> PhotoScope {
-    if no_photo_library {
-        PhotoScope::StateFiles
-    } else {
-        PhotoScope::Everything
+/// the library; `--photo-read copy` copies it whole instead of reading it in place.
+pub fn photo_scope(no_photo_library: bool, limits: &LimitArgs) -> PhotoScope {
+    match (no_photo_library, limits.photo_read) {
+        (true, _) => PhotoScope::StateFiles,
+        (false, PhotoRead::InPlace) => PhotoScope::Everything,
+        (false, PhotoRead::Copy) => PhotoScope::EverythingByCopy,
     }
 }
 
@@ -127,7 +127,7 @@ impl StatusLine {
                 if !was_copying {
                     bar.set_style(
                         ProgressStyle::with_template(
-                            "{prefix}: copying the photo library [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+                            "{prefix}: reading the photo library [{bar:30}] {bytes} of about {total_bytes} {bytes_per_sec}",
                         )
                         .expect("a valid template")
                         .progress_chars("=> "),

@@ -49,7 +49,7 @@ pub fn run(args: RestartArgs) -> Result<i32, CliError> {
     let options = ScanOptions {
         timeout: answer_timeout,
         trust_timeout: Duration::from_secs_f64(args.trust.trust_timeout),
-        photos: live::photo_scope(args.no_photo_library),
+        photos: live::photo_scope(args.no_photo_library, &args.limits),
         deadline: Duration::from_secs_f64(args.limits.deadline),
         disk_budget: args.limits.disk_budget,
     };

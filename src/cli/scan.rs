@@ -69,7 +69,7 @@ fn run_live(args: ScanArgs) -> Result<i32, CliError> {
     }
     let ctx = report::context(&args.report)?;
     let mux = live::usbmuxd(&args.connection)?;
-    let scope = live::photo_scope(args.no_photo_library);
+    let scope = live::photo_scope(args.no_photo_library, &args.limits);
     let options = live::options(&args.connection, &args.trust, Some(&args.limits), scope);
     let board = StatusBoard::new();
     // Ctrl-C or SIGTERM drops the reads: each removes its private library copy and stops

@@ -101,11 +101,29 @@ pub struct FileStat {
     pub kind: FileKind,
 }
 
+/// Reads kept in flight by [`Afc::read_ranges`]: enough to cover a USB round trip at full
+/// bandwidth, few enough that the requests (about 60 bytes each) never fill a socket buffer
+/// while the phone waits for us to take its replies.
+const RANGE_REQUESTS_IN_FLIGHT: usize = 32;
+
+/// What one AFC connection has cost: requests sent and file bytes received.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AfcCounters {
+    /// Every request: stat, open, seek, read, close…
+    pub requests: u64,
+    /// The bytes of every FILE_READ reply.
+    pub read_bytes: u64,
+    /// Pipelined batches of range reads ([`Afc::read_ranges`]): each costs about one round
+    /// trip, whatever the number of requests in it.
+    pub range_batches: u64,
+}
+
 /// An AFC connection to one phone.
 pub struct Afc {
     stream: BoxStream,
     timeout: Duration,
     next_packet: u64,
+    counters: AfcCounters,
 }
 
 /// Opens AFC on a paired phone: a lockdown session just long enough to start the service.
@@ -177,7 +195,13 @@ impl Afc {
             stream,
             timeout,
             next_packet: 0,
+            counters: AfcCounters::default(),
         }
+    }
+
+    /// What this connection has cost so far.
+    pub fn counters(&self) -> AfcCounters {
+        self.counters
     }
 
     /// The service stream, for tools and tests that speak AFC packets themselves.
@@ -208,6 +232,7 @@ impl Afc {
     async fn send(&mut self, operation: u64, args: &[u8]) -> Result<u64, DeviceError> {
         let number = self.next_packet;
         self.next_packet += 1;
+        self.counters.requests += 1;
         let bytes = codec::encode(number, operation, args, &[]);
         let stream = &mut self.stream;
         within(self.timeout, WHAT, async {
@@ -343,7 +368,91 @@ impl Afc {
     async fn receive_read(&mut self, number: u64, size: u64) -> Result<Vec<u8>, AfcError> {
         let max = usize::try_from(size).unwrap_or(usize::MAX);
         let reply = self.receive(number, max).await?;
-        Self::body_of(reply, op::DATA)
+        let body = Self::body_of(reply, op::DATA)?;
+        self.counters.read_bytes += body.len() as u64;
+        Ok(body)
+    }
+
+    async fn send_seek(&mut self, handle: u64, offset: u64) -> Result<u64, DeviceError> {
+        let mut args = handle.to_le_bytes().to_vec();
+        args.extend_from_slice(&0u64.to_le_bytes()); // SEEK_SET
+        args.extend_from_slice(&offset.to_le_bytes());
+        self.send(op::FILE_SEEK, &args).await
+    }
+
+    /// Reads each `(offset, length)` range of an open file: a seek and a read per range, up
+    /// to [`RANGE_REQUESTS_IN_FLIGHT`] requests sent before their replies are read, so a batch
+    /// costs about one round trip, not one per range. Every read has its seek, so a read
+    /// answered short never shifts the next one. A range answered short is read on where it
+    /// stopped, until the phone answers nothing (the end of the file).
+    pub(crate) async fn read_ranges(
+        &mut self,
+        handle: u64,
+        ranges: &[(u64, u64)],
+    ) -> Result<Vec<Vec<u8>>, AfcError> {
+        enum Sent {
+            Seek,
+            Read(usize, u64),
+        }
+        let mut out: Vec<Vec<u8>> = vec![Vec::new(); ranges.len()];
+        let mut plan: VecDeque<(usize, u64, u64)> = ranges
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, len))| *len > 0)
+            .map(|(i, &(offset, len))| (i, offset, len))
+            .collect();
+        let mut in_flight: VecDeque<(u64, Sent)> = VecDeque::new();
+        let mut failure: Option<AfcError> = None;
+        self.counters.range_batches += 1;
+        loop {
+            while failure.is_none() && in_flight.len() + 2 <= RANGE_REQUESTS_IN_FLIGHT {
+                let Some((i, offset, len)) = plan.pop_front() else {
+                    break;
+                };
+                let len = len.min(READ_CHUNK);
+                in_flight.push_back((self.send_seek(handle, offset).await?, Sent::Seek));
+                in_flight.push_back((self.send_read(handle, len).await?, Sent::Read(i, len)));
+            }
+            let Some((number, sent)) = in_flight.pop_front() else {
+                break;
+            };
+            match sent {
+                Sent::Seek => {
+                    let reply = self.receive(number, MAX_INFO_BODY).await?;
+                    if let Err(e) = Self::body_of(reply, op::STATUS) {
+                        failure.get_or_insert(e);
+                    }
+                }
+                Sent::Read(i, asked) => match self.receive_read(number, asked).await {
+                    Err(e @ AfcError::Device(_)) => return Err(e),
+                    Err(e) => {
+                        failure.get_or_insert(e);
+                    }
+                    Ok(bytes) => {
+                        out[i].extend_from_slice(&bytes);
+                        let (offset, len) = ranges[i];
+                        let done = out[i].len() as u64;
+                        if !bytes.is_empty() && done < len {
+                            plan.push_front((i, offset + done, len - done));
+                        }
+                    }
+                },
+            }
+        }
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    }
+
+    /// Opens a file read-only for [`read_ranges`](Self::read_ranges).
+    pub(crate) async fn open_for_ranges(&mut self, path: &str) -> Result<u64, AfcError> {
+        self.open_read(path).await
+    }
+
+    /// Closes a file opened with [`open_for_ranges`](Self::open_for_ranges).
+    pub(crate) async fn close(&mut self, handle: u64) -> Result<(), AfcError> {
+        self.close_file(handle).await
     }
 
     /// A whole small file and its stat; a file over `max` bytes (at the stat, or as it is

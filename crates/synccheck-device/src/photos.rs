@@ -1,6 +1,7 @@
-//! The iCloud Photos engine's state over AFC: the small state files, and the library database
-//! copied to a private directory and summarised there. Read-only from start to end: nothing is
-//! ever opened for writing on the phone, and the copy is deleted when the summary is made.
+//! The iCloud Photos engine's state over AFC: the small state files, and the library database,
+//! read in place page by page (`photos_in_place`, the default) or, for comparison, copied to a
+//! private directory and summarised there. Read-only from start to end: nothing is ever opened
+//! for writing on the phone, and a copy is deleted when the summary is made.
 //!
 //! The copy is bounded by the scan's [`ScanLimits`], never by what the phone says: its disk
 //! budget (checked against the size announced, the free space, and every chunk written) and
@@ -26,8 +27,13 @@ pub enum PhotoScope {
     None,
     /// The state files only (`--no-photo-library`).
     StateFiles,
-    /// The state files and the library database.
+    /// The state files and the library database, read in place, page by page
+    /// (`photos_in_place`): only what the summary needs crosses the cable.
     Everything,
+    /// The state files and the library database, copied whole to a private folder first and
+    /// summarised there: the way before in-place reading, kept so benchmarks can compare
+    /// both in one run (`--photo-read copy`).
+    EverythingByCopy,
 }
 
 /// A live database copied file by file can tear (a write lands between our reads). A copy
@@ -38,7 +44,7 @@ const COPY_ATTEMPTS: usize = 3;
 const NOT_READ: &str = "photo library not read";
 
 /// Reads the state files and, when asked, the library, within `limits`. `progress` hears
-/// (bytes copied, bytes expected) while the database is copied.
+/// (bytes read, bytes expected) while the database is read or copied.
 pub async fn read_photo_library(
     afc: &mut Afc,
     scope: PhotoScope,
@@ -50,9 +56,22 @@ pub async fn read_photo_library(
         files.insert(path.to_string(), read_state_file(afc, path).await?);
     }
     let (database, copied_bytes) = match scope {
-        PhotoScope::Everything => {
-            let read = read_database(afc, limits, &mut progress);
-            match tokio::time::timeout_at(limits.stop.deadline().into(), read).await {
+        PhotoScope::Everything | PhotoScope::EverythingByCopy => {
+            let deadline = limits.stop.deadline().into();
+            let read = match scope {
+                PhotoScope::Everything => {
+                    tokio::time::timeout_at(
+                        deadline,
+                        crate::photos_in_place::read_database_in_place(afc, limits, &mut progress),
+                    )
+                    .await
+                }
+                _ => {
+                    tokio::time::timeout_at(deadline, read_database(afc, limits, &mut progress))
+                        .await
+                }
+            };
+            match read {
                 Ok(read) => read?,
                 Err(_) => (
                     DatabaseRead::Unreadable(format!("{NOT_READ}: {}", limits.stop.passed())),

@@ -68,6 +68,9 @@ pub enum LibraryError {
     /// The copy could not be read from the local disk (missing, permission).
     #[error("reading the copy: {0}")]
     Io(String),
+    /// Reading the library from the iPhone failed while SQLite read it in place.
+    #[error("reading it from the iPhone: {0}")]
+    Read(String),
     /// The scan's deadline passed, or the scan was cancelled, while SQLite worked.
     #[error("stopped: {0}")]
     Stopped(#[from] LimitError),
@@ -209,11 +212,80 @@ pub(crate) fn with_copy<T>(
     }
 }
 
+/// Summarises the library read in place through `reader` (see `photos_vfs`): only the pages
+/// the summary needs are read, and nothing is written anywhere.
+///
+/// How it is opened, and why:
+/// - through a read-only VFS of our own, with `PRAGMA locking_mode=EXCLUSIVE` before the first
+///   read, so SQLite keeps the wal-index in heap memory and applies the `-wal` without shared
+///   memory (the phone's `-shm` is never read). Not `immutable=1`: that skips the `-wal`.
+/// - no `quick_check`: it reads every page, the whole point being not to. A library torn by a
+///   write while we read is caught by the caller's before-and-after comparison (sizes, times,
+///   headers), and damage in the pages the summary reads by SQLite itself (`Corrupt`).
+pub fn summarize_in_place(
+    reader: crate::photos_pages::PageReader,
+    has_wal: bool,
+    stop: &ScanStop,
+) -> Result<LibrarySummary, LibraryError> {
+    stop.check()?;
+    let vfs = crate::photos_vfs::AfcVfs::register(reader, has_wal).map_err(LibraryError::Sqlite)?;
+    let outcome = summarize_vfs(&vfs, stop);
+    let read_error = vfs.take_error();
+    let (ahead, used) = vfs.read_ahead();
+    tracing::debug!(
+        bytes = vfs.fetched(),
+        ahead_chunks = ahead,
+        ahead_chunks_used = used,
+        "photo library pages fetched"
+    );
+    match (outcome, stop.check(), read_error) {
+        (Err(_), Err(why), _) => Err(LibraryError::Stopped(why)),
+        // SQLite's own word for a failed read says less than the reader's.
+        (Err(_), _, Some(e)) => Err(LibraryError::Read(e.to_string())),
+        (outcome, _, _) => outcome,
+    }
+}
+
+fn summarize_vfs(
+    vfs: &crate::photos_vfs::AfcVfs,
+    stop: &ScanStop,
+) -> Result<LibrarySummary, LibraryError> {
+    let mut header = [0u8; 100];
+    let full = vfs
+        .read(crate::photos_pages::LibraryFile::Main, &mut header, 0)
+        .map_err(|e| LibraryError::Read(e.to_string()))?;
+    check_header_bytes(&header, full)?;
+    let conn = Connection::open_with_flags_and_vfs(
+        MAIN_FILE,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        vfs.name(),
+    )?;
+    // Before anything reads a page: the wal-index in heap memory.
+    let mode: String = conn.query_row("PRAGMA locking_mode=EXCLUSIVE", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("exclusive") {
+        return Err(LibraryError::Sqlite(format!("locking mode {mode}")));
+    }
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+        true,
+    )?;
+    limit_connection(&conn, stop)?;
+    summarize_open(&conn)
+}
+
 fn open_copy(main: &Path, stop: &ScanStop) -> Result<Connection, LibraryError> {
     let conn = Connection::open_with_flags(
         main,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
+    limit_connection(&conn, stop)?;
+    // The copy is ours and read-only: map it rather than copy every page through the cache.
+    conn.pragma_update(None, "mmap_size", 1i64 << 30)?;
+    Ok(conn)
+}
+
+/// The bounds every connection of ours gets: the stop, the operation cap, no writes.
+fn limit_connection(conn: &Connection, stop: &ScanStop) -> Result<(), LibraryError> {
     let stop = stop.clone();
     conn.progress_handler(STEPS_BETWEEN_CHECKS, Some(move || stop.check().is_err()))?;
     // The progress handler only runs while a statement runs: a schema whose generated columns
@@ -223,9 +295,7 @@ fn open_copy(main: &Path, stop: &ScanStop) -> Result<Connection, LibraryError> {
     conn.set_limit(Limit::SQLITE_LIMIT_VDBE_OP, MAX_STATEMENT_OPS)?;
     conn.pragma_update(None, "query_only", true)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
-    // The copy is ours and read-only: map it rather than copy every page through the cache.
-    conn.pragma_update(None, "mmap_size", 1i64 << 30)?;
-    Ok(conn)
+    Ok(())
 }
 
 /// Asset columns the summary cannot do without: the row id, the upload state (the whole point
@@ -401,12 +471,17 @@ fn check_header(main: &Path) -> Result<(), LibraryError> {
             Err(e) => return Err(LibraryError::Io(e.to_string())),
         }
     }
-    if read < header.len() {
-        return Err(LibraryError::NotSqlite(format!(
-            "{read} bytes, shorter than an SQLite header"
-        )));
+    check_header_bytes(&header[..read], read == header.len())
+}
+
+/// `header` is the file's first bytes, `full` whether it has all 100.
+fn check_header_bytes(header: &[u8], full: bool) -> Result<(), LibraryError> {
+    if !full {
+        return Err(LibraryError::NotSqlite(
+            "shorter than an SQLite header".into(),
+        ));
     }
-    if &header[..16] != SQLITE_MAGIC {
+    if header.get(..16) != Some(SQLITE_MAGIC.as_slice()) {
         return Err(LibraryError::NotSqlite("no SQLite header".into()));
     }
     Ok(())

@@ -46,7 +46,8 @@ pub enum Progress {
     /// The phone does not trust this computer; asking it to.
     Pairing,
     WaitingForTrust(TrustWait),
-    /// Copying the photo library: bytes so far and bytes expected.
+    /// Reading (in place) or copying the photo library: bytes so far and bytes expected (for
+    /// an in-place read, an estimate that grows as the tables it reads are found).
     CopyingLibrary {
         copied: u64,
         total: u64,

@@ -8,6 +8,7 @@ use synccheck_core::facts::photos::{LibraryFacts, PhotoSync};
 use synccheck_core::units;
 use synccheck_wire::phone_text::printable;
 
+use crate::words::{local, status_word, SCREEN_TIME};
 use crate::DeviceReport;
 
 /// One compared line: what, before, after.
@@ -29,8 +30,8 @@ pub fn compare(before: &DeviceReport, after: &DeviceReport) -> Vec<Change> {
     let mut out = vec![
         Change {
             what: "verdict",
-            before: before.evaluation.verdict.status.as_str().to_string(),
-            after: after.evaluation.verdict.status.as_str().to_string(),
+            before: status_word(before.evaluation.verdict.status).to_string(),
+            after: status_word(after.evaluation.verdict.status).to_string(),
         },
         Change {
             what: "waiting to upload",
@@ -50,8 +51,8 @@ pub fn compare(before: &DeviceReport, after: &DeviceReport) -> Vec<Change> {
         if then.status != now.status {
             out.push(Change {
                 what: now.id.as_str(),
-                before: then.status.as_str().to_string(),
-                after: now.status.as_str().to_string(),
+                before: status_word(then.status).to_string(),
+                after: status_word(now.status).to_string(),
             });
         }
     }
@@ -150,7 +151,7 @@ fn engine_state(p: &PhotoSync) -> String {
         });
     }
     if let Some(at) = e.last_sync {
-        words.push(format!("last sync {}", at.format("%Y-%m-%d %H:%M UTC")));
+        words.push(format!("last sync {}", local(at, SCREEN_TIME)));
     }
     words.join(", ")
 }
@@ -191,7 +192,7 @@ mod tests {
         let step = changes.iter().find(|c| c.what == "restart").unwrap();
         assert_eq!(
             (step.before.as_str(), step.after.as_str()),
-            (was.as_str(), "pass")
+            (status_word(was), "pass")
         );
         assert!(lines(&changes).iter().any(|l| l.contains("restart: ")));
     }

@@ -85,10 +85,10 @@ fn progress_words(p: Progress) -> String {
                 .into()
         }
         Progress::CopyingLibrary { copied, total } if total > 0 => format!(
-            "copying the photo library… {}%",
+            "reading the photo library… {}%",
             (copied.min(total) * 100) / total
         ),
-        Progress::CopyingLibrary { .. } => "copying the photo library…".into(),
+        Progress::CopyingLibrary { .. } => "reading the photo library…".into(),
     }
 }
 
@@ -448,6 +448,6 @@ mod tests {
             total: 10,
         });
         assert!(a.same_line(&b));
-        assert_eq!(b.describe(), "copying the photo library… 50%");
+        assert_eq!(b.describe(), "reading the photo library… 50%");
     }
 }

@@ -70,7 +70,7 @@ pub fn run(args: WatchArgs) -> Result<i32, CliError> {
     super::history::check_db(&args.db)?;
     let ctx = report::context(&args.report)?;
     let mux = live::usbmuxd(&args.connection)?;
-    let scope = live::photo_scope(args.no_photo_library);
+    let scope = live::photo_scope(args.no_photo_library, &args.limits);
     let options = live::options(&args.connection, &args.trust, Some(&args.limits), scope);
     let json_dir = match &args.json_dir {
         Some(dir) => Some(

@@ -65,7 +65,8 @@ pub struct PhotoLibrary {
     /// State file path (relative to the AFC root) → what reading it gave.
     pub files: BTreeMap<String, FileRead>,
     pub database: DatabaseRead,
-    /// How many bytes of database were copied, and when the copy finished.
+    /// How many bytes of the database were read from the phone (in place, or copied whole),
+    /// and when the read finished.
     pub copied_bytes: Option<u64>,
     pub read_at: Option<SystemTime>,
 }

@@ -1,0 +1,305 @@
+//! Reading Photos.sqlite in place over AFC: SQLite runs the summary on a blocking thread
+//! through our VFS (`photos_vfs`), whose page reader (`photos_pages`) asks this side for
+//! byte ranges; this side holds the AFC connection and reads them, pipelined, from files
+//! opened read-only. Nothing is written, on the phone or here.
+//!
+//! The torn-read guard: the phone writes its library while we read it. Before the summary
+//! the sizes and times of both files are taken; after it, they are taken again and the first
+//! bytes of each file (the main header with its change counter, the `-wal` header with its
+//! salts and checkpoint number) are read again and compared with what SQLite was served. Any
+//! difference, or a summary SQLite finds damaged, and the read is made again from scratch,
+//! a few times at most, then reported.
+
+use tokio::sync::mpsc;
+
+use super::afc::{Afc, AfcError, FileStat};
+use super::DeviceError;
+use crate::limits::ScanLimits;
+use crate::photos_pages::{Fetch, FetchError, LibraryFile, PageReader};
+use crate::photos_query::{self as query, LibraryError};
+use synccheck_core::photos::{self, DatabaseRead};
+
+/// Reads of a library that keeps changing, before it is reported as such.
+const ATTEMPTS: usize = 3;
+
+/// The bytes at the start of each file compared before and after: the main file's header
+/// (the change counter, the page count) and the `-wal`'s (the salts, the checkpoint number).
+const MAIN_HEADER: u64 = 100;
+const WAL_HEADER: u64 = 32;
+
+const NOT_READ: &str = "photo library not read";
+
+/// A range request from the page reader, answered on `reply`.
+struct Request {
+    file: LibraryFile,
+    ranges: Vec<(u64, u64)>,
+    estimate: u64,
+    reply: std::sync::mpsc::SyncSender<Result<Vec<Vec<u8>>, FetchError>>,
+}
+
+/// The page reader's side of the channel.
+struct ChannelFetch(mpsc::UnboundedSender<Request>);
+
+impl Fetch for ChannelFetch {
+    fn fetch(
+        &mut self,
+        file: LibraryFile,
+        ranges: &[(u64, u64)],
+        estimate: u64,
+    ) -> Result<Vec<Vec<u8>>, FetchError> {
+        let (reply, answer) = std::sync::mpsc::sync_channel(1);
+        self.0
+            .send(Request {
+                file,
+                ranges: ranges.to_vec(),
+                estimate,
+                reply,
+            })
+            .map_err(|_| FetchError::Gone)?;
+        // Dropped unanswered when the read is abandoned (deadline, unplug): Gone.
+        answer.recv().map_err(|_| FetchError::Gone)?
+    }
+}
+
+/// The two files opened on the phone for one attempt, and the first bytes served of each.
+#[derive(Default)]
+struct OpenFiles {
+    handles: [Option<u64>; 2],
+    first_bytes: [Option<Vec<u8>>; 2],
+}
+
+fn path_of(file: LibraryFile) -> &'static str {
+    match file {
+        LibraryFile::Main => photos::DATABASE,
+        LibraryFile::Wal => photos::DATABASE_WAL,
+    }
+}
+
+fn slot(file: LibraryFile) -> usize {
+    match file {
+        LibraryFile::Main => 0,
+        LibraryFile::Wal => 1,
+    }
+}
+
+impl OpenFiles {
+    async fn handle(&mut self, afc: &mut Afc, file: LibraryFile) -> Result<u64, AfcError> {
+        if let Some(h) = self.handles[slot(file)] {
+            return Ok(h);
+        }
+        let h = afc.open_for_ranges(path_of(file)).await?;
+        self.handles[slot(file)] = Some(h);
+        Ok(h)
+    }
+
+    async fn fetch(
+        &mut self,
+        afc: &mut Afc,
+        file: LibraryFile,
+        ranges: &[(u64, u64)],
+    ) -> Result<Vec<Vec<u8>>, AfcError> {
+        let h = self.handle(afc, file).await?;
+        let data = afc.read_ranges(h, ranges).await?;
+        if self.first_bytes[slot(file)].is_none() {
+            if let Some(i) = ranges.iter().position(|(offset, _)| *offset == 0) {
+                self.first_bytes[slot(file)] = Some(data[i].clone());
+            }
+        }
+        Ok(data)
+    }
+
+    /// Whether each file's first bytes on the phone are still what was served.
+    async fn unchanged(&mut self, afc: &mut Afc) -> Result<bool, AfcError> {
+        for (file, len) in [
+            (LibraryFile::Main, MAIN_HEADER),
+            (LibraryFile::Wal, WAL_HEADER),
+        ] {
+            let Some(served) = self.first_bytes[slot(file)].clone() else {
+                continue;
+            };
+            let h = self.handle(afc, file).await?;
+            let now = afc.read_ranges(h, &[(0, len)]).await?;
+            let n = (len as usize).min(served.len());
+            if now[0].get(..n) != served.get(..n) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Closes what is open; only a broken connection is worth reporting.
+    async fn close(&mut self, afc: &mut Afc) -> Result<(), DeviceError> {
+        for h in self.handles.iter_mut() {
+            if let Some(handle) = h.take() {
+                if let Err(AfcError::Device(d)) = afc.close(handle).await {
+                    return Err(d);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn same(a: &Option<FileStat>, b: &Option<FileStat>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a.size == b.size && a.modified == b.modified,
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+async fn stat_optional(afc: &mut Afc, path: &str) -> Result<Option<FileStat>, AfcError> {
+    match afc.stat(path).await {
+        Ok(s) => Ok(Some(s)),
+        Err(AfcError::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Reads the library in place; `progress` hears (bytes read, bytes the read may come to).
+/// Returns the outcome and the bytes read from the phone.
+pub(crate) async fn read_database_in_place(
+    afc: &mut Afc,
+    limits: &ScanLimits,
+    progress: &mut impl FnMut(u64, u64),
+) -> Result<(DatabaseRead, Option<u64>), DeviceError> {
+    let mut last_problem = String::new();
+    let mut read_total = 0u64;
+    let start = afc.counters();
+    for attempt in 1..=ATTEMPTS {
+        let before_db = match afc.stat(photos::DATABASE).await {
+            Ok(s) => s,
+            Err(AfcError::NotFound) => return Ok((DatabaseRead::NotFound, None)),
+            Err(AfcError::PermissionDenied) => return Ok((DatabaseRead::PermissionDenied, None)),
+            Err(AfcError::Device(d)) => return Err(d),
+            Err(other) => return Ok((DatabaseRead::Unreadable(other.to_string()), None)),
+        };
+        let before_wal = match stat_optional(afc, photos::DATABASE_WAL).await {
+            Ok(s) => s,
+            Err(AfcError::Device(d)) => return Err(d),
+            // A refused or odd WAL: read the main file alone and say so if that fails.
+            Err(_) => None,
+        };
+        let attempt_start = afc.counters();
+        let (tx, mut rx) = mpsc::unbounded_channel::<Request>();
+        let reader = PageReader::new(
+            Box::new(ChannelFetch(tx)),
+            before_db.size,
+            before_wal.map(|w| w.size),
+        );
+        let stop = limits.stop.clone();
+        // Dropped before the summary is done (the deadline, an unplugged phone in `watch`,
+        // Ctrl-C): the query on the blocking thread is told to stop, and its next read finds
+        // the channel gone.
+        let cancel = limits.stop.cancel_on_drop();
+        let has_wal = before_wal.is_some();
+        tracing::debug!(attempt, "summarising the photo library in place");
+        let mut summary = tokio::task::spawn_blocking(move || {
+            let summary = query::summarize_in_place(reader, has_wal, &stop);
+            if let Err(e) = &summary {
+                tracing::debug!("the photo library summary ended: {e}");
+            }
+            summary
+        });
+        let mut files = OpenFiles::default();
+        let mut broken: Option<DeviceError> = None;
+        let mut asking = true;
+        let summary = loop {
+            tokio::select! {
+                request = rx.recv(), if asking => match request {
+                    None => asking = false,
+                    Some(request) => {
+                        let answer = match &broken {
+                            Some(_) => Err(FetchError::Gone),
+                            None => match files.fetch(afc, request.file, &request.ranges).await {
+                                Ok(data) => Ok(data),
+                                Err(AfcError::Device(d)) => {
+                                    let why = FetchError::Failed(d.to_string());
+                                    broken = Some(d);
+                                    Err(why)
+                                }
+                                Err(e) => Err(FetchError::Failed(e.to_string())),
+                            },
+                        };
+                        let read = afc.counters().read_bytes - start.read_bytes;
+                        progress(read, request.estimate.max(read));
+                        // The query may have ended meanwhile: nobody to tell.
+                        let _ = request.reply.send(answer);
+                    }
+                },
+                done = &mut summary => break done,
+            }
+        };
+        let summary = summary.map_err(|e| DeviceError::Refused {
+            what: "the photo library summary",
+            error: e.to_string(),
+        })?;
+        cancel.disarm();
+        if let Some(d) = broken {
+            return Err(d);
+        }
+        read_total = afc.counters().read_bytes - start.read_bytes;
+        let counters = afc.counters();
+        tracing::debug!(
+            attempt,
+            requests = counters.requests - attempt_start.requests,
+            batches = counters.range_batches - attempt_start.range_batches,
+            bytes = counters.read_bytes - attempt_start.read_bytes,
+            of = before_db.size + before_wal.map_or(0, |w| w.size),
+            "photo library read in place"
+        );
+
+        // The guard: sizes, times and first bytes as they were?
+        let headers_same = files.unchanged(afc).await;
+        files.close(afc).await?;
+        let headers_same = match headers_same {
+            Ok(same) => same,
+            Err(AfcError::Device(d)) => return Err(d),
+            Err(_) => false,
+        };
+        let after_db = stat_optional(afc, photos::DATABASE)
+            .await
+            .map_err(device_or_keep)?;
+        let after_wal = stat_optional(afc, photos::DATABASE_WAL)
+            .await
+            .map_err(device_or_keep)?;
+        if !headers_same || !same(&Some(before_db), &after_db) || !same(&before_wal, &after_wal) {
+            tracing::debug!(attempt, "the photo library changed while it was read");
+            last_problem = "the library kept changing while it was read".into();
+            continue;
+        }
+        match summary {
+            Err(LibraryError::Stopped(e)) => {
+                let why = format!("{NOT_READ}: while summarising it, {e}");
+                return Ok((DatabaseRead::Unreadable(why), Some(read_total)));
+            }
+            Ok(s) => return Ok((DatabaseRead::Summary(s), Some(read_total))),
+            // A read torn by a write SQLite noticed before our guard did: read it again.
+            Err(e @ (LibraryError::Corrupt(_) | LibraryError::NotSqlite(_))) => {
+                tracing::debug!(attempt, "the photo library read does not check out: {e}");
+                last_problem = e.to_string();
+            }
+            Err(LibraryError::NotRecognised { table, missing }) => {
+                let read = DatabaseRead::NotRecognised {
+                    schema: table,
+                    missing,
+                };
+                return Ok((read, Some(read_total)));
+            }
+            Err(e) => return Ok((DatabaseRead::Unreadable(e.to_string()), Some(read_total))),
+        }
+    }
+    Ok((DatabaseRead::Unreadable(last_problem), Some(read_total)))
+}
+
+/// After a good read, a stat that fails for a file reason just means "changed"; only a
+/// broken connection is an error.
+fn device_or_keep(e: AfcError) -> DeviceError {
+    match e {
+        AfcError::Device(d) => d,
+        other => DeviceError::Refused {
+            what: "AFC",
+            error: other.to_string(),
+        },
+    }
+}
