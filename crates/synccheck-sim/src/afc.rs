@@ -24,15 +24,17 @@
 //! reply as it does lockdown's.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::time::Instant;
 
 use super::device::Device;
 use super::faults::{normalize_afc_path, FaultMode, Faults, GROWTH_BYTES};
 use super::frame::{BoxStream, FrameError, BODY_TIMEOUT, IDLE_TIMEOUT};
+use super::link::{AfcConnectionStats, Link};
 use super::lock;
 use super::lockdownd::ServiceError;
 use synccheck_core::photos::{DatabaseRead, FileRead, PhotoLibrary, DATABASE, DATABASE_WAL};
@@ -450,6 +452,11 @@ impl Reply {
         }
     }
 
+    /// Its size on the wire, header included.
+    fn wire_len(&self) -> u64 {
+        (codec::HEADER_LEN + self.args.len() + self.payload.len()) as u64
+    }
+
     fn result(result: Result<Vec<u8>, u64>) -> Self {
         match result {
             Ok(payload) => Reply::data(payload),
@@ -465,10 +472,12 @@ struct Connection {
     next_handle: u64,
     /// `trickle`: how late the reply being sent is.
     reply_delay: Option<Duration>,
+    stats: Arc<AfcConnectionStats>,
 }
 
-pub(crate) async fn serve(device: Arc<Device>, mut stream: BoxStream) -> Result<(), ServiceError> {
+pub(crate) async fn serve(device: Arc<Device>, stream: BoxStream) -> Result<(), ServiceError> {
     let volume = device.afc_volume().await;
+    let (number, stats) = device.afc_stats.open();
     let mut conn = Connection {
         device: Arc::clone(&device),
         volume,
@@ -476,26 +485,52 @@ pub(crate) async fn serve(device: Arc<Device>, mut stream: BoxStream) -> Result<
         // pymobiledevice3 takes handle 0 for a failed open: start at 1, as phones do.
         next_handle: 1,
         reply_delay: None,
+        stats: Arc::clone(&stats),
     };
-    if device.faults.afc_silent {
-        // Reads every request and answers none, until the host gives up and hangs up.
-        device.fault_acts(FaultMode::AfcSilent);
-        loop {
-            read_request(&mut stream).await?;
-        }
+    let result = match device.faults.link {
+        _ if device.faults.afc_silent => serve_silent(&device, stream).await,
+        Some(link) => serve_linked(&mut conn, stream, link).await,
+        None => serve_direct(&mut conn, stream).await,
+    };
+    let c = stats.snapshot();
+    tracing::debug!(
+        device = device.id,
+        connection = number,
+        requests = c.requests,
+        round_trips = c.round_trips,
+        reads = c.reads,
+        bytes_read = c.bytes_read,
+        library_bytes = c.library_bytes,
+        bytes_sent = c.bytes_sent,
+        "AFC connection closed"
+    );
+    result
+}
+
+/// `afc-silent`: reads every request and answers none, until the host gives up and hangs up.
+async fn serve_silent(device: &Device, mut stream: BoxStream) -> Result<(), ServiceError> {
+    device.fault_acts(FaultMode::AfcSilent);
+    loop {
+        read_request(&mut stream).await?;
     }
+}
+
+/// A local socket: each request is answered before the next is read.
+async fn serve_direct(conn: &mut Connection, mut stream: BoxStream) -> Result<(), ServiceError> {
     loop {
         let request = read_request(&mut stream).await?;
+        conn.stats.request();
         tracing::trace!(
-            device = device.id,
+            device = conn.device.id,
             operation = request.operation(),
             "AFC request"
         );
         let reply = conn.answer(&request);
-        device.delay_reply().await;
+        conn.device.delay_reply().await;
         if let Some(late) = conn.reply_delay.take() {
             tokio::time::sleep(late).await;
         }
+        conn.stats.reply_leaves(reply.wire_len());
         codec::write(
             &mut stream,
             request.packet_num(),
@@ -508,10 +543,91 @@ pub(crate) async fn serve(device: Arc<Device>, mut stream: BoxStream) -> Result<
     }
 }
 
+/// Replies decided and waiting for the link, per connection; a client that sends more waits
+/// (its requests stay in the socket), as a phone's queue is not endless either.
+const MAX_IN_FLIGHT: usize = 32;
+
+/// The `link` fault: requests are read and answered as they arrive, and each reply is written
+/// once its round trip and its turn on the link are over (see [`crate::link`]). Pipelined
+/// requests wait out their round trips together.
+async fn serve_linked(
+    conn: &mut Connection,
+    stream: BoxStream,
+    link: Link,
+) -> Result<(), ServiceError> {
+    conn.device.fault_acts(FaultMode::Link);
+    let (mut reader, mut writer) = tokio::io::split(stream);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(Instant, u64, Reply)>(MAX_IN_FLIGHT);
+    let stats = Arc::clone(&conn.stats);
+    let lag = Arc::new(AtomicU64::new(0));
+    let write_lag = Arc::clone(&lag);
+    let write = async move {
+        while let Some((depart, packet_num, reply)) = rx.recv().await {
+            tokio::time::sleep_until(depart).await;
+            let late = Instant::now().saturating_duration_since(depart);
+            write_lag.store(late.as_nanos() as u64, Ordering::SeqCst);
+            stats.reply_leaves(reply.wire_len());
+            codec::write(
+                &mut writer,
+                packet_num,
+                reply.operation,
+                &reply.args,
+                &reply.payload,
+            )
+            .await
+            .map_err(FrameError::from)?;
+        }
+        Ok(())
+    };
+    tokio::select! {
+        r = answer_linked(conn, &mut reader, link, tx, &lag) => r,
+        w = write => w,
+    }
+}
+
+async fn answer_linked<R: AsyncRead + Unpin>(
+    conn: &mut Connection,
+    reader: &mut R,
+    link: Link,
+    replies: tokio::sync::mpsc::Sender<(Instant, u64, Reply)>,
+    lag: &AtomicU64,
+) -> Result<(), ServiceError> {
+    loop {
+        let request = read_request(reader).await?;
+        // Timers wake on the next millisecond, so the last reply left up to 1 ms after the
+        // model said: take that back from this request's arrival, or a client that waits for
+        // each reply would pay the rounding once per request, up to twice the round trip.
+        let arrived = Instant::now() - Duration::from_nanos(lag.load(Ordering::SeqCst));
+        conn.stats.request();
+        tracing::trace!(
+            device = conn.device.id,
+            operation = request.operation(),
+            "AFC request"
+        );
+        let reply = conn.answer(&request);
+        let mut ready = arrived + link.rtt;
+        if let Some(latency) = conn.device.faults.latency {
+            conn.device.fault_acts(FaultMode::Latency);
+            ready += latency;
+        }
+        if let Some(late) = conn.reply_delay.take() {
+            ready += late;
+        }
+        let depart = conn.device.link_clock.book(&link, ready, reply.wire_len());
+        if replies
+            .send((depart, request.packet_num(), reply))
+            .await
+            .is_err()
+        {
+            return Ok(());
+        }
+    }
+}
+
 /// One request: a client may think as long as [`IDLE_TIMEOUT`] before it, the rest must follow
 /// within [`BODY_TIMEOUT`]. A packet without the magic, with contradictory lengths or a body over
 /// [`MAX_REQUEST_BODY`] ends the connection, nothing allocated for it.
-async fn read_request(stream: &mut BoxStream) -> Result<Packet, FrameError> {
+async fn read_request<R: AsyncRead + Unpin + ?Sized>(stream: &mut R) -> Result<Packet, FrameError> {
     let mut raw = [0u8; codec::HEADER_LEN];
     let n = tokio::time::timeout(IDLE_TIMEOUT, stream.read(&mut raw[..1]))
         .await
@@ -648,7 +764,9 @@ impl Connection {
                     device.fault_acts(FaultMode::EndlessDb);
                 }
                 handle.reads += 1;
-                return Ok(vec![0u8; size.min(MAX_READ) as usize]);
+                let zeros = size.min(MAX_READ);
+                self.stats.read(zeros, true);
+                return Ok(vec![0u8; zeros as usize]);
             }
             Target::Database => {
                 let db = db.expect("database handle");
@@ -670,6 +788,7 @@ impl Connection {
         }
         self.reply_delay = trickle;
         let chunk = bytes[start as usize..end as usize].to_vec();
+        self.stats.read(chunk.len() as u64, handle.library);
         handle.pos = end.max(handle.pos);
         handle.reads += 1;
         if handle.tears && handle.reads == 1 {

@@ -10,6 +10,7 @@ use tokio::sync::{broadcast, watch};
 
 use super::afc::{Volume, VolumeSource};
 use super::faults::{FaultMode, Faults, Trust};
+use super::link::{AfcStatsLog, LinkClock};
 use super::lock;
 use crate::pairing::{DeviceIdentity, TrustedHost};
 use synccheck_core::photos::PhotoLibrary;
@@ -106,6 +107,10 @@ pub(crate) struct Device {
     /// Bumped when the phone leaves the bus; every open connection to it ends.
     plug: watch::Sender<u64>,
     events: broadcast::Sender<MuxEvent>,
+    /// `link`: when the phone's side of the USB link is next free.
+    pub link_clock: LinkClock,
+    /// What each AFC connection asked and was sent.
+    pub afc_stats: AfcStatsLog,
 }
 
 pub(crate) struct DeviceParts {
@@ -148,6 +153,8 @@ impl Device {
             attached: AtomicBool::new(true),
             plug,
             events,
+            link_clock: LinkClock::default(),
+            afc_stats: AfcStatsLog::default(),
         }
     }
 
@@ -274,11 +281,17 @@ impl Device {
         }
     }
 
-    /// Holds a lockdown or service reply back by the configured latency.
+    /// Holds a lockdown or service reply back by the configured latency, and with `link` by
+    /// one round trip (these replies are a few hundred bytes: their time on the wire is not
+    /// modelled, only AFC's is).
     pub async fn delay_reply(&self) {
         if let Some(latency) = self.faults.latency {
             self.fault_acts(FaultMode::Latency);
             tokio::time::sleep(latency).await;
+        }
+        if let Some(link) = self.faults.link {
+            self.fault_acts(FaultMode::Link);
+            tokio::time::sleep(link.rtt).await;
         }
     }
 

@@ -55,6 +55,12 @@
 //!   `photos::synth::build_pathological`).
 //! - `afc-silent`: the AFC service is started and accepts its connection, then reads every
 //!   request and never answers one.
+//!
+//! `link=MBPS,RTT_MS` (issue 16) models the USB link instead of a local socket: every lockdown,
+//! service and AFC reply waits one round trip (RTT_MS milliseconds, fractions allowed) after its
+//! request arrived, and AFC replies share MBPS megabytes (10^6 bytes) per second of bandwidth
+//! per phone. A client that pipelines AFC requests pays one round trip for the batch; one that
+//! waits for each reply pays one per request (see [`crate::link`]).
 
 use std::fmt;
 use std::str::FromStr;
@@ -113,10 +119,11 @@ pub enum FaultMode {
     Trickle,
     AfcSilent,
     SlowDb,
+    Link,
 }
 
 impl FaultMode {
-    pub const ALL: [FaultMode; 21] = [
+    pub const ALL: [FaultMode; 22] = [
         FaultMode::NotPaired,
         FaultMode::UserDenied,
         FaultMode::PasswordProtected,
@@ -138,6 +145,7 @@ impl FaultMode {
         FaultMode::Trickle,
         FaultMode::AfcSilent,
         FaultMode::SlowDb,
+        FaultMode::Link,
     ];
 
     /// The name used on the command line and in logs.
@@ -164,6 +172,7 @@ impl FaultMode {
             FaultMode::Trickle => "trickle",
             FaultMode::AfcSilent => "afc-silent",
             FaultMode::SlowDb => "slow-db",
+            FaultMode::Link => "link",
         }
     }
 
@@ -175,6 +184,7 @@ impl FaultMode {
             FaultMode::AfcDenied => Some("PATH"),
             FaultMode::EndlessDb => Some("BYTES"),
             FaultMode::Trickle => Some("MS"),
+            FaultMode::Link => Some("MBPS,RTT_MS"),
             _ => None,
         }
     }
@@ -230,6 +240,8 @@ pub enum Fault {
     Trickle(Duration),
     AfcSilent,
     SlowDb,
+    /// A USB link of this bandwidth and round trip (`link=MBPS,RTT_MS`).
+    Link(crate::link::Link),
 }
 
 impl Fault {
@@ -256,6 +268,7 @@ impl Fault {
             Fault::Trickle(_) => FaultMode::Trickle,
             Fault::AfcSilent => FaultMode::AfcSilent,
             Fault::SlowDb => FaultMode::SlowDb,
+            Fault::Link(_) => FaultMode::Link,
         }
     }
 }
@@ -338,7 +351,8 @@ impl FromStr for FaultSpec {
                 | FaultMode::Latency
                 | FaultMode::AfcDenied
                 | FaultMode::EndlessDb
-                | FaultMode::Trickle,
+                | FaultMode::Trickle
+                | FaultMode::Link,
                 Some(v),
             ) if !v.is_empty() => parse_value(mode, v)?,
             (
@@ -347,7 +361,8 @@ impl FromStr for FaultSpec {
                 | FaultMode::Latency
                 | FaultMode::AfcDenied
                 | FaultMode::EndlessDb
-                | FaultMode::Trickle,
+                | FaultMode::Trickle
+                | FaultMode::Link,
                 _,
             ) => {
                 return Err(FaultError::MissingValue {
@@ -412,6 +427,11 @@ fn parse_value(mode: FaultMode, value: &str) -> Result<Fault, FaultError> {
                 "expected the size to claim in bytes, e.g. endless-db=1000000000000".into(),
             )),
         };
+    }
+    if mode == FaultMode::Link {
+        return crate::link::Link::parse(value)
+            .map(Fault::Link)
+            .map_err(|why| bad(why.into()));
     }
     if mode == FaultMode::Trickle {
         return match value.parse::<u64>() {
@@ -499,6 +519,8 @@ pub struct Faults {
     pub afc_silent: bool,
     /// `slow-db`: Photos.sqlite is a library whose summary takes minutes.
     pub slow_db: bool,
+    /// `link`: replies wait a round trip and share this link's bandwidth.
+    pub link: Option<crate::link::Link>,
 }
 
 impl Faults {
@@ -535,6 +557,7 @@ impl Faults {
             Fault::Trickle(d) => self.trickle = Some(d),
             Fault::AfcSilent => self.afc_silent = true,
             Fault::SlowDb => self.slow_db = true,
+            Fault::Link(link) => self.link = Some(link),
         }
     }
 
@@ -566,6 +589,7 @@ impl Faults {
             (self.trickle.is_some(), FaultMode::Trickle),
             (self.afc_silent, FaultMode::AfcSilent),
             (self.slow_db, FaultMode::SlowDb),
+            (self.link.is_some(), FaultMode::Link),
         ] {
             if on {
                 out.push(mode);
@@ -843,6 +867,46 @@ mod tests {
             vec![FaultMode::AfcDenied, FaultMode::GrowingDb]
         );
         assert!(known_modes().contains("afc-denied=PATH"));
+    }
+
+    #[test]
+    fn link_takes_a_bandwidth_and_a_round_trip() {
+        use crate::link::Link;
+        assert_eq!(
+            parse("link=30,1@2").unwrap(),
+            FaultSpec {
+                fault: Fault::Link(Link {
+                    bytes_per_sec: 30_000_000,
+                    rtt: Duration::from_millis(1)
+                }),
+                device: Some(2)
+            }
+        );
+        assert_eq!(
+            parse("link=0.5,0.25").unwrap().fault,
+            Fault::Link(Link {
+                bytes_per_sec: 500_000,
+                rtt: Duration::from_micros(250)
+            })
+        );
+        for bad in [
+            "link=30",
+            "link=0,1",
+            "link=30,-1",
+            "link=x,1",
+            "link=30,60001",
+            "link=30,1,2",
+        ] {
+            assert!(
+                matches!(parse(bad).unwrap_err(), FaultError::BadValue { .. }),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            parse("link").unwrap_err(),
+            FaultError::MissingValue { .. }
+        ));
+        assert!(known_modes().contains("link=MBPS,RTT_MS"));
     }
 
     #[test]

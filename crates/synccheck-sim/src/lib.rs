@@ -26,6 +26,9 @@ mod device;
 mod diagnostics;
 pub mod faults;
 mod frame;
+pub mod link;
+#[cfg(test)]
+mod link_tests;
 mod lockdownd;
 pub mod pairing;
 #[cfg(test)]
@@ -51,6 +54,7 @@ use synccheck_core::snapshot::Snapshot;
 use synccheck_device::pairing::{HostIdentity, PairingError};
 
 pub use faults::{Fault, FaultError, FaultMode, FaultSpec, Faults, Trust};
+pub use link::{AfcCounters, Link};
 
 /// One phone to simulate.
 #[derive(Debug, Clone)]
@@ -169,6 +173,12 @@ impl SimHandle {
     pub fn plug(&self, n: usize) -> Result<(), SimError> {
         self.numbered(n)?.attach();
         Ok(())
+    }
+
+    /// What each AFC connection to phone `n` (1-based) asked and was sent, oldest first: for
+    /// tests and benchmarks that assert round trips and bytes rather than times.
+    pub fn afc_counters(&self, n: usize) -> Result<Vec<AfcCounters>, SimError> {
+        Ok(self.numbered(n)?.afc_stats.snapshot())
     }
 
     fn numbered(&self, n: usize) -> Result<&Arc<Device>, SimError> {
