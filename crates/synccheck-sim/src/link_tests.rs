@@ -36,8 +36,10 @@ fn pairing() -> Pairing {
 
 fn device(link: Option<Link>) -> Arc<Device> {
     let pairing = pairing();
-    let mut faults = Faults::default();
-    faults.link = link;
+    let faults = Faults {
+        link,
+        ..Faults::default()
+    };
     let mut files = BTreeMap::new();
     files.insert(
         FILE.to_string(),
