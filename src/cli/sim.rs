@@ -39,6 +39,7 @@ pub fn run(args: SimArgs) -> Result<i32, CliError> {
     for (device, faults) in devices.iter_mut().zip(faults) {
         device.faults = faults;
         device.exact_udid = args.exact_udids;
+        device.library_profile = args.library_profile;
     }
     let listen = match (args.listen, args.socket) {
         (Some(addr), _) if !addr.ip().is_loopback() => {

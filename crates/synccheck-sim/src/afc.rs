@@ -37,6 +37,8 @@ use super::frame::{BoxStream, FrameError, BODY_TIMEOUT, IDLE_TIMEOUT};
 use super::link::{AfcConnectionStats, Link};
 use super::lock;
 use super::lockdownd::ServiceError;
+use super::paged::Contents;
+use super::synth_realistic::LibraryProfile;
 use synccheck_core::photos::{DatabaseRead, FileRead, PhotoLibrary, DATABASE, DATABASE_WAL};
 use synccheck_wire::afc::{self as codec, code, op, Packet};
 
@@ -93,24 +95,24 @@ struct Database {
 }
 
 struct DbState {
-    bytes: Arc<Vec<u8>>,
+    bytes: Contents,
     mtime: SystemTime,
     /// `torn-db` before the tear: the current database, served from the tear on.
-    after_tear: Option<(Arc<Vec<u8>>, SystemTime)>,
+    after_tear: Option<(Contents, SystemTime)>,
 }
 
 impl Database {
-    fn snapshot(&self) -> (Arc<Vec<u8>>, SystemTime) {
+    fn snapshot(&self) -> (Contents, SystemTime) {
         let s = lock(&self.state);
-        (Arc::clone(&s.bytes), s.mtime)
+        (s.bytes.clone(), s.mtime)
     }
 
     /// `growing-db`: one more page, a second later.
     fn grow(&self) {
         let mut s = lock(&self.state);
-        let mut bytes = s.bytes.as_ref().clone();
+        let mut bytes = s.bytes.to_vec();
         bytes.extend(std::iter::repeat_n(0u8, GROWTH_BYTES));
-        s.bytes = Arc::new(bytes);
+        s.bytes = Contents::Flat(Arc::new(bytes));
         s.mtime += Duration::from_secs(1);
     }
 
@@ -139,6 +141,7 @@ pub(crate) struct Volume {
 /// thread.
 pub(crate) struct VolumeSource {
     pub library: Option<PhotoLibrary>,
+    pub library_profile: LibraryProfile,
     pub faults: Faults,
     /// The mtime of directories and of files whose snapshot has none.
     pub default_time: SystemTime,
@@ -180,6 +183,31 @@ fn older_version(current: &[u8]) -> Vec<u8> {
     }
     older.extend(std::iter::repeat_n(0u8, GROWTH_BYTES));
     older
+}
+
+/// The library a summary describes, in the profile asked for: main file and `-wal`.
+fn build_library(
+    summary: &synccheck_core::photos::LibrarySummary,
+    profile: LibraryProfile,
+) -> Result<(Contents, Vec<u8>), crate::synth::SynthError> {
+    match profile {
+        LibraryProfile::Compact => {
+            let synth = crate::synth::build(summary)?;
+            Ok((Contents::Flat(Arc::new(synth.main)), synth.wal))
+        }
+        LibraryProfile::Realistic => {
+            let started = std::time::Instant::now();
+            let lazy = crate::synth::build_realistic(summary)?;
+            tracing::info!(
+                bytes = lazy.main.len(),
+                wal_bytes = lazy.wal.len(),
+                kept_pages = lazy.main.distinct_pages(),
+                elapsed = ?started.elapsed(),
+                "realistic Photos.sqlite ready"
+            );
+            Ok((Contents::Paged(Arc::new(lazy.main)), lazy.wal))
+        }
+    }
 }
 
 impl Volume {
@@ -242,42 +270,54 @@ impl Volume {
         }
         let db_time = library.read_at.unwrap_or(t0);
         match &library.database {
-            DatabaseRead::Summary(summary) => match crate::synth::build(summary) {
-                Ok(synth) => {
-                    let (main, wal) = if source.faults.not_sqlite_db {
-                        (random_bytes(synth.main.len().max(4096)), synth.wal)
-                    } else if source.faults.slow_db {
-                        match crate::synth::build_pathological() {
-                            Ok(slow) => (slow, Vec::new()),
-                            Err(e) => {
-                                tracing::warn!("cannot build the slow-db library ({e})");
-                                (synth.main, synth.wal)
+            DatabaseRead::Summary(summary) => {
+                match build_library(summary, source.library_profile) {
+                    Ok((synth_main, synth_wal)) => {
+                        let flat = |bytes: Vec<u8>| Contents::Flat(Arc::new(bytes));
+                        let (main, wal) = if source.faults.not_sqlite_db {
+                            (
+                                flat(random_bytes((synth_main.len() as usize).max(4096))),
+                                synth_wal,
+                            )
+                        } else if source.faults.slow_db {
+                            match crate::synth::build_pathological() {
+                                Ok(slow) => (flat(slow), Vec::new()),
+                                Err(e) => {
+                                    tracing::warn!("cannot build the slow-db library ({e})");
+                                    (synth_main, synth_wal)
+                                }
                             }
-                        }
-                    } else {
-                        (synth.main, synth.wal)
-                    };
-                    volume.add_database(main, wal, db_time, &source.faults);
-                }
-                Err(e) => tracing::warn!(
-                    "cannot build the simulated Photos.sqlite ({e}); the phone serves none"
-                ),
-            },
-            // A library in a format the scan did not know: serve one that lacks the same.
-            DatabaseRead::NotRecognised { schema, missing } => {
-                match crate::synth::build_unrecognised(schema.as_deref(), missing) {
-                    Ok(synth) => {
-                        volume.add_database(synth.main, synth.wal, db_time, &source.faults)
+                        } else {
+                            (synth_main, synth_wal)
+                        };
+                        volume.add_database(main, wal, db_time, &source.faults);
                     }
                     Err(e) => tracing::warn!(
                         "cannot build the simulated Photos.sqlite ({e}); the phone serves none"
                     ),
                 }
             }
-            // The copy a scan made could not be read: serve a database nothing can read.
-            DatabaseRead::Unreadable(_) => {
-                volume.add_database(random_bytes(64 * 1024), Vec::new(), db_time, &source.faults)
+            // A library in a format the scan did not know: serve one that lacks the same.
+            DatabaseRead::NotRecognised { schema, missing } => {
+                match crate::synth::build_unrecognised(schema.as_deref(), missing) {
+                    Ok(synth) => volume.add_database(
+                        Contents::Flat(Arc::new(synth.main)),
+                        synth.wal,
+                        db_time,
+                        &source.faults,
+                    ),
+                    Err(e) => tracing::warn!(
+                        "cannot build the simulated Photos.sqlite ({e}); the phone serves none"
+                    ),
+                }
             }
+            // The copy a scan made could not be read: serve a database nothing can read.
+            DatabaseRead::Unreadable(_) => volume.add_database(
+                Contents::Flat(Arc::new(random_bytes(64 * 1024))),
+                Vec::new(),
+                db_time,
+                &source.faults,
+            ),
             DatabaseRead::PermissionDenied => {
                 volume.add(DATABASE, Node::Denied, t0);
                 volume.add(DATABASE_WAL, Node::Denied, t0);
@@ -303,11 +343,11 @@ impl Volume {
         self.nodes.insert(path.to_string(), node);
     }
 
-    fn add_database(&mut self, main: Vec<u8>, wal: Vec<u8>, mtime: SystemTime, faults: &Faults) {
-        let current = Arc::new(main);
+    fn add_database(&mut self, main: Contents, wal: Vec<u8>, mtime: SystemTime, faults: &Faults) {
+        let current = main;
         let state = if faults.torn_db {
             DbState {
-                bytes: Arc::new(older_version(&current)),
+                bytes: Contents::Flat(Arc::new(older_version(&current.to_vec()))),
                 mtime: mtime.checked_sub(TORN_AGE).unwrap_or(mtime),
                 after_tear: Some((current, mtime)),
             }
@@ -392,7 +432,7 @@ impl Volume {
                     .as_ref()
                     .expect("a Database node has its database");
                 let (bytes, mtime) = db.snapshot();
-                let size = db.endless.unwrap_or(bytes.len() as u64);
+                let size = db.endless.unwrap_or(bytes.len());
                 (size, mtime, "S_IFREG", 1)
             }
             Node::Denied | Node::Broken(_) => unreachable!("lookup answers these with an error"),
@@ -757,7 +797,7 @@ impl Connection {
         let handle = self.handles.get_mut(&h).ok_or(code::INVALID_ARG)?;
         let db = volume.database.as_ref();
         let bytes = match &handle.target {
-            Target::Static(data) => Arc::clone(data),
+            Target::Static(data) => Contents::Flat(Arc::clone(data)),
             Target::Database if db.is_some_and(|db| db.endless.is_some()) => {
                 // `endless-db`: zeros, as much as was asked, for ever.
                 if handle.reads == 0 {
@@ -777,7 +817,7 @@ impl Connection {
                 db.snapshot().0
             }
         };
-        let len = bytes.len() as u64;
+        let len = bytes.len();
         let start = handle.pos.min(len);
         let trickle = self.device.faults.trickle.filter(|_| handle.library);
         // `trickle`: one byte per reply, each one late.
@@ -787,7 +827,7 @@ impl Connection {
             device.fault_acts(FaultMode::Trickle);
         }
         self.reply_delay = trickle;
-        let chunk = bytes[start as usize..end as usize].to_vec();
+        let chunk = bytes.read(start, end);
         self.stats.read(chunk.len() as u64, handle.library);
         handle.pos = end.max(handle.pos);
         handle.reads += 1;
@@ -812,7 +852,7 @@ impl Connection {
                     .volume
                     .database
                     .as_ref()
-                    .map_or(0, |db| db.snapshot().0.len() as u64),
+                    .map_or(0, |db| db.snapshot().0.len()),
             }
         };
         let handle = self.handles.get_mut(&h).ok_or(code::INVALID_ARG)?;
@@ -857,6 +897,7 @@ impl Device {
                         tracing::error!("building the AFC tree failed: {e}");
                         Volume::build(VolumeSource {
                             library: None,
+                            library_profile: LibraryProfile::Compact,
                             faults: Faults::default(),
                             default_time: SystemTime::now(),
                             model: None,
@@ -909,6 +950,7 @@ mod tests {
     fn volume(library: Option<PhotoLibrary>, faults: Faults) -> Volume {
         Volume::build(VolumeSource {
             library,
+            library_profile: LibraryProfile::Compact,
             faults,
             default_time: t(1_600_000_000),
             model: Some("iPhone14,5".into()),

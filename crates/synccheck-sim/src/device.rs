@@ -90,6 +90,7 @@ pub(crate) struct Device {
     photo_library: Option<PhotoLibrary>,
     /// When the snapshot was taken: the mtime of what has no other.
     captured_at: Option<SystemTime>,
+    library_profile: crate::LibraryProfile,
     /// The AFC filesystem, built on the first AFC connection.
     pub(super) afc: tokio::sync::OnceCell<Arc<Volume>>,
     trusted: Mutex<Vec<TrustedHost>>,
@@ -125,6 +126,7 @@ pub(crate) struct DeviceParts {
     pub faults: Faults,
     pub photo_library: Option<PhotoLibrary>,
     pub captured_at: Option<SystemTime>,
+    pub library_profile: crate::LibraryProfile,
 }
 
 impl Device {
@@ -142,6 +144,7 @@ impl Device {
             faults: parts.faults,
             photo_library: parts.photo_library,
             captured_at: parts.captured_at,
+            library_profile: parts.library_profile,
             afc: tokio::sync::OnceCell::new(),
             trusted: Mutex::new(parts.trusted.into_iter().collect()),
             lockdown_requests: AtomicU64::new(0),
@@ -223,6 +226,7 @@ impl Device {
         };
         VolumeSource {
             library: self.photo_library.clone(),
+            library_profile: self.library_profile,
             faults: self.faults.clone(),
             default_time: self.captured_at.unwrap_or_else(SystemTime::now),
             model: self

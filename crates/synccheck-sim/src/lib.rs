@@ -30,10 +30,12 @@ pub mod link;
 #[cfg(test)]
 mod link_tests;
 mod lockdownd;
+pub mod paged;
 pub mod pairing;
 #[cfg(test)]
 mod query_stop_tests;
 pub mod synth;
+pub mod synth_realistic;
 mod tls;
 mod usbmuxd;
 #[cfg(test)]
@@ -55,6 +57,7 @@ use synccheck_device::pairing::{HostIdentity, PairingError};
 
 pub use faults::{Fault, FaultError, FaultMode, FaultSpec, Faults, Trust};
 pub use link::{AfcCounters, Link};
+pub use synth_realistic::LibraryProfile;
 
 /// One phone to simulate.
 #[derive(Debug, Clone)]
@@ -67,6 +70,8 @@ pub struct SimDevice {
     /// with one. Phones that share a UDID share its pairing, as usbmuxd keeps one pair record
     /// per UDID.
     pub exact_udid: bool,
+    /// How large a Photos.sqlite to make from the snapshot's database summary.
+    pub library_profile: LibraryProfile,
 }
 
 impl SimDevice {
@@ -75,6 +80,7 @@ impl SimDevice {
             snapshot,
             faults: Faults::default(),
             exact_udid: false,
+            library_profile: LibraryProfile::default(),
         }
     }
 }
@@ -332,6 +338,7 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
             faults: sim.faults,
             photo_library: sim.snapshot.photo_library,
             captured_at: sim.snapshot.captured_at,
+            library_profile: sim.library_profile,
         };
         devices.push(Arc::new(Device::new(parts, events.clone())));
     }

@@ -64,6 +64,7 @@ fn device(link: Option<Link>) -> Arc<Device> {
             read_at: None,
         }),
         captured_at: None,
+        library_profile: crate::LibraryProfile::Compact,
     };
     let (events, _) = tokio::sync::broadcast::channel(4);
     Arc::new(Device::new(parts, events))
