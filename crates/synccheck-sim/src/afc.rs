@@ -21,7 +21,13 @@
 //! denied: nothing a host does can change the simulated phone. The AFC faults (`afc-denied`,
 //! `torn-db`, `not-sqlite-db`, `growing-db`, `afc-plist-bomb`, `endless-db`, `trickle`,
 //! `afc-silent`, `slow-db`) are described in [`super::faults`]; `latency` delays every AFC
-//! reply as it does lockdown's.
+//! reply as it does lockdown's. With `link` ([`crate::link`]) requests are read as they come and
+//! each reply leaves after its round trip and its turn on the phone's link, so pipelined
+//! requests overlap. Every connection counts what it asked and was sent
+//! ([`crate::link::AfcCounters`]) and logs it at debug level when it closes.
+//!
+//! A realistic library ([`crate::synth_realistic`]) is served from deduplicated pages
+//! ([`crate::paged`]), byte for byte as SQLite wrote it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
