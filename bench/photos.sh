@@ -156,7 +156,7 @@ print(lib.get("assets", "none"))' 2>/dev/null || echo error)
   # 3. Time: hyperfine, the commands side by side.
   cmds=(-n "$OURS_LABEL" "$OURS >/dev/null || [ \$? -eq 1 ]")
   [ "$HAVE_COPY_FLAG" = 1 ] && cmds+=(-n "$COPY_LABEL" "$COPY >/dev/null || [ \$? -eq 1 ]")
-  cmds+=(-n "$PULL_LABEL" "$PULLS >/dev/null 2>&1")
+  cmds+=(-n "$PULL_LABEL" "{ $PULLS; } >/dev/null 2>&1")
   hyperfine --warmup 0 --runs "$RUNS" --style basic \
     --export-json "$OUT/photos-$n.json" --export-markdown "$OUT/photos-$n.md" "${cmds[@]}"
 
@@ -166,7 +166,7 @@ print(lib.get("assets", "none"))' 2>/dev/null || echo error)
     local from to
     for ((i = 0; i < RUNS; i++)); do
       from=$(wc -l <"$log")
-      /usr/bin/time -f "%e %M" -o "$TMP/time" sh -c "$2 >/dev/null 2>&1 || [ \$? -eq 1 ]"
+      /usr/bin/time -f "%e %M" -o "$TMP/time" sh -c "{ $2; } >/dev/null 2>&1 || [ \$? -eq 1 ]"
       sleep 0.5 # the simulator logs a connection's counters once it has seen it close
       to=$(wc -l <"$log")
       printf '%s\t%s\t%s\t%s\t%s\n' "$n" "$1" "$(cat "$TMP/time")" "$from" "$to" >>"$OUT/photos-runs.txt"
