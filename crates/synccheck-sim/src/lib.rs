@@ -36,6 +36,8 @@ pub mod pairing;
 mod query_stop_tests;
 pub mod synth;
 pub mod synth_realistic;
+#[cfg(test)]
+mod synth_realistic_tests;
 mod tls;
 mod usbmuxd;
 #[cfg(test)]
