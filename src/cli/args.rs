@@ -58,9 +58,10 @@ pub struct SimArgs {
     /// devices without @N); repeat to combine. Modes: not-paired, user-denied,
     /// password-protected, unplug-after=N, replug-after=N, latency=MS, garbage, huge-length,
     /// slow-tls, afc-denied=PATH, torn-db, not-sqlite-db, growing-db, impostor-certificate,
-    /// plist-bomb, deep-plist, afc-plist-bomb, original-changes=PATH, original-vanishes=PATH.
-    /// While it runs, type `unplug N` or `plug N` on stdin to pull phone N off the bus or plug
-    /// it back in.
+    /// plist-bomb, deep-plist, afc-plist-bomb, original-changes=PATH, original-vanishes=PATH,
+    /// link=MBPS,RTT_MS (a USB link: every reply waits a round trip, AFC replies share the
+    /// bandwidth). While it runs, type `unplug N` or `plug N` on stdin to pull phone N off the
+    /// bus or plug it back in.
     /// Restart faults: locked-after-restart[=N], no-return-after-restart; `unlock N` on stdin
     /// enters phone N's passcode.
     #[arg(long = "fault", value_name = "MODE[=VALUE][@N]")]
@@ -76,6 +77,12 @@ pub struct SimArgs {
     /// gets a distinct successor and a malformed one a made-up UDID.
     #[arg(long)]
     pub exact_udids: bool,
+
+    /// How large a Photos.sqlite to make from a snapshot's library summary: compact (only the
+    /// tables the summary reads, the default) or realistic (the tables and sizes of a real
+    /// library, about 7 KB an asset: 0.7 GB for 100,000 assets, served without holding it all).
+    #[arg(long, value_name = "PROFILE", default_value = "compact")]
+    pub library_profile: synccheck_sim::LibraryProfile,
 
     /// Serve every value exactly as captured. By default each snapshot is replayed as if it
     /// were captured now: its dates (the phone's clock, last backup, last sync, photos waiting

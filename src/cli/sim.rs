@@ -39,6 +39,7 @@ pub fn run(args: SimArgs) -> Result<i32, CliError> {
     for (device, faults) in devices.iter_mut().zip(faults) {
         device.faults = faults;
         device.exact_udid = args.exact_udids;
+        device.library_profile = args.library_profile;
     }
     for spec in &args.after_restart {
         let (path, phone) = after_restart_target(spec, devices.len())?;

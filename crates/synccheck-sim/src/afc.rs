@@ -25,21 +25,31 @@
 //! is ([`super::originals`]). The AFC faults (`afc-denied`,
 //! `torn-db`, `not-sqlite-db`, `growing-db`, `afc-plist-bomb`, `endless-db`, `trickle`,
 //! `afc-silent`, `slow-db`) are described in [`super::faults`]; `latency` delays every AFC
-//! reply as it does lockdown's.
+//! reply as it does lockdown's. With `link` ([`crate::link`]) requests are read as they come and
+//! each reply leaves after its round trip and its turn on the phone's link, so pipelined
+//! requests overlap. Every connection counts what it asked and was sent
+//! ([`crate::link::AfcCounters`]) and logs it at debug level when it closes.
+//!
+//! A realistic library ([`crate::synth_realistic`]) is served from deduplicated pages
+//! ([`crate::paged`]), byte for byte as SQLite wrote it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::time::Instant;
 
 use super::device::Device;
 use super::faults::{normalize_afc_path, FaultMode, Faults, GROWTH_BYTES};
 use super::frame::{BoxStream, FrameError, BODY_TIMEOUT, IDLE_TIMEOUT};
+use super::link::{AfcConnectionStats, Link};
 use super::lock;
 use super::lockdownd::ServiceError;
 use super::originals::{self, Original};
+use super::paged::Contents;
+use super::synth_realistic::LibraryProfile;
 use synccheck_core::photos::{DatabaseRead, FileRead, PhotoLibrary, DATABASE, DATABASE_WAL};
 use synccheck_wire::afc::{self as codec, code, op, Packet};
 
@@ -98,24 +108,24 @@ struct Database {
 }
 
 struct DbState {
-    bytes: Arc<Vec<u8>>,
+    bytes: Contents,
     mtime: SystemTime,
     /// `torn-db` before the tear: the current database, served from the tear on.
-    after_tear: Option<(Arc<Vec<u8>>, SystemTime)>,
+    after_tear: Option<(Contents, SystemTime)>,
 }
 
 impl Database {
-    fn snapshot(&self) -> (Arc<Vec<u8>>, SystemTime) {
+    fn snapshot(&self) -> (Contents, SystemTime) {
         let s = lock(&self.state);
-        (Arc::clone(&s.bytes), s.mtime)
+        (s.bytes.clone(), s.mtime)
     }
 
     /// `growing-db`: one more page, a second later.
     fn grow(&self) {
         let mut s = lock(&self.state);
-        let mut bytes = s.bytes.as_ref().clone();
+        let mut bytes = s.bytes.to_vec();
         bytes.extend(std::iter::repeat_n(0u8, GROWTH_BYTES));
-        s.bytes = Arc::new(bytes);
+        s.bytes = Contents::Flat(Arc::new(bytes));
         s.mtime += Duration::from_secs(1);
     }
 
@@ -158,6 +168,7 @@ pub(crate) struct Activity {
 /// thread.
 pub(crate) struct VolumeSource {
     pub library: Option<PhotoLibrary>,
+    pub library_profile: LibraryProfile,
     pub faults: Faults,
     /// The mtime of directories and of files whose snapshot has none.
     pub default_time: SystemTime,
@@ -199,6 +210,31 @@ fn older_version(current: &[u8]) -> Vec<u8> {
     }
     older.extend(std::iter::repeat_n(0u8, GROWTH_BYTES));
     older
+}
+
+/// The library a summary describes, in the profile asked for: main file and `-wal`.
+fn build_library(
+    summary: &synccheck_core::photos::LibrarySummary,
+    profile: LibraryProfile,
+) -> Result<(Contents, Vec<u8>), crate::synth::SynthError> {
+    match profile {
+        LibraryProfile::Compact => {
+            let synth = crate::synth::build(summary)?;
+            Ok((Contents::Flat(Arc::new(synth.main)), synth.wal))
+        }
+        LibraryProfile::Realistic => {
+            let started = std::time::Instant::now();
+            let lazy = crate::synth::build_realistic(summary)?;
+            tracing::info!(
+                bytes = lazy.main.len(),
+                wal_bytes = lazy.wal.len(),
+                kept_pages = lazy.main.distinct_pages(),
+                elapsed = ?started.elapsed(),
+                "realistic Photos.sqlite ready"
+            );
+            Ok((Contents::Paged(Arc::new(lazy.main)), lazy.wal))
+        }
+    }
 }
 
 impl Volume {
@@ -264,43 +300,55 @@ impl Volume {
         }
         let db_time = library.read_at.unwrap_or(t0);
         match &library.database {
-            DatabaseRead::Summary(summary) => match crate::synth::build(summary) {
-                Ok(synth) => {
-                    volume.add_originals(&synth.main, &synth.wal, t0);
-                    let (main, wal) = if source.faults.not_sqlite_db {
-                        (random_bytes(synth.main.len().max(4096)), synth.wal)
-                    } else if source.faults.slow_db {
-                        match crate::synth::build_pathological() {
-                            Ok(slow) => (slow, Vec::new()),
-                            Err(e) => {
-                                tracing::warn!("cannot build the slow-db library ({e})");
-                                (synth.main, synth.wal)
+            DatabaseRead::Summary(summary) => {
+                match build_library(summary, source.library_profile) {
+                    Ok((synth_main, synth_wal)) => {
+                        volume.add_originals(&synth_main, &synth_wal, t0);
+                        let flat = |bytes: Vec<u8>| Contents::Flat(Arc::new(bytes));
+                        let (main, wal) = if source.faults.not_sqlite_db {
+                            (
+                                flat(random_bytes((synth_main.len() as usize).max(4096))),
+                                synth_wal,
+                            )
+                        } else if source.faults.slow_db {
+                            match crate::synth::build_pathological() {
+                                Ok(slow) => (flat(slow), Vec::new()),
+                                Err(e) => {
+                                    tracing::warn!("cannot build the slow-db library ({e})");
+                                    (synth_main, synth_wal)
+                                }
                             }
-                        }
-                    } else {
-                        (synth.main, synth.wal)
-                    };
-                    volume.add_database(main, wal, db_time, &source.faults);
-                }
-                Err(e) => tracing::warn!(
-                    "cannot build the simulated Photos.sqlite ({e}); the phone serves none"
-                ),
-            },
-            // A library in a format the scan did not know: serve one that lacks the same.
-            DatabaseRead::NotRecognised { schema, missing } => {
-                match crate::synth::build_unrecognised(schema.as_deref(), missing) {
-                    Ok(synth) => {
-                        volume.add_database(synth.main, synth.wal, db_time, &source.faults)
+                        } else {
+                            (synth_main, synth_wal)
+                        };
+                        volume.add_database(main, wal, db_time, &source.faults);
                     }
                     Err(e) => tracing::warn!(
                         "cannot build the simulated Photos.sqlite ({e}); the phone serves none"
                     ),
                 }
             }
-            // The copy a scan made could not be read: serve a database nothing can read.
-            DatabaseRead::Unreadable(_) => {
-                volume.add_database(random_bytes(64 * 1024), Vec::new(), db_time, &source.faults)
+            // A library in a format the scan did not know: serve one that lacks the same.
+            DatabaseRead::NotRecognised { schema, missing } => {
+                match crate::synth::build_unrecognised(schema.as_deref(), missing) {
+                    Ok(synth) => volume.add_database(
+                        Contents::Flat(Arc::new(synth.main)),
+                        synth.wal,
+                        db_time,
+                        &source.faults,
+                    ),
+                    Err(e) => tracing::warn!(
+                        "cannot build the simulated Photos.sqlite ({e}); the phone serves none"
+                    ),
+                }
             }
+            // The copy a scan made could not be read: serve a database nothing can read.
+            DatabaseRead::Unreadable(_) => volume.add_database(
+                Contents::Flat(Arc::new(random_bytes(64 * 1024))),
+                Vec::new(),
+                db_time,
+                &source.faults,
+            ),
             DatabaseRead::PermissionDenied => {
                 volume.add(DATABASE, Node::Denied, t0);
                 volume.add(DATABASE_WAL, Node::Denied, t0);
@@ -311,8 +359,8 @@ impl Volume {
     }
 
     /// Every original the library places on the phone, under `DCIM/`.
-    fn add_originals(&mut self, main: &[u8], wal: &[u8], t0: SystemTime) {
-        let listed = match originals::list(main, wal) {
+    fn add_originals(&mut self, main: &Contents, wal: &[u8], t0: SystemTime) {
+        let listed = match originals::list_contents(main, wal) {
             Ok(listed) => listed,
             Err(e) => {
                 tracing::warn!("cannot list the simulated library's originals ({e}); none served");
@@ -351,11 +399,11 @@ impl Volume {
         self.nodes.insert(path.to_string(), node);
     }
 
-    fn add_database(&mut self, main: Vec<u8>, wal: Vec<u8>, mtime: SystemTime, faults: &Faults) {
-        let current = Arc::new(main);
+    fn add_database(&mut self, main: Contents, wal: Vec<u8>, mtime: SystemTime, faults: &Faults) {
+        let current = main;
         let state = if faults.torn_db {
             DbState {
-                bytes: Arc::new(older_version(&current)),
+                bytes: Contents::Flat(Arc::new(older_version(&current.to_vec()))),
                 mtime: mtime.checked_sub(TORN_AGE).unwrap_or(mtime),
                 after_tear: Some((current, mtime)),
             }
@@ -443,7 +491,7 @@ impl Volume {
                     .as_ref()
                     .expect("a Database node has its database");
                 let (bytes, mtime) = db.snapshot();
-                let size = db.endless.unwrap_or(bytes.len() as u64);
+                let size = db.endless.unwrap_or(bytes.len());
                 (size, mtime, "S_IFREG", 1)
             }
             Node::Denied | Node::Broken(_) => unreachable!("lookup answers these with an error"),
@@ -504,6 +552,11 @@ impl Reply {
         }
     }
 
+    /// Its size on the wire, header included.
+    fn wire_len(&self) -> u64 {
+        (codec::HEADER_LEN + self.args.len() + self.payload.len()) as u64
+    }
+
     fn result(result: Result<Vec<u8>, u64>) -> Self {
         match result {
             Ok(payload) => Reply::data(payload),
@@ -519,10 +572,12 @@ struct Connection {
     next_handle: u64,
     /// `trickle`: how late the reply being sent is.
     reply_delay: Option<Duration>,
+    stats: Arc<AfcConnectionStats>,
 }
 
-pub(crate) async fn serve(device: Arc<Device>, mut stream: BoxStream) -> Result<(), ServiceError> {
+pub(crate) async fn serve(device: Arc<Device>, stream: BoxStream) -> Result<(), ServiceError> {
     let volume = device.afc_volume().await;
+    let (number, stats) = device.afc_stats.open();
     let mut conn = Connection {
         device: Arc::clone(&device),
         volume,
@@ -530,26 +585,52 @@ pub(crate) async fn serve(device: Arc<Device>, mut stream: BoxStream) -> Result<
         // pymobiledevice3 takes handle 0 for a failed open: start at 1, as phones do.
         next_handle: 1,
         reply_delay: None,
+        stats: Arc::clone(&stats),
     };
-    if device.faults.afc_silent {
-        // Reads every request and answers none, until the host gives up and hangs up.
-        device.fault_acts(FaultMode::AfcSilent);
-        loop {
-            read_request(&mut stream).await?;
-        }
+    let result = match device.faults.link {
+        _ if device.faults.afc_silent => serve_silent(&device, stream).await,
+        Some(link) => serve_linked(&mut conn, stream, link).await,
+        None => serve_direct(&mut conn, stream).await,
+    };
+    let c = stats.snapshot();
+    tracing::debug!(
+        device = device.id,
+        connection = number,
+        requests = c.requests,
+        round_trips = c.round_trips,
+        reads = c.reads,
+        bytes_read = c.bytes_read,
+        library_bytes = c.library_bytes,
+        bytes_sent = c.bytes_sent,
+        "AFC connection closed"
+    );
+    result
+}
+
+/// `afc-silent`: reads every request and answers none, until the host gives up and hangs up.
+async fn serve_silent(device: &Device, mut stream: BoxStream) -> Result<(), ServiceError> {
+    device.fault_acts(FaultMode::AfcSilent);
+    loop {
+        read_request(&mut stream).await?;
     }
+}
+
+/// A local socket: each request is answered before the next is read.
+async fn serve_direct(conn: &mut Connection, mut stream: BoxStream) -> Result<(), ServiceError> {
     loop {
         let request = read_request(&mut stream).await?;
+        conn.stats.request();
         tracing::trace!(
-            device = device.id,
+            device = conn.device.id,
             operation = request.operation(),
             "AFC request"
         );
         let reply = conn.answer(&request);
-        device.delay_reply().await;
+        conn.device.delay_reply().await;
         if let Some(late) = conn.reply_delay.take() {
             tokio::time::sleep(late).await;
         }
+        conn.stats.reply_leaves(reply.wire_len());
         codec::write(
             &mut stream,
             request.packet_num(),
@@ -562,10 +643,91 @@ pub(crate) async fn serve(device: Arc<Device>, mut stream: BoxStream) -> Result<
     }
 }
 
+/// Replies decided and waiting for the link, per connection; a client that sends more waits
+/// (its requests stay in the socket), as a phone's queue is not endless either.
+const MAX_IN_FLIGHT: usize = 32;
+
+/// The `link` fault: requests are read and answered as they arrive, and each reply is written
+/// once its round trip and its turn on the link are over (see [`crate::link`]). Pipelined
+/// requests wait out their round trips together.
+async fn serve_linked(
+    conn: &mut Connection,
+    stream: BoxStream,
+    link: Link,
+) -> Result<(), ServiceError> {
+    conn.device.fault_acts(FaultMode::Link);
+    let (mut reader, mut writer) = tokio::io::split(stream);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(Instant, u64, Reply)>(MAX_IN_FLIGHT);
+    let stats = Arc::clone(&conn.stats);
+    let lag = Arc::new(AtomicU64::new(0));
+    let write_lag = Arc::clone(&lag);
+    let write = async move {
+        while let Some((depart, packet_num, reply)) = rx.recv().await {
+            tokio::time::sleep_until(depart).await;
+            let late = Instant::now().saturating_duration_since(depart);
+            write_lag.store(late.as_nanos() as u64, Ordering::SeqCst);
+            stats.reply_leaves(reply.wire_len());
+            codec::write(
+                &mut writer,
+                packet_num,
+                reply.operation,
+                &reply.args,
+                &reply.payload,
+            )
+            .await
+            .map_err(FrameError::from)?;
+        }
+        Ok(())
+    };
+    tokio::select! {
+        r = answer_linked(conn, &mut reader, link, tx, &lag) => r,
+        w = write => w,
+    }
+}
+
+async fn answer_linked<R: AsyncRead + Unpin>(
+    conn: &mut Connection,
+    reader: &mut R,
+    link: Link,
+    replies: tokio::sync::mpsc::Sender<(Instant, u64, Reply)>,
+    lag: &AtomicU64,
+) -> Result<(), ServiceError> {
+    loop {
+        let request = read_request(reader).await?;
+        // Timers wake on the next millisecond, so the last reply left up to 1 ms after the
+        // model said: take that back from this request's arrival, or a client that waits for
+        // each reply would pay the rounding once per request, up to twice the round trip.
+        let arrived = Instant::now() - Duration::from_nanos(lag.load(Ordering::SeqCst));
+        conn.stats.request();
+        tracing::trace!(
+            device = conn.device.id,
+            operation = request.operation(),
+            "AFC request"
+        );
+        let reply = conn.answer(&request);
+        let mut ready = arrived + link.rtt;
+        if let Some(latency) = conn.device.faults.latency {
+            conn.device.fault_acts(FaultMode::Latency);
+            ready += latency;
+        }
+        if let Some(late) = conn.reply_delay.take() {
+            ready += late;
+        }
+        let depart = conn.device.link_clock.book(&link, ready, reply.wire_len());
+        if replies
+            .send((depart, request.packet_num(), reply))
+            .await
+            .is_err()
+        {
+            return Ok(());
+        }
+    }
+}
+
 /// One request: a client may think as long as [`IDLE_TIMEOUT`] before it, the rest must follow
 /// within [`BODY_TIMEOUT`]. A packet without the magic, with contradictory lengths or a body over
 /// [`MAX_REQUEST_BODY`] ends the connection, nothing allocated for it.
-async fn read_request(stream: &mut BoxStream) -> Result<Packet, FrameError> {
+async fn read_request<R: AsyncRead + Unpin + ?Sized>(stream: &mut R) -> Result<Packet, FrameError> {
     let mut raw = [0u8; codec::HEADER_LEN];
     let n = tokio::time::timeout(IDLE_TIMEOUT, stream.read(&mut raw[..1]))
         .await
@@ -737,14 +899,16 @@ impl Connection {
                 handle.reads += 1;
                 return Ok(chunk);
             }
-            Target::Static(data) => Arc::clone(data),
+            Target::Static(data) => Contents::Flat(Arc::clone(data)),
             Target::Database if db.is_some_and(|db| db.endless.is_some()) => {
                 // `endless-db`: zeros, as much as was asked, for ever.
                 if handle.reads == 0 {
                     device.fault_acts(FaultMode::EndlessDb);
                 }
                 handle.reads += 1;
-                return Ok(vec![0u8; size.min(MAX_READ) as usize]);
+                let zeros = size.min(MAX_READ);
+                self.stats.read(zeros, true);
+                return Ok(vec![0u8; zeros as usize]);
             }
             Target::Database => {
                 let db = db.expect("database handle");
@@ -755,7 +919,7 @@ impl Connection {
                 db.snapshot().0
             }
         };
-        let len = bytes.len() as u64;
+        let len = bytes.len();
         let start = handle.pos.min(len);
         let trickle = self.device.faults.trickle.filter(|_| handle.library);
         // `trickle`: one byte per reply, each one late.
@@ -765,7 +929,8 @@ impl Connection {
             device.fault_acts(FaultMode::Trickle);
         }
         self.reply_delay = trickle;
-        let chunk = bytes[start as usize..end as usize].to_vec();
+        let chunk = bytes.read(start, end);
+        self.stats.read(chunk.len() as u64, handle.library);
         handle.pos = end.max(handle.pos);
         handle.reads += 1;
         if handle.tears && handle.reads == 1 {
@@ -790,7 +955,7 @@ impl Connection {
                     .volume
                     .database
                     .as_ref()
-                    .map_or(0, |db| db.snapshot().0.len() as u64),
+                    .map_or(0, |db| db.snapshot().0.len()),
             }
         };
         let handle = self.handles.get_mut(&h).ok_or(code::INVALID_ARG)?;
@@ -839,6 +1004,7 @@ impl Device {
                         tracing::error!("building the AFC tree failed: {e}");
                         Volume::build(VolumeSource {
                             library: None,
+                            library_profile: LibraryProfile::Compact,
                             faults: Faults::default(),
                             default_time: SystemTime::now(),
                             model: None,
@@ -891,6 +1057,7 @@ mod tests {
     fn volume(library: Option<PhotoLibrary>, faults: Faults) -> Volume {
         Volume::build(VolumeSource {
             library,
+            library_profile: LibraryProfile::Compact,
             faults,
             default_time: t(1_600_000_000),
             model: Some("iPhone14,5".into()),

@@ -10,6 +10,7 @@ use tokio::sync::{broadcast, watch};
 
 use super::afc::{Volume, VolumeSource};
 use super::faults::{FaultMode, Faults, Trust, UnlockWhen};
+use super::link::{AfcStatsLog, LinkClock};
 use super::lock;
 use crate::pairing::{DeviceIdentity, TrustedHost};
 use synccheck_core::photos::PhotoLibrary;
@@ -95,6 +96,7 @@ pub(crate) struct Device {
     pub(super) afc_after_restart: tokio::sync::OnceCell<Arc<Volume>>,
     /// When the snapshot was taken: the mtime of what has no other.
     captured_at: Option<SystemTime>,
+    library_profile: crate::LibraryProfile,
     /// The AFC filesystem, built on the first AFC connection.
     pub(super) afc: tokio::sync::OnceCell<Arc<Volume>>,
     trusted: Mutex<Vec<TrustedHost>>,
@@ -116,6 +118,10 @@ pub(crate) struct Device {
     /// Bumped when the phone leaves the bus; every open connection to it ends.
     plug: watch::Sender<u64>,
     events: broadcast::Sender<MuxEvent>,
+    /// `link`: when the phone's side of the USB link is next free.
+    pub link_clock: LinkClock,
+    /// What each AFC connection asked and was sent.
+    pub afc_stats: AfcStatsLog,
 }
 
 pub(crate) struct DeviceParts {
@@ -131,6 +137,7 @@ pub(crate) struct DeviceParts {
     pub photo_library: Option<PhotoLibrary>,
     pub after_restart: Option<PhotoLibrary>,
     pub captured_at: Option<SystemTime>,
+    pub library_profile: crate::LibraryProfile,
 }
 
 impl Device {
@@ -151,6 +158,7 @@ impl Device {
             restarted: AtomicBool::new(false),
             afc_after_restart: tokio::sync::OnceCell::new(),
             captured_at: parts.captured_at,
+            library_profile: parts.library_profile,
             afc: tokio::sync::OnceCell::new(),
             trusted: Mutex::new(parts.trusted.into_iter().collect()),
             lockdown_requests: AtomicU64::new(0),
@@ -164,6 +172,8 @@ impl Device {
             locked_refusals: AtomicU32::new(0),
             plug,
             events,
+            link_clock: LinkClock::default(),
+            afc_stats: AfcStatsLog::default(),
         }
     }
 
@@ -235,6 +245,7 @@ impl Device {
                 true => self.after_restart.clone(),
                 false => self.photo_library.clone(),
             },
+            library_profile: self.library_profile,
             faults: self.faults.clone(),
             default_time: self.captured_at.unwrap_or_else(SystemTime::now),
             model: self
@@ -334,11 +345,17 @@ impl Device {
         }
     }
 
-    /// Holds a lockdown or service reply back by the configured latency.
+    /// Holds a lockdown or service reply back by the configured latency, and with `link` by
+    /// one round trip (these replies are a few hundred bytes: their time on the wire is not
+    /// modelled, only AFC's is).
     pub async fn delay_reply(&self) {
         if let Some(latency) = self.faults.latency {
             self.fault_acts(FaultMode::Latency);
             tokio::time::sleep(latency).await;
+        }
+        if let Some(link) = self.faults.link {
+            self.fault_acts(FaultMode::Link);
+            tokio::time::sleep(link.rtt).await;
         }
     }
 

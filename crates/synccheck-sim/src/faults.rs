@@ -73,6 +73,12 @@
 //!   on it; that handle reads on, every later stat, open or listing finds nothing.
 //!
 //! A refused original is `afc-denied=PATH`.
+//!
+//! `link=MBPS,RTT_MS` (issue 16) models the USB link instead of a local socket: every lockdown,
+//! service and AFC reply waits one round trip (RTT_MS milliseconds, fractions allowed) after its
+//! request arrived, and AFC replies share MBPS megabytes (10^6 bytes) per second of bandwidth
+//! per phone. A client that pipelines AFC requests pays one round trip for the batch; one that
+//! waits for each reply pays one per request (see [`crate::link`]).
 
 use std::fmt;
 use std::str::FromStr;
@@ -135,10 +141,11 @@ pub enum FaultMode {
     NoReturnAfterRestart,
     OriginalChanges,
     OriginalVanishes,
+    Link,
 }
 
 impl FaultMode {
-    pub const ALL: [FaultMode; 25] = [
+    pub const ALL: [FaultMode; 26] = [
         FaultMode::NotPaired,
         FaultMode::UserDenied,
         FaultMode::PasswordProtected,
@@ -164,6 +171,7 @@ impl FaultMode {
         FaultMode::NoReturnAfterRestart,
         FaultMode::OriginalChanges,
         FaultMode::OriginalVanishes,
+        FaultMode::Link,
     ];
 
     /// The name used on the command line and in logs.
@@ -194,6 +202,7 @@ impl FaultMode {
             FaultMode::NoReturnAfterRestart => "no-return-after-restart",
             FaultMode::OriginalChanges => "original-changes",
             FaultMode::OriginalVanishes => "original-vanishes",
+            FaultMode::Link => "link",
         }
     }
 
@@ -209,6 +218,7 @@ impl FaultMode {
             FaultMode::Trickle => Some("MS"),
             // Optional: without it the phone stays locked until told.
             FaultMode::LockedAfterRestart => Some("N"),
+            FaultMode::Link => Some("MBPS,RTT_MS"),
             _ => None,
         }
     }
@@ -272,6 +282,8 @@ pub enum Fault {
     OriginalChanges(String),
     /// The original at this path is deleted during its first copy.
     OriginalVanishes(String),
+    /// A USB link of this bandwidth and round trip (`link=MBPS,RTT_MS`).
+    Link(crate::link::Link),
 }
 
 impl Fault {
@@ -302,6 +314,7 @@ impl Fault {
             Fault::NoReturnAfterRestart => FaultMode::NoReturnAfterRestart,
             Fault::OriginalChanges(_) => FaultMode::OriginalChanges,
             Fault::OriginalVanishes(_) => FaultMode::OriginalVanishes,
+            Fault::Link(_) => FaultMode::Link,
         }
     }
 }
@@ -399,7 +412,8 @@ impl FromStr for FaultSpec {
                 | FaultMode::EndlessDb
                 | FaultMode::Trickle
                 | FaultMode::OriginalChanges
-                | FaultMode::OriginalVanishes,
+                | FaultMode::OriginalVanishes
+                | FaultMode::Link,
                 Some(v),
             ) if !v.is_empty() => parse_value(mode, v)?,
             (
@@ -410,7 +424,8 @@ impl FromStr for FaultSpec {
                 | FaultMode::EndlessDb
                 | FaultMode::Trickle
                 | FaultMode::OriginalChanges
-                | FaultMode::OriginalVanishes,
+                | FaultMode::OriginalVanishes
+                | FaultMode::Link,
                 _,
             ) => {
                 return Err(FaultError::MissingValue {
@@ -482,6 +497,11 @@ fn parse_value(mode: FaultMode, value: &str) -> Result<Fault, FaultError> {
                 "expected the size to claim in bytes, e.g. endless-db=1000000000000".into(),
             )),
         };
+    }
+    if mode == FaultMode::Link {
+        return crate::link::Link::parse(value)
+            .map(Fault::Link)
+            .map_err(|why| bad(why.into()));
     }
     if mode == FaultMode::Trickle {
         return match value.parse::<u64>() {
@@ -577,6 +597,8 @@ pub struct Faults {
     pub original_changes: Vec<String>,
     /// `original-vanishes`: originals deleted during their first copy.
     pub original_vanishes: Vec<String>,
+    /// `link`: replies wait a round trip and share this link's bandwidth.
+    pub link: Option<crate::link::Link>,
 }
 
 /// When a phone that came back locked from a restart is unlocked.
@@ -639,6 +661,7 @@ impl Faults {
                     self.original_vanishes.push(path);
                 }
             }
+            Fault::Link(link) => self.link = Some(link),
         }
     }
 
@@ -686,6 +709,7 @@ impl Faults {
                 !self.original_vanishes.is_empty(),
                 FaultMode::OriginalVanishes,
             ),
+            (self.link.is_some(), FaultMode::Link),
         ] {
             if on {
                 out.push(mode);
@@ -988,6 +1012,46 @@ mod tests {
             parse("original-changes").unwrap_err(),
             FaultError::MissingValue { .. }
         ));
+    }
+
+    #[test]
+    fn link_takes_a_bandwidth_and_a_round_trip() {
+        use crate::link::Link;
+        assert_eq!(
+            parse("link=30,1@2").unwrap(),
+            FaultSpec {
+                fault: Fault::Link(Link {
+                    bytes_per_sec: 30_000_000,
+                    rtt: Duration::from_millis(1)
+                }),
+                device: Some(2)
+            }
+        );
+        assert_eq!(
+            parse("link=0.5,0.25").unwrap().fault,
+            Fault::Link(Link {
+                bytes_per_sec: 500_000,
+                rtt: Duration::from_micros(250)
+            })
+        );
+        for bad in [
+            "link=30",
+            "link=0,1",
+            "link=30,-1",
+            "link=x,1",
+            "link=30,60001",
+            "link=30,1,2",
+        ] {
+            assert!(
+                matches!(parse(bad).unwrap_err(), FaultError::BadValue { .. }),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            parse("link").unwrap_err(),
+            FaultError::MissingValue { .. }
+        ));
+        assert!(known_modes().contains("link=MBPS,RTT_MS"));
     }
 
     #[test]

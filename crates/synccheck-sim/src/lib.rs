@@ -26,12 +26,19 @@ mod device;
 mod diagnostics;
 pub mod faults;
 mod frame;
+pub mod link;
+#[cfg(test)]
+mod link_tests;
 mod lockdownd;
 pub mod originals;
+pub mod paged;
 pub mod pairing;
 #[cfg(test)]
 mod query_stop_tests;
 pub mod synth;
+pub mod synth_realistic;
+#[cfg(test)]
+mod synth_realistic_tests;
 mod tls;
 mod usbmuxd;
 #[cfg(test)]
@@ -52,6 +59,8 @@ use synccheck_core::snapshot::Snapshot;
 use synccheck_device::pairing::{HostIdentity, PairingError};
 
 pub use faults::{Fault, FaultError, FaultMode, FaultSpec, Faults, Trust, UnlockWhen};
+pub use link::{AfcCounters, Link};
+pub use synth_realistic::LibraryProfile;
 
 /// One phone to simulate.
 #[derive(Debug, Clone)]
@@ -68,6 +77,8 @@ pub struct SimDevice {
     /// diagnostics_relay's `Restart` (`sim --after-restart FILE`): a fresh engine state, so a
     /// restart's before and after can differ. `None`: the same as before.
     pub after_restart: Option<synccheck_core::photos::PhotoLibrary>,
+    /// How large a Photos.sqlite to make from the snapshot's database summary.
+    pub library_profile: LibraryProfile,
 }
 
 impl SimDevice {
@@ -77,6 +88,7 @@ impl SimDevice {
             faults: Faults::default(),
             exact_udid: false,
             after_restart: None,
+            library_profile: LibraryProfile::default(),
         }
     }
 }
@@ -204,6 +216,12 @@ impl SimHandle {
                 original_opens: a.original_opens.load(std::sync::atomic::Ordering::SeqCst),
             }
         }))
+    }
+
+    /// What each AFC connection to phone `n` (1-based) asked and was sent, oldest first: for
+    /// tests and benchmarks that assert round trips and bytes rather than times.
+    pub fn afc_counters(&self, n: usize) -> Result<Vec<AfcCounters>, SimError> {
+        Ok(self.numbered(n)?.afc_stats.snapshot())
     }
 
     fn numbered(&self, n: usize) -> Result<&Arc<Device>, SimError> {
@@ -358,6 +376,7 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
             photo_library: sim.snapshot.photo_library,
             after_restart: sim.after_restart,
             captured_at: sim.snapshot.captured_at,
+            library_profile: sim.library_profile,
         };
         devices.push(Arc::new(Device::new(parts, events.clone())));
     }

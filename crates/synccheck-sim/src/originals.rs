@@ -24,6 +24,7 @@ use rusqlite::{Connection, OpenFlags};
 use synccheck_device::photos_query::{from_core_data, MAIN_FILE, WAL_FILE};
 
 use super::lock;
+use super::paged::Contents;
 
 /// Size of an original whose library row gives none (or an absurd one): a typical HEIC.
 const DEFAULT_SIZE: u64 = 2_400_000;
@@ -156,12 +157,32 @@ pub struct Listed {
 /// Every original the library at (`main`, `wal`) places on the phone, trashed, hidden and
 /// shared ones included. A library without the columns that say where files are has none.
 pub fn list(main: &[u8], wal: &[u8]) -> Result<Vec<Listed>, String> {
+    list_contents(&Contents::Flat(std::sync::Arc::new(main.to_vec())), wal)
+}
+
+/// [`list`] over a library as the AFC volume serves it, flat or paged.
+pub(crate) fn list_contents(main: &Contents, wal: &[u8]) -> Result<Vec<Listed>, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    std::fs::write(dir.path().join(MAIN_FILE), main).map_err(|e| e.to_string())?;
+    write_contents(&dir.path().join(MAIN_FILE), main).map_err(|e| e.to_string())?;
     if !wal.is_empty() {
         std::fs::write(dir.path().join(WAL_FILE), wal).map_err(|e| e.to_string())?;
     }
     list_at(&dir.path().join(MAIN_FILE)).map_err(|e| e.to_string())
+}
+
+/// Writes `contents` a slice at a time: a realistic library is served from pages and never
+/// held whole in memory.
+fn write_contents(path: &Path, contents: &Contents) -> std::io::Result<()> {
+    use std::io::Write;
+    const SLICE: u64 = 16 << 20;
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let mut at = 0;
+    while at < contents.len() {
+        let end = (at + SLICE).min(contents.len());
+        file.write_all(&contents.read(at, end))?;
+        at = end;
+    }
+    file.flush()
 }
 
 fn list_at(main: &Path) -> Result<Vec<Listed>, rusqlite::Error> {

@@ -371,10 +371,10 @@ impl Plan {
 }
 
 /// A small deterministic generator (xorshift64*): filler values, repeatable output.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -466,6 +466,47 @@ pub fn build_unrecognised(
 }
 
 fn build_plan(plan: Plan) -> Result<SynthLibrary, SynthError> {
+    let (main, wal) = write_plan(plan, None, |path| Ok(std::fs::read(path)?))?;
+    Ok(SynthLibrary { main, wal })
+}
+
+/// Builds a library at realistic scale (see [`crate::synth_realistic`]): the summary's library
+/// with the media-analysis tables around it, its main file kept as deduplicated pages.
+pub fn build_realistic(
+    summary: &LibrarySummary,
+) -> Result<crate::synth_realistic::LazyLibrary, SynthError> {
+    let mut analysis = crate::synth_realistic::Analysis::new();
+    let (main, wal) = write_plan(
+        Plan::new(summary)?,
+        Some(&mut analysis),
+        crate::paged::PagedFile::from_path,
+    )?;
+    Ok(crate::synth_realistic::LazyLibrary { main, wal })
+}
+
+/// [`build_realistic`], and the main file as SQLite wrote it, to hold the pages to.
+#[cfg(test)]
+pub(crate) fn build_realistic_and_copy(
+    summary: &LibrarySummary,
+) -> Result<(crate::synth_realistic::LazyLibrary, Vec<u8>), SynthError> {
+    let mut analysis = crate::synth_realistic::Analysis::new();
+    let ((main, written), wal) = write_plan(Plan::new(summary)?, Some(&mut analysis), |path| {
+        Ok((
+            crate::paged::PagedFile::from_path(path)?,
+            std::fs::read(path)?,
+        ))
+    })?;
+    Ok((crate::synth_realistic::LazyLibrary { main, wal }, written))
+}
+
+/// Writes the plan's library, with `analysis` rows after each asset of the main file when
+/// given, and hands back what `read_main` makes of the main file (read while the connection
+/// is still open) and the bytes of the `-wal`.
+fn write_plan<T>(
+    plan: Plan,
+    mut analysis: Option<&mut crate::synth_realistic::Analysis>,
+    read_main: impl FnOnce(&std::path::Path) -> Result<T, SynthError>,
+) -> Result<(T, Vec<u8>), SynthError> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join(synccheck_device::photos_query::MAIN_FILE);
     let wal_path = dir.path().join(synccheck_device::photos_query::WAL_FILE);
@@ -580,6 +621,9 @@ fn build_plan(plan: Plan) -> Result<SynthLibrary, SynthError> {
         create("ZADDITIONALASSETATTRIBUTES", &attr_cols),
         create("ZINTERNALRESOURCE", &resource_cols),
     ))?;
+    if let Some(analysis) = analysis.as_deref_mut() {
+        analysis.create(&conn, table)?;
+    }
 
     let sql = [
         insert(table, &asset_cols),
@@ -613,16 +657,27 @@ fn build_plan(plan: Plan) -> Result<SynthLibrary, SynthError> {
                 tx.prepare(&sql[2])?,
             ];
             for (_, a) in &excluded_main {
-                writer.write(&mut stmts, a)?;
+                let pk = writer.write(&mut stmts, a)?;
+                if let Some(analysis) = analysis.as_deref_mut() {
+                    analysis.asset_details(&tx, pk, a.added)?;
+                    analysis.write(&tx, pk, a.added)?;
+                }
             }
             for a in &plan.library[..split] {
                 let pk = writer.write(&mut stmts, a)?;
+                if let Some(analysis) = analysis.as_deref_mut() {
+                    analysis.asset_details(&tx, pk, a.added)?;
+                    analysis.write(&tx, pk, a.added)?;
+                }
                 if a.state_changes_in_wal {
                     changed_in_wal.push((pk, a.state));
                 }
             }
         }
         set_max(&tx, &writer)?;
+        if let Some(analysis) = analysis.as_deref_mut() {
+            analysis.set_max(&tx)?;
+        }
         tx.commit()?;
     }
     let (busy, _, _): (i64, i64, i64) =
@@ -642,11 +697,16 @@ fn build_plan(plan: Plan) -> Result<SynthLibrary, SynthError> {
                 tx.prepare(&sql[1])?,
                 tx.prepare(&sql[2])?,
             ];
-            for (_, a) in &excluded_wal {
-                writer.write(&mut stmts, a)?;
-            }
-            for a in &plan.library[split..] {
-                writer.write(&mut stmts, a)?;
+            // Not yet analysed: new assets get their analysis rows later (see synth_realistic).
+            for (_, a) in excluded_wal
+                .iter()
+                .copied()
+                .chain(plan.library[split..].iter().enumerate())
+            {
+                let pk = writer.write(&mut stmts, a)?;
+                if let Some(analysis) = analysis.as_deref_mut() {
+                    analysis.asset_details(&tx, pk, a.added)?;
+                }
             }
         }
         for (pk, state) in &changed_in_wal {
@@ -667,10 +727,10 @@ fn build_plan(plan: Plan) -> Result<SynthLibrary, SynthError> {
 
     // Read both files while the connection is open: closing it would checkpoint the -wal
     // into the main file and delete it.
-    let main = std::fs::read(&path)?;
+    let main = read_main(&path)?;
     let wal = std::fs::read(&wal_path)?;
     drop(conn);
-    Ok(SynthLibrary { main, wal })
+    Ok((main, wal))
 }
 
 fn set_max(conn: &Connection, w: &Writer) -> Result<(), SynthError> {
