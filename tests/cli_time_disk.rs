@@ -300,7 +300,7 @@ fn sigterm_mid_read_in_place_ends_a_scan_promptly() {
     let mut child = Running(Some(child));
     drain(child.get().stdout.take());
     let lines = stderr_lines(child.get());
-    wait_for_line(&lines, "summarising the photo library in place");
+    wait_for_line(&lines, "querying the photo library in place");
     terminate(&mut child);
     let status = exits_within(&mut child, Duration::from_secs(10));
     assert_eq!(status.code(), Some(143), "128 + SIGTERM");

@@ -1,15 +1,16 @@
-//! Reading Photos.sqlite in place over AFC: SQLite runs the summary on a blocking thread
-//! through our VFS (`photos_vfs`), whose page reader (`photos_pages`) asks this side for
+//! Reading Photos.sqlite in place over AFC: SQLite runs a query (the scan's summary, the
+//! rescue's list) on a blocking thread through our VFS (`photos_vfs`), whose page reader (`photos_pages`) asks this side for
 //! byte ranges; this side holds the AFC connection and reads them, pipelined, from files
 //! opened read-only. Nothing is written, on the phone or here.
 //!
-//! The torn-read guard: the phone writes its library while we read it. Before the summary
-//! the sizes and times of both files are taken; after it, they are taken again and the first
+//! The torn-read guard: the phone writes its library while we read it. Before the query the
+//! sizes and times of both files are taken; after it, they are taken again and the first
 //! bytes of each file (the main header with its change counter, the `-wal` header with its
 //! salts and checkpoint number) are read again and compared with what SQLite was served. Any
-//! difference, or a summary SQLite finds damaged, and the read is made again from scratch,
+//! difference, or a library SQLite finds damaged, and the read is made again from scratch,
 //! a few times at most, then reported.
 
+use rusqlite::Connection;
 use tokio::sync::mpsc;
 
 use super::afc::{Afc, AfcError, FileStat};
@@ -156,23 +157,52 @@ async fn stat_optional(afc: &mut Afc, path: &str) -> Result<Option<FileStat>, Af
     }
 }
 
-/// Reads the library in place; `progress` hears (bytes read, bytes the read may come to).
-/// Returns the outcome and the bytes read from the phone.
+/// Reads the library in place and summarises it; `progress` hears (bytes read, bytes the read
+/// may come to). Returns the outcome and the bytes read from the phone.
 pub(crate) async fn read_database_in_place(
     afc: &mut Afc,
     limits: &ScanLimits,
     progress: &mut impl FnMut(u64, u64),
 ) -> Result<(DatabaseRead, Option<u64>), DeviceError> {
+    query_database_in_place(
+        afc,
+        limits,
+        progress,
+        query::summarize_open,
+        DatabaseRead::Summary,
+    )
+    .await
+}
+
+/// Runs `query` on the library read in place (with the torn-read guard, the retries and the
+/// deadline of [`read_database_in_place`]), on a blocking thread that stops when
+/// `limits.stop` does: the summary, or the rescue's list. `done` turns its answer into `R`; a
+/// library not read is `R::from(DatabaseRead::...)` with the reason. `progress` hears (bytes
+/// read, bytes the read may come to). Returns the bytes read from the phone too.
+pub(crate) async fn query_database_in_place<T, R, Q>(
+    afc: &mut Afc,
+    limits: &ScanLimits,
+    progress: &mut impl FnMut(u64, u64),
+    query: Q,
+    done: fn(T) -> R,
+) -> Result<(R, Option<u64>), DeviceError>
+where
+    T: Send + 'static,
+    R: From<DatabaseRead>,
+    Q: Fn(&Connection) -> Result<T, LibraryError> + Clone + Send + 'static,
+{
     let mut last_problem = String::new();
     let mut read_total = 0u64;
     let start = afc.counters();
     for attempt in 1..=ATTEMPTS {
         let before_db = match afc.stat(photos::DATABASE).await {
             Ok(s) => s,
-            Err(AfcError::NotFound) => return Ok((DatabaseRead::NotFound, None)),
-            Err(AfcError::PermissionDenied) => return Ok((DatabaseRead::PermissionDenied, None)),
+            Err(AfcError::NotFound) => return Ok((DatabaseRead::NotFound.into(), None)),
+            Err(AfcError::PermissionDenied) => {
+                return Ok((DatabaseRead::PermissionDenied.into(), None))
+            }
             Err(AfcError::Device(d)) => return Err(d),
-            Err(other) => return Ok((DatabaseRead::Unreadable(other.to_string()), None)),
+            Err(other) => return Ok((DatabaseRead::Unreadable(other.to_string()).into(), None)),
         };
         let before_wal = match stat_optional(afc, photos::DATABASE_WAL).await {
             Ok(s) => s,
@@ -188,23 +218,24 @@ pub(crate) async fn read_database_in_place(
             before_wal.map(|w| w.size),
         );
         let stop = limits.stop.clone();
-        // Dropped before the summary is done (the deadline, an unplugged phone in `watch`,
+        // Dropped before the query is done (the deadline, an unplugged phone in `watch`,
         // Ctrl-C): the query on the blocking thread is told to stop, and its next read finds
         // the channel gone.
         let cancel = limits.stop.cancel_on_drop();
         let has_wal = before_wal.is_some();
-        tracing::debug!(attempt, "summarising the photo library in place");
-        let mut summary = tokio::task::spawn_blocking(move || {
-            let summary = query::summarize_in_place(reader, has_wal, &stop);
-            if let Err(e) = &summary {
-                tracing::debug!("the photo library summary ended: {e}");
+        tracing::debug!(attempt, "querying the photo library in place");
+        let query = query.clone();
+        let mut querying = tokio::task::spawn_blocking(move || {
+            let outcome = query::query_in_place(reader, has_wal, &stop, query);
+            if let Err(e) = &outcome {
+                tracing::debug!("the photo library query ended: {e}");
             }
-            summary
+            outcome
         });
         let mut files = OpenFiles::default();
         let mut broken: Option<DeviceError> = None;
         let mut asking = true;
-        let summary = loop {
+        let outcome = loop {
             tokio::select! {
                 request = rx.recv(), if asking => match request {
                     None => asking = false,
@@ -227,11 +258,11 @@ pub(crate) async fn read_database_in_place(
                         let _ = request.reply.send(answer);
                     }
                 },
-                done = &mut summary => break done,
+                ended = &mut querying => break ended,
             }
         };
-        let summary = summary.map_err(|e| DeviceError::Refused {
-            what: "the photo library summary",
+        let outcome = outcome.map_err(|e| DeviceError::Refused {
+            what: "the photo library query",
             error: e.to_string(),
         })?;
         cancel.disarm();
@@ -268,12 +299,12 @@ pub(crate) async fn read_database_in_place(
             last_problem = "the library kept changing while it was read".into();
             continue;
         }
-        match summary {
+        match outcome {
             Err(LibraryError::Stopped(e)) => {
                 let why = format!("{NOT_READ}: while summarising it, {e}");
-                return Ok((DatabaseRead::Unreadable(why), Some(read_total)));
+                return Ok((DatabaseRead::Unreadable(why).into(), Some(read_total)));
             }
-            Ok(s) => return Ok((DatabaseRead::Summary(s), Some(read_total))),
+            Ok(s) => return Ok((done(s), Some(read_total))),
             // A read torn by a write SQLite noticed before our guard did: read it again.
             Err(e @ (LibraryError::Corrupt(_) | LibraryError::NotSqlite(_))) => {
                 tracing::debug!(attempt, "the photo library read does not check out: {e}");
@@ -284,12 +315,18 @@ pub(crate) async fn read_database_in_place(
                     schema: table,
                     missing,
                 };
-                return Ok((read, Some(read_total)));
+                return Ok((read.into(), Some(read_total)));
             }
-            Err(e) => return Ok((DatabaseRead::Unreadable(e.to_string()), Some(read_total))),
+            Err(e) => {
+                let read = DatabaseRead::Unreadable(e.to_string());
+                return Ok((read.into(), Some(read_total)));
+            }
         }
     }
-    Ok((DatabaseRead::Unreadable(last_problem), Some(read_total)))
+    Ok((
+        DatabaseRead::Unreadable(last_problem).into(),
+        Some(read_total),
+    ))
 }
 
 /// After a good read, a stat that fails for a file reason just means "changed"; only a

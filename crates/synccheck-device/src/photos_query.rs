@@ -1,5 +1,5 @@
-//! Summarises a private copy of Photos.sqlite (and its `-wal`) into a [`LibrarySummary`]:
-//! counts, sizes and dates only. No file name, title or any other text from the library is
+//! Summarises Photos.sqlite (and its `-wal`), a private copy or read in place, into a
+//! [`LibrarySummary`]: counts, sizes and dates only. No file name, title or any other text from the library is
 //! ever selected, returned or logged.
 //!
 //! Column facts (see `shared/reference/device-facts.md`, section 3, and iLEAPP's
@@ -190,30 +190,20 @@ fn summarize_checked(dir: &Path, stop: &ScanStop) -> Result<LibrarySummary, Libr
     })
 }
 
-/// Runs `read` on the copy in `dir`, opened and checked as [`summarize_until`] opens it
-/// (header, read-only, bounded, `quick_check`, interrupted once `stop` says so): for other
-/// queries over the same copy, such as the rescue's list (`rescue_query.rs`).
-pub(crate) fn with_copy<T>(
-    dir: &Path,
+/// Summarises the library read in place through `reader` (see `photos_vfs`): only the pages
+/// the summary needs are read, and nothing is written anywhere. [`query_in_place`] with the
+/// summary's query.
+pub fn summarize_in_place(
+    reader: crate::photos_pages::PageReader,
+    has_wal: bool,
     stop: &ScanStop,
-    read: impl FnOnce(&Connection) -> Result<T, LibraryError>,
-) -> Result<T, LibraryError> {
-    stop.check()?;
-    let outcome = (|| {
-        let main = dir.join(MAIN_FILE);
-        check_header(&main)?;
-        let conn = open_copy(&main, stop)?;
-        quick_check(&conn)?;
-        read(&conn)
-    })();
-    match (outcome, stop.check()) {
-        (Err(_), Err(why)) => Err(LibraryError::Stopped(why)),
-        (outcome, _) => outcome,
-    }
+) -> Result<LibrarySummary, LibraryError> {
+    query_in_place(reader, has_wal, stop, summarize_open)
 }
 
-/// Summarises the library read in place through `reader` (see `photos_vfs`): only the pages
-/// the summary needs are read, and nothing is written anywhere.
+/// Runs `query` on the library read in place through `reader` (see `photos_vfs`), giving up
+/// once `stop` says so: the summary, or another query over the same library such as the
+/// rescue's list (`rescue_query.rs`). Only the pages `query` needs are read.
 ///
 /// How it is opened, and why:
 /// - through a read-only VFS of our own, with `PRAGMA locking_mode=EXCLUSIVE` before the first
@@ -221,15 +211,17 @@ pub(crate) fn with_copy<T>(
 ///   memory (the phone's `-shm` is never read). Not `immutable=1`: that skips the `-wal`.
 /// - no `quick_check`: it reads every page, the whole point being not to. A library torn by a
 ///   write while we read is caught by the caller's before-and-after comparison (sizes, times,
-///   headers), and damage in the pages the summary reads by SQLite itself (`Corrupt`).
-pub fn summarize_in_place(
+///   headers), and damage in the pages the query reads by SQLite itself (`Corrupt`).
+pub fn query_in_place<T>(
     reader: crate::photos_pages::PageReader,
     has_wal: bool,
     stop: &ScanStop,
-) -> Result<LibrarySummary, LibraryError> {
+    query: impl FnOnce(&Connection) -> Result<T, LibraryError>,
+) -> Result<T, LibraryError> {
     stop.check()?;
     let vfs = crate::photos_vfs::AfcVfs::register(reader, has_wal).map_err(LibraryError::Sqlite)?;
-    let outcome = summarize_vfs(&vfs, stop);
+    // The connection is closed at the end of this statement, before the VFS is unregistered.
+    let outcome = open_in_place(&vfs, stop).and_then(|conn| query(&conn));
     let read_error = vfs.take_error();
     let (ahead, used) = vfs.read_ahead();
     tracing::debug!(
@@ -246,10 +238,11 @@ pub fn summarize_in_place(
     }
 }
 
-fn summarize_vfs(
+/// The library's connection through `vfs`, opened as [`query_in_place`] says.
+fn open_in_place(
     vfs: &crate::photos_vfs::AfcVfs,
     stop: &ScanStop,
-) -> Result<LibrarySummary, LibraryError> {
+) -> Result<Connection, LibraryError> {
     let mut header = [0u8; 100];
     let full = vfs
         .read(crate::photos_pages::LibraryFile::Main, &mut header, 0)
@@ -270,7 +263,7 @@ fn summarize_vfs(
         true,
     )?;
     limit_connection(&conn, stop)?;
-    summarize_open(&conn)
+    Ok(conn)
 }
 
 fn open_copy(main: &Path, stop: &ScanStop) -> Result<Connection, LibraryError> {
@@ -321,7 +314,8 @@ pub fn missing_columns(table: &str, asset: &HashSet<String>) -> Vec<String> {
     missing
 }
 
-fn summarize_open(conn: &Connection) -> Result<LibrarySummary, LibraryError> {
+/// The summary's query over an open library.
+pub(crate) fn summarize_open(conn: &Connection) -> Result<LibrarySummary, LibraryError> {
     let tables = table_names(conn)?;
     let asset_table = ASSET_TABLES
         .into_iter()

@@ -9,7 +9,7 @@
 //!   truncate or delete is refused, so nothing can reach the phone;
 //! - io methods of version 1, with no shared memory: SQLite reads a `-wal` through such a VFS
 //!   only under `PRAGMA locking_mode=EXCLUSIVE`, which keeps the wal-index in heap memory
-//!   (`summarize_in_place` sets it before the first read). The phone's `-shm` is never opened:
+//!   (`query_in_place` sets it before the first read). The phone's `-shm` is never opened:
 //!   the index is rebuilt from the `-wal` itself. Never `immutable=1`: that skips the `-wal`;
 //! - locks are no-ops: only this one connection reads these bytes;
 //! - randomness, sleep and time are the default VFS's.

@@ -21,7 +21,7 @@ use std::time::SystemTime;
 
 use crate::afc::{Afc, AfcError, FileKind, FileStat};
 use crate::limits::{DiskBudget, DiskCharge, LimitError, ScanLimits};
-use crate::photos::query_database;
+use crate::photos_in_place::query_database_in_place;
 use crate::rescue_query::{RescueAsset, RescueList, Selection};
 use crate::DeviceError;
 use synccheck_core::photos::DatabaseRead;
@@ -358,18 +358,17 @@ impl From<DatabaseRead> for Listing {
     }
 }
 
-/// Copies the library as a scan does (its disk budget and deadline are `limits`) and lists the
-/// assets to rescue. `progress` hears (bytes copied, bytes expected) of the library copy.
+/// Lists the assets to rescue, reading the library in place as a scan does (only the pages the
+/// listing needs cross the cable; nothing is copied), within `limits`' deadline. `progress`
+/// hears (bytes read, bytes the read may come to).
 pub async fn list_assets(
     afc: &mut Afc,
     limits: &ScanLimits,
     selection: Selection,
     progress: &mut impl FnMut(u64, u64),
 ) -> Result<Listing, DeviceError> {
-    let query = move |dir: &Path, stop: &crate::limits::ScanStop| {
-        crate::rescue_query::list_until(dir, stop, selection)
-    };
-    let read = query_database(afc, limits, progress, query, Listing::Listed);
+    let query = move |conn: &rusqlite::Connection| crate::rescue_query::list(conn, selection);
+    let read = query_database_in_place(afc, limits, progress, query, Listing::Listed);
     match tokio::time::timeout_at(limits.stop.deadline().into(), read).await {
         Ok(read) => Ok(read?.0),
         Err(_) => Ok(Listing::NotRead(DatabaseRead::Unreadable(format!(

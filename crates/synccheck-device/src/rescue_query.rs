@@ -1,6 +1,6 @@
-//! Which originals `synccheck rescue` copies: one query over the private copy of Photos.sqlite
-//! that the scan's summary also reads ([`crate::photos::query_database`]), opened and checked
-//! the same way ([`crate::photos_query::with_copy`]).
+//! Which originals `synccheck rescue` copies: one query over Photos.sqlite read in place over
+//! AFC, opened and guarded exactly as the scan's summary is
+//! ([`crate::photos_query::query_in_place`], run by `rescue::list_assets`).
 //!
 //! This is the one query that selects file names. They go to the caller (the copy loop and the
 //! manifest) and nowhere else: never into a log above debug level, a report or the history.
@@ -18,15 +18,13 @@
 //! - date: `ZDATECREATED`, else `ZADDEDDATE`; size: `ZADDITIONALASSETATTRIBUTES.ZORIGINALFILESIZE`.
 
 use std::collections::HashSet;
-use std::path::Path;
 use std::time::SystemTime;
 
 use rusqlite::types::Value;
 use rusqlite::Connection;
 
-use crate::limits::ScanStop;
 use crate::photos_query::{
-    columns, from_core_data, missing_columns, table_names, with_copy, LibraryError, ASSET_TABLES,
+    columns, from_core_data, missing_columns, table_names, LibraryError, ASSET_TABLES,
 };
 
 /// Which assets to list.
@@ -73,15 +71,6 @@ pub struct RescueList {
     pub unplaced: u64,
     /// Every asset of the main library (not trashed), for "iCloud Photos is off" messages.
     pub main_library: u64,
-}
-
-/// Lists the assets of the copy in `dir`, giving up once `stop` says so.
-pub fn list_until(
-    dir: &Path,
-    stop: &ScanStop,
-    selection: Selection,
-) -> Result<RescueList, LibraryError> {
-    with_copy(dir, stop, |conn| list(conn, selection))
 }
 
 /// The listing over an open library.
