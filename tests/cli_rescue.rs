@@ -483,6 +483,10 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
         .any(|w| w == needle.as_bytes())
 }
 
+/// A stored rescue: (bench, udid, serial, selection, copied, already there, failed, bytes,
+/// complete).
+type StoredRescue = (String, String, String, String, i64, i64, i64, i64, bool);
+
 #[test]
 fn each_run_is_recorded_in_the_history_with_counts_and_never_a_file_name() {
     let probe = Phone::start("rescue-waiting", vec![]);
@@ -512,7 +516,7 @@ fn each_run_is_recorded_in_the_history_with_counts_and_never_a_file_name() {
         assert!(!text(&out).contains("not recorded"), "{}", text(&out));
     }
     let conn = rusqlite::Connection::open(db).unwrap();
-    let rows: Vec<(String, String, String, String, i64, i64, i64, i64, bool)> = conn
+    let rows: Vec<StoredRescue> = conn
         .prepare(
             "SELECT bench, udid, serial, selection, copied, already_there, failed, bytes, complete
              FROM rescues ORDER BY id",
@@ -537,9 +541,7 @@ fn each_run_is_recorded_in_the_history_with_counts_and_never_a_file_name() {
     drop(conn);
     let files = wanted.len() as i64;
     let bytes: u64 = wanted.values().sum::<u64>() - wanted[&refused];
-    let phone_cols = |r: &(String, String, String, String, i64, i64, i64, i64, bool)| {
-        (r.0.clone(), r.1.clone(), r.2.clone(), r.3.clone())
-    };
+    let phone_cols = |r: &StoredRescue| (r.0.clone(), r.1.clone(), r.2.clone(), r.3.clone());
     assert_eq!(rows.len(), 2, "{rows:?}");
     for row in &rows {
         assert_eq!(
