@@ -1008,5 +1008,43 @@ fn rescues_are_recorded_in_the_shared_history_after_its_migration() {
     }
     outs.push(listed);
     outs.push(redacted);
+
+    // `history import` carries the rescues too, both ways, once.
+    let files = tempfile::tempdir().unwrap();
+    let file = files.path().join("bench.sqlite");
+    let file = file.to_str().unwrap();
+    let into_file = synccheck_at(
+        "unused",
+        &["history", "import", "--from", &db.url, "--db", file],
+        LIMIT,
+    );
+    assert!(
+        text(&into_file.stderr).contains("Copied 1 scans and 2 rescue runs"),
+        "{}",
+        text(&into_file.stderr)
+    );
+    let other = TestDb::new(&server);
+    for (run, said) in [
+        "Copied 1 scans and 2 rescue runs from",
+        "Copied 0 scans and 0 rescue runs from",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let out = synccheck_at(
+            "unused",
+            &["history", "import", "--from", file, "--db", &other.url],
+            LIMIT,
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains(said),
+            "run {run}: {}",
+            text(&out.stderr)
+        );
+        outs.push(out);
+    }
+    assert_eq!(rescues(&other), rows, "the same runs, with their bench");
+    outs.push(into_file);
     assert_no_password(&password_of(&db.url), &outs.iter().collect::<Vec<_>>());
 }

@@ -231,15 +231,22 @@ fn import(from: &std::path::Path, db: &DbArgs) -> Result<i32, CliError> {
         ));
     }
     let done = destination.import_from(&source)?;
+    // Rescue runs are named only when the source has some: a history of scans reads as before.
+    let rescues = done.rescues_copied + done.rescues_skipped > 0;
     eprintln!(
-        "Copied {} scans from {} into {}{}.",
+        "Copied {} scans{} from {} into {}{}.",
         done.copied,
-        synccheck_wire::phone_text::printable(source.place()),
-        synccheck_wire::phone_text::printable(destination.place()),
-        if done.skipped > 0 {
-            format!(" ({} were already there)", done.skipped)
+        if rescues {
+            format!(" and {} rescue runs", done.rescues_copied)
         } else {
             String::new()
+        },
+        synccheck_wire::phone_text::printable(source.place()),
+        synccheck_wire::phone_text::printable(destination.place()),
+        match (done.skipped, done.rescues_skipped) {
+            (0, 0) => String::new(),
+            (scans, 0) => format!(" ({scans} were already there)"),
+            (scans, runs) => format!(" ({scans} scans and {runs} rescue runs were already there)"),
         }
     );
     Ok(0)

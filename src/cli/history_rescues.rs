@@ -88,6 +88,7 @@ mod tests {
             udid: Some("00008030-0011".into()),
             serial: Some("F4GZK2LMN7Q1".into()),
             name: Some("Sam\u{1b}[2J".into()),
+            product_type: Some("iPhone16,1".into()),
             model: Some("iPhone 15 Pro".into()),
             selection: Some(RescueSelection::Waiting),
             copied: 15,

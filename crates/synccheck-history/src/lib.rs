@@ -75,6 +75,9 @@ pub struct Imported {
     pub copied: usize,
     /// Already in the destination (an import run again).
     pub skipped: usize,
+    /// Rescue runs copied, and found already there.
+    pub rescues_copied: usize,
+    pub rescues_skipped: usize,
 }
 
 /// The history, in whichever store. Reading takes `&self` (the stores need their connection
@@ -286,7 +289,8 @@ impl History {
     }
 
     /// Copies every scan of `source` into this history, oldest first, each in its own
-    /// transaction; a scan already here is skipped, so an interrupted import is run again.
+    /// transaction, then every rescue run the same way; one already here is skipped, so an
+    /// interrupted import is run again.
     /// Scans recorded before benches were are given this history's bench.
     pub fn import_from(&mut self, source: &History) -> Result<Imported, HistoryError> {
         let mut done = Imported::default();
@@ -304,6 +308,19 @@ impl History {
             } else {
                 store.insert(&scan, &mut || {})?;
                 done.copied += 1;
+            }
+        }
+        let mut rescues = source.list_rescues(&ListFilter::default())?;
+        rescues.reverse();
+        // A selection this build does not know cannot be written back as it was: left out.
+        for (row, rescue) in rescues.iter().filter_map(|r| Some((r, r.rescue()?))) {
+            let bench = row.bench.clone().or_else(|| self.bench.clone());
+            let store = self.store.get_mut();
+            if store.find_rescue(&rescue, bench.as_deref())?.is_some() {
+                done.rescues_skipped += 1;
+            } else {
+                store.insert_rescue(&rescue, bench.as_deref())?;
+                done.rescues_copied += 1;
             }
         }
         Ok(done)
@@ -530,10 +547,17 @@ mod tests {
         let mut new = History::open(&dir.path().join("new.sqlite"))
             .unwrap()
             .with_bench(Some("back".into()));
+        old.record_rescue(&a_rescue("U1", 500)).unwrap();
         let done = new.import_from(&old).unwrap();
         assert_eq!((done.copied, done.skipped), (2, 0));
+        assert_eq!((done.rescues_copied, done.rescues_skipped), (1, 0));
         let again = new.import_from(&old).unwrap();
         assert_eq!((again.copied, again.skipped), (0, 2));
+        assert_eq!((again.rescues_copied, again.rescues_skipped), (0, 1));
+        let rescues = new.list_rescues(&ListFilter::default()).unwrap();
+        assert_eq!(rescues.len(), 1);
+        assert_eq!(rescues[0].bench.as_deref(), Some("back"));
+        assert_eq!(rescues[0].rescue(), Some(a_rescue("U1", 500)));
         let rows = new.list(None).unwrap();
         assert_eq!(rows.len(), 2);
         assert!(rows.iter().all(|r| r.bench.as_deref() == Some("back")));

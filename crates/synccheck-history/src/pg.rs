@@ -453,7 +453,7 @@ impl Store for PgStore {
         let rows = self.with(|client| {
             client.query(
                 "SELECT id, rescued_at, bench, udid, serial, name, model, selection, copied,
-                        already_there, failed, bytes, complete
+                        already_there, failed, bytes, complete, product_type
                  FROM rescues
                  WHERE ($1::TEXT IS NULL OR udid = $1) AND ($2::TEXT IS NULL OR bench = $2)
                    AND ($3::BIGINT IS NULL OR rescued_at >= $3)
@@ -477,7 +477,37 @@ impl Store for PgStore {
                 failed: count(r.get(10)),
                 bytes: count(r.get(11)),
                 complete: r.get(12),
+                product_type: r.get(13),
             })
             .collect())
+    }
+
+    fn find_rescue(
+        &mut self,
+        r: &Rescue,
+        bench: Option<&str>,
+    ) -> Result<Option<i64>, HistoryError> {
+        let bench = text(&bench.map(str::to_owned));
+        let udid = text(&r.udid);
+        let counts = [r.copied, r.already_there, r.failed, r.bytes].map(stored_count);
+        let row = self.with(|client| {
+            client.query_opt(
+                "SELECT id FROM rescues WHERE rescued_at = $1
+                    AND bench IS NOT DISTINCT FROM $2 AND udid IS NOT DISTINCT FROM $3
+                    AND selection = $4 AND copied = $5 AND already_there = $6 AND failed = $7
+                    AND bytes = $8 LIMIT 1",
+                &[
+                    &r.rescued_at,
+                    &bench,
+                    &udid,
+                    &r.selection.as_str(),
+                    &counts[0],
+                    &counts[1],
+                    &counts[2],
+                    &counts[3],
+                ],
+            )
+        })?;
+        Ok(row.map(|r| r.get(0)))
     }
 }

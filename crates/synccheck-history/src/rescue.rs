@@ -64,6 +64,7 @@ pub struct RescueRow {
     pub udid: Option<String>,
     pub serial: Option<String>,
     pub name: Option<String>,
+    pub product_type: Option<String>,
     pub model: Option<String>,
     /// `None` when the stored selection is not one this build knows.
     pub selection: Option<RescueSelection>,
@@ -72,6 +73,27 @@ pub struct RescueRow {
     pub failed: u64,
     pub bytes: u64,
     pub complete: bool,
+}
+
+impl RescueRow {
+    /// The run as it was recorded, to copy into another history; `None` when its selection is
+    /// not one this build knows (it cannot be written back as it was).
+    pub fn rescue(&self) -> Option<Rescue> {
+        Some(Rescue {
+            rescued_at: self.rescued_at,
+            udid: self.udid.clone(),
+            serial: self.serial.clone(),
+            name: self.name.clone(),
+            product_type: self.product_type.clone(),
+            model: self.model.clone(),
+            selection: self.selection?,
+            copied: self.copied,
+            already_there: self.already_there,
+            failed: self.failed,
+            bytes: self.bytes,
+            complete: self.complete,
+        })
+    }
 }
 
 /// A count as a store's signed integer column holds it.

@@ -341,7 +341,7 @@ impl Store for SqliteStore {
             .conn
             .prepare(
                 "SELECT id, rescued_at, bench, udid, serial, name, model, selection, copied,
-                        already_there, failed, bytes, complete
+                        already_there, failed, bytes, complete, product_type
                  FROM rescues
                  WHERE (?1 IS NULL OR udid = ?1) AND (?2 IS NULL OR bench = ?2)
                    AND (?3 IS NULL OR rescued_at >= ?3)
@@ -365,10 +365,37 @@ impl Store for SqliteStore {
                     failed: count(r.get(10)?),
                     bytes: count(r.get(11)?),
                     complete: r.get(12)?,
+                    product_type: r.get(13)?,
                 })
             })
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
             .map_err(|e| self.sql(e))?;
         Ok(rows)
+    }
+
+    fn find_rescue(
+        &mut self,
+        r: &Rescue,
+        bench: Option<&str>,
+    ) -> Result<Option<i64>, HistoryError> {
+        self.conn
+            .query_row(
+                "SELECT id FROM rescues WHERE rescued_at = ?1 AND bench IS ?2 AND udid IS ?3
+                    AND selection = ?4 AND copied = ?5 AND already_there = ?6 AND failed = ?7
+                    AND bytes = ?8 LIMIT 1",
+                params![
+                    r.rescued_at,
+                    bench,
+                    r.udid,
+                    r.selection.as_str(),
+                    stored_count(r.copied),
+                    stored_count(r.already_there),
+                    stored_count(r.failed),
+                    stored_count(r.bytes),
+                ],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|e| self.sql(e))
     }
 }

@@ -28,4 +28,11 @@ pub(crate) trait Store: Send {
     fn insert_rescue(&mut self, rescue: &Rescue, bench: Option<&str>) -> Result<i64, HistoryError>;
     /// Rescue runs matching `filter`, newest first.
     fn list_rescues(&mut self, filter: &ListFilter) -> Result<Vec<RescueRow>, HistoryError>;
+    /// The id of the same rescue run (time, bench, phone, selection and counts) when it is
+    /// already stored: what makes `history import` safe to run twice.
+    fn find_rescue(
+        &mut self,
+        rescue: &Rescue,
+        bench: Option<&str>,
+    ) -> Result<Option<i64>, HistoryError>;
 }
