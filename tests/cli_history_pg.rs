@@ -405,7 +405,7 @@ fn the_schema_is_made_from_empty_and_a_newer_one_is_refused() {
         .query_one("SELECT version FROM synccheck_schema", &[])
         .unwrap()
         .get(0);
-    assert_eq!(version, 1);
+    assert_eq!(version, 2, "the scans, then the rescues");
     let columns: i64 = client
         .query_one(
             "SELECT count(*) FROM information_schema.columns WHERE table_name = 'scans'",
@@ -612,7 +612,7 @@ fn an_old_sqlite_history_is_migrated_and_listed() {
         .unwrap()
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3, "the bench, then the rescues");
 }
 
 /// A server of this test's own, made with `.ci/pg-test-server`, to stop and start.
@@ -883,4 +883,168 @@ fn tls_to_the_server_is_verified_against_the_shops_ca() {
         text(&plain.stderr)
     );
     assert_no_password(&password, &[&scanned, &listed, &no_ca, &other, &plain]);
+}
+
+/// The stored rescues: (bench, udid, serial, selection, copied, already there, failed, bytes,
+/// complete), oldest first.
+type RescueRow = (String, String, String, String, i64, i64, i64, i64, bool);
+
+fn rescues(db: &TestDb) -> Vec<RescueRow> {
+    db.client()
+        .query(
+            "SELECT bench, udid, serial, selection, copied, already_there, failed, bytes, complete
+             FROM rescues ORDER BY id",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r.get(0),
+                r.get(1),
+                r.get(2),
+                r.get(3),
+                r.get(4),
+                r.get(5),
+                r.get(6),
+                r.get(7),
+                r.get(8),
+            )
+        })
+        .collect()
+}
+
+/// `rescue --db postgres://...` on a database the build before this one made (the scans only,
+/// schema version 1, with a scan in it): the rescues table is added, the scan kept, each run
+/// recorded with its counts and no file name, and `history rescues` lists them from another
+/// bench.
+#[test]
+fn rescues_are_recorded_in_the_shared_history_after_its_migration() {
+    let Some(server) = server_url() else { return };
+    let db = TestDb::new(&server);
+    let sim = start_sim_with(&[fixture("photos/rescue-waiting.plist")], &[]);
+    let scanned = synccheck_at(&sim.address, &["scan", "--db", &db.url], LIMIT);
+    assert!(scanned.status.code().is_some(), "{}", text(&scanned.stderr));
+    // Back to the schema before the rescues.
+    db.client()
+        .batch_execute("DROP TABLE rescues; UPDATE synccheck_schema SET version = 1")
+        .unwrap();
+
+    let to = tempfile::tempdir().unwrap();
+    let dir = to.path().to_str().unwrap();
+    let mut outs = Vec::new();
+    for _ in 0..2 {
+        let out = synccheck_at(
+            &sim.address,
+            &["rescue", "--to", dir, "--db", &db.url, "--bench", "north"],
+            LIMIT,
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert!(
+            !text(&out.stderr).contains("not recorded"),
+            "{}",
+            text(&out.stderr)
+        );
+        outs.push(out);
+    }
+    let version: i32 = db
+        .client()
+        .query_one("SELECT version FROM synccheck_schema", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(version, 2);
+    assert_eq!(db.rows().len(), 1, "the scan before the migration is kept");
+    let rows = rescues(&db);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let (first, again) = (&rows[0], &rows[1]);
+    assert_eq!(
+        (first.0.as_str(), first.2.as_str(), first.3.as_str()),
+        ("north", "F4GZK2LMN7Q1", "waiting")
+    );
+    assert!(
+        first.4 > 0 && first.7 > 0 && first.6 == 0 && first.8,
+        "{first:?}"
+    );
+    assert_eq!((again.4, again.5, again.7, again.8), (0, first.4, 0, true));
+
+    let listed = synccheck_at(
+        "unused",
+        &[
+            "history", "rescues", "--db", &db.url, "--udid", &first.1, "--bench", "north",
+        ],
+        LIMIT,
+    );
+    assert_eq!(listed.status.code(), Some(0), "{}", text(&listed.stderr));
+    let said = text(&listed.stdout);
+    assert_eq!(said.lines().count(), 3, "{said}");
+    assert!(
+        said.contains("north") && said.contains("F4GZK2LMN7Q1"),
+        "{said}"
+    );
+    let redacted = synccheck_at(
+        "unused",
+        &["history", "rescues", "--db", &db.url, "--redact"],
+        LIMIT,
+    );
+    for secret in ["F4GZK2LMN7Q1", "Sam", first.1.as_str()] {
+        assert!(
+            !text(&redacted.stdout).contains(secret),
+            "{}",
+            text(&redacted.stdout)
+        );
+    }
+
+    // No file name and no folder anywhere in the rescues table.
+    let dump: String = db
+        .client()
+        .query_one("SELECT string_agg(rescues::TEXT, ' ') FROM rescues", &[])
+        .unwrap()
+        .get(0);
+    for secret in [dir, "DCIM", "IMG_", "Sam_s_iPhone"] {
+        assert!(
+            !dump.contains(secret),
+            "the rescues table holds {secret}: {dump}"
+        );
+    }
+    outs.push(listed);
+    outs.push(redacted);
+
+    // `history import` carries the rescues too, both ways, once.
+    let files = tempfile::tempdir().unwrap();
+    let file = files.path().join("bench.sqlite");
+    let file = file.to_str().unwrap();
+    let into_file = synccheck_at(
+        "unused",
+        &["history", "import", "--from", &db.url, "--db", file],
+        LIMIT,
+    );
+    assert!(
+        text(&into_file.stderr).contains("Copied 1 scans and 2 rescue runs"),
+        "{}",
+        text(&into_file.stderr)
+    );
+    let other = TestDb::new(&server);
+    for (run, said) in [
+        "Copied 1 scans and 2 rescue runs from",
+        "Copied 0 scans and 0 rescue runs from",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let out = synccheck_at(
+            "unused",
+            &["history", "import", "--from", file, "--db", &other.url],
+            LIMIT,
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains(said),
+            "run {run}: {}",
+            text(&out.stderr)
+        );
+        outs.push(out);
+    }
+    assert_eq!(rescues(&other), rows, "the same runs, with their bench");
+    outs.push(into_file);
+    assert_no_password(&password_of(&db.url), &outs.iter().collect::<Vec<_>>());
 }

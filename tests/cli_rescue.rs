@@ -467,3 +467,186 @@ fn reports_say_when_photos_wait_and_how_to_rescue_them() {
     let report: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert!(report["devices"][0]["rescue"].is_null());
 }
+
+/// Every byte of the history's files (the database and any WAL beside it).
+fn history_bytes(dir: &Path) -> Vec<u8> {
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        all.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    all
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+/// A stored rescue: (bench, udid, serial, selection, copied, already there, failed, bytes,
+/// complete).
+type StoredRescue = (String, String, String, String, i64, i64, i64, i64, bool);
+
+#[test]
+fn each_run_is_recorded_in_the_history_with_counts_and_never_a_file_name() {
+    let probe = Phone::start("rescue-waiting", vec![]);
+    let (_, wanted) = probe.originals(false);
+    drop(probe);
+    let refused = wanted
+        .keys()
+        .find(|p| p.ends_with(".HEIC"))
+        .unwrap()
+        .clone();
+    let phone = Phone::start("rescue-waiting", vec![Fault::AfcDenied(refused.clone())]);
+    let udid = phone.handle.as_ref().unwrap().udids()[0].clone();
+    let to = tempfile::tempdir().unwrap();
+    let dir = to.path().to_str().unwrap();
+    let db_dir = tempfile::tempdir().unwrap();
+    let db = db_dir.path().join("history.sqlite");
+    let db = db.to_str().unwrap();
+
+    // A dry run copies and checks nothing: nothing to record.
+    let out = phone.rescue(&["--to", dir, "--dry-run", "--db", db]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!Path::new(db).exists(), "a dry run made the history");
+
+    for run in 0..2 {
+        let out = phone.rescue(&["--to", dir, "--db", db, "--bench", "bench-2"]);
+        assert_eq!(out.status.code(), Some(1), "run {run}: {}", text(&out));
+        assert!(!text(&out).contains("not recorded"), "{}", text(&out));
+    }
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let rows: Vec<StoredRescue> = conn
+        .prepare(
+            "SELECT bench, udid, serial, selection, copied, already_there, failed, bytes, complete
+             FROM rescues ORDER BY id",
+        )
+        .unwrap()
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    drop(conn);
+    let files = wanted.len() as i64;
+    let bytes: u64 = wanted.values().sum::<u64>() - wanted[&refused];
+    let phone_cols = |r: &StoredRescue| (r.0.clone(), r.1.clone(), r.2.clone(), r.3.clone());
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    for row in &rows {
+        assert_eq!(
+            phone_cols(row),
+            (
+                "bench-2".to_string(),
+                udid.clone(),
+                "F4GZK2LMN7Q1".to_string(),
+                "waiting".to_string()
+            )
+        );
+    }
+    assert_eq!(
+        (rows[0].4, rows[0].5, rows[0].6, rows[0].7, rows[0].8),
+        (files - 1, 0, 1, bytes as i64, false)
+    );
+    assert_eq!(
+        (rows[1].4, rows[1].5, rows[1].6, rows[1].7, rows[1].8),
+        (0, files - 1, 1, 0, false)
+    );
+
+    let listed = synccheck_at(
+        &phone.address(),
+        &["history", "rescues", "--db", db, "--udid", &udid],
+        LIMIT,
+    );
+    assert_eq!(listed.status.code(), Some(0), "{}", text(&listed));
+    let said = String::from_utf8_lossy(&listed.stdout).into_owned();
+    assert_eq!(said.lines().count(), 3, "{said}");
+    assert!(
+        said.contains("bench-2") && said.contains("F4GZK2LMN7Q1"),
+        "{said}"
+    );
+    assert!(
+        said.contains("Sam’s iPhone") && said.contains("waiting"),
+        "{said}"
+    );
+    let redacted = synccheck_at(
+        &phone.address(),
+        &["history", "rescues", "--db", db, "--redact", "--limit", "1"],
+        LIMIT,
+    );
+    let said = text(&redacted);
+    assert_eq!(redacted.stdout.split(|&b| b == b'\n').count(), 3, "{said}");
+    for secret in ["F4GZK2LMN7Q1", "Sam", udid.as_str()] {
+        assert!(!said.contains(secret), "--redact shows {secret}: {said}");
+    }
+    let other = synccheck_at(
+        &phone.address(),
+        &["history", "rescues", "--db", db, "--udid", "NOT-THIS-PHONE"],
+        LIMIT,
+    );
+    assert!(
+        text(&other).contains("No rescues recorded yet."),
+        "{}",
+        text(&other)
+    );
+
+    // The customer's file names and the folder stay out of the history, byte for byte.
+    let stored = history_bytes(db_dir.path());
+    assert!(
+        contains(&stored, "F4GZK2LMN7Q1"),
+        "the check reads the wrong file"
+    );
+    let folder = phone_folder(to.path());
+    let mut private: Vec<String> = vec![
+        dir.to_string(),
+        folder.file_name().unwrap().to_string_lossy().into_owned(),
+        "DCIM".into(),
+        "100APPLE".into(),
+    ];
+    for path in wanted.keys() {
+        let name = path.rsplit('/').next().unwrap();
+        private.push(name.to_string());
+        private.push(name.rsplit_once('.').unwrap().0.to_string());
+    }
+    for secret in private {
+        assert!(!contains(&stored, &secret), "the history holds {secret}");
+    }
+}
+
+#[test]
+fn a_history_that_cannot_be_written_does_not_fail_the_rescue() {
+    let phone = Phone::start("rescue-waiting", vec![]);
+    let to = tempfile::tempdir().unwrap();
+    let dir = to.path().to_str().unwrap();
+    // Nothing listens on port 1: the server cannot be reached.
+    let out = phone.rescue(&[
+        "--to",
+        dir,
+        "--db",
+        "postgres://bench@127.0.0.1:1/synccheck",
+    ]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("Everything waiting on this iPhone is rescued."),
+        "{said}"
+    );
+    assert!(
+        said.contains("synccheck: warning: this rescue was not recorded in the history: the history server postgres://bench@127.0.0.1:1/synccheck: cannot reach it"),
+        "{said}"
+    );
+    // A --db that is no history at all is refused before the phone is read.
+    let out = phone.rescue(&["--to", dir, "--db", "mysql://shop/synccheck"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("is not a history"), "{}", text(&out));
+}

@@ -297,6 +297,28 @@ pub enum HistoryCommand {
         #[command(flatten)]
         report: ReportArgs,
     },
+    /// List past `rescue` runs: the phone, what was asked, how many files were copied, already
+    /// there or not rescued, and whether everything was rescued.
+    Rescues {
+        /// Only this phone's rescues.
+        #[arg(long, value_name = "UDID")]
+        udid: Option<String>,
+
+        /// Only the newest N.
+        #[arg(long, value_name = "N")]
+        limit: Option<u32>,
+
+        /// Only rescues from this day on (YYYY-MM-DD, UTC) or this time (2026-05-01T14:00:00Z).
+        #[arg(long, value_name = "DATE", value_parser = since_date)]
+        since: Option<i64>,
+
+        /// Hide serial numbers, UDIDs and device names.
+        #[arg(long)]
+        redact: bool,
+
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Copy every scan of another history (a file or a URL) into this one (--db): how a
     /// bench's SQLite history moves into a shared server. Scans already there are skipped.
     Import {
@@ -539,4 +561,8 @@ pub struct RescueArgs {
 
     #[command(flatten)]
     pub trust: TrustArgs,
+
+    /// Where each run is recorded (the phone and the counts, never a file name), as for scan.
+    #[command(flatten)]
+    pub db: DbArgs,
 }

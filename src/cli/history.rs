@@ -88,7 +88,7 @@ pub fn open_to_record_retrying(
 
 /// The history to read, which must exist: `None` when the default one was never made (no
 /// scan recorded yet); a path the user gave that holds no database is an error.
-fn open_to_read(args: &DbArgs) -> Result<Option<History>, CliError> {
+pub fn open_to_read(args: &DbArgs) -> Result<Option<History>, CliError> {
     let (target, given) = db_target(args)?;
     match History::open_target(&target, OpenMode::Read) {
         Err(history::HistoryError::Missing(_)) if !given => Ok(None),
@@ -105,13 +105,26 @@ pub fn run(args: HistoryArgs) -> Result<i32, CliError> {
             report,
         }) => show(id, &db, &html, &report),
         Some(HistoryCommand::Import { from, db }) => import(&from, &db),
+        Some(HistoryCommand::Rescues {
+            udid,
+            limit,
+            since,
+            redact,
+            db,
+        }) => super::history_rescues::list(super::history_rescues::RescuesAsked {
+            udid,
+            limit,
+            since,
+            redact,
+            db: &db,
+        }),
         None => list(&args),
     }
 }
 
 /// A column of the listing: made printable, cut to `width` characters so a long phone name
 /// cannot push the others out of line.
-fn cell(text: Option<&str>, width: usize) -> String {
+pub fn cell(text: Option<&str>, width: usize) -> String {
     let text = synccheck_wire::phone_text::printable(text.unwrap_or("?")).into_owned();
     if text.chars().count() <= width {
         return text;
@@ -218,15 +231,22 @@ fn import(from: &std::path::Path, db: &DbArgs) -> Result<i32, CliError> {
         ));
     }
     let done = destination.import_from(&source)?;
+    // Rescue runs are named only when the source has some: a history of scans reads as before.
+    let rescues = done.rescues_copied + done.rescues_skipped > 0;
     eprintln!(
-        "Copied {} scans from {} into {}{}.",
+        "Copied {} scans{} from {} into {}{}.",
         done.copied,
-        synccheck_wire::phone_text::printable(source.place()),
-        synccheck_wire::phone_text::printable(destination.place()),
-        if done.skipped > 0 {
-            format!(" ({} were already there)", done.skipped)
+        if rescues {
+            format!(" and {} rescue runs", done.rescues_copied)
         } else {
             String::new()
+        },
+        synccheck_wire::phone_text::printable(source.place()),
+        synccheck_wire::phone_text::printable(destination.place()),
+        match (done.skipped, done.rescues_skipped) {
+            (0, 0) => String::new(),
+            (scans, 0) => format!(" ({scans} were already there)"),
+            (scans, runs) => format!(" ({scans} scans and {runs} rescue runs were already there)"),
         }
     );
     Ok(0)

@@ -21,12 +21,15 @@ use synccheck_wire::phone_text::{file_name_part, printable};
 use super::args::RescueArgs;
 use super::error::CliError;
 use super::live::{self, StatusBoard};
+use super::rescue_history::{self, rescue_row, RecordedPhone};
 
 /// Exit code when not everything that should be rescued is in the folder (or iCloud Photos
 /// is off and `--all` was not given): the technician must look before any repair.
 const NOT_ALL_RESCUED: i32 = 1;
 
 pub fn run(args: RescueArgs) -> Result<i32, CliError> {
+    // A --db that is not a history is the technician's to fix before the phone is read.
+    super::history::check_db(&args.db)?;
     if args.redact {
         synccheck_core::privacy::hide_identifiers();
     }
@@ -82,6 +85,7 @@ async fn rescue(
         serial: facts.identity.serial_number.clone(),
         udid: device.udid.clone(),
     };
+    let recorded_phone = RecordedPhone::new(&facts, &device.udid);
     let icloud_photos = facts.photos.as_ref().and_then(|p| p.enabled);
     // With iCloud Photos off nothing is in iCloud: the whole library is listed, to say so.
     let selection = if args.all || icloud_photos == Some(false) {
@@ -190,6 +194,14 @@ async fn rescue(
 
     let written = write_manifest(&folder, &phone, args, selection, &files, &outcomes);
     let code = summarize(&folder, &files, &outcomes);
+    let row = rescue_row(
+        &recorded_phone,
+        selection,
+        &outcomes,
+        list.unplaced,
+        std::time::SystemTime::now(),
+    );
+    rescue_history::record(&args.db, &row);
     if let Err(e) = written {
         eprintln!(
             "synccheck: warning: the manifest could not be written in {}: {e}",
@@ -204,7 +216,7 @@ async fn rescue(
 
 /// A size as the report writes it, with kilobytes for the small ones (a photo is often less
 /// than a megabyte).
-fn bytes(n: u64) -> String {
+pub fn bytes(n: u64) -> String {
     if n < 1_000_000 {
         format!("{} kB", n.div_ceil(1000))
     } else {

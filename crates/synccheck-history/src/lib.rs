@@ -12,12 +12,14 @@ mod error;
 mod judge;
 mod pg;
 mod record;
+mod rescue;
 mod sqlite;
 mod store;
 mod target;
 
 pub use error::HistoryError;
 pub use judge::{earlier_scan, judge, judge_and_record, Judged, JudgedScan, Judging};
+pub use rescue::{Rescue, RescueRow, RescueSelection};
 pub use target::{PgTarget, Target};
 
 use std::cell::RefCell;
@@ -73,6 +75,9 @@ pub struct Imported {
     pub copied: usize,
     /// Already in the destination (an import run again).
     pub skipped: usize,
+    /// Rescue runs copied, and found already there.
+    pub rescues_copied: usize,
+    pub rescues_skipped: usize,
 }
 
 /// The history, in whichever store. Reading takes `&self` (the stores need their connection
@@ -272,8 +277,20 @@ impl History {
         found.map(|scan| scan.stored(id)).transpose()
     }
 
+    /// Records one `rescue` run, with this history's bench, in one transaction; returns its id.
+    pub fn record_rescue(&mut self, rescue: &Rescue) -> Result<i64, HistoryError> {
+        let bench = self.bench.clone();
+        self.store.get_mut().insert_rescue(rescue, bench.as_deref())
+    }
+
+    /// Past rescue runs matching `filter`, newest first.
+    pub fn list_rescues(&self, filter: &ListFilter) -> Result<Vec<RescueRow>, HistoryError> {
+        self.store.borrow_mut().list_rescues(filter)
+    }
+
     /// Copies every scan of `source` into this history, oldest first, each in its own
-    /// transaction; a scan already here is skipped, so an interrupted import is run again.
+    /// transaction, then every rescue run the same way; one already here is skipped, so an
+    /// interrupted import is run again.
     /// Scans recorded before benches were are given this history's bench.
     pub fn import_from(&mut self, source: &History) -> Result<Imported, HistoryError> {
         let mut done = Imported::default();
@@ -291,6 +308,19 @@ impl History {
             } else {
                 store.insert(&scan, &mut || {})?;
                 done.copied += 1;
+            }
+        }
+        let mut rescues = source.list_rescues(&ListFilter::default())?;
+        rescues.reverse();
+        // A selection this build does not know cannot be written back as it was: left out.
+        for (row, rescue) in rescues.iter().filter_map(|r| Some((r, r.rescue()?))) {
+            let bench = row.bench.clone().or_else(|| self.bench.clone());
+            let store = self.store.get_mut();
+            if store.find_rescue(&rescue, bench.as_deref())?.is_some() {
+                done.rescues_skipped += 1;
+            } else {
+                store.insert_rescue(&rescue, bench.as_deref())?;
+                done.rescues_copied += 1;
             }
         }
         Ok(done)
@@ -517,10 +547,17 @@ mod tests {
         let mut new = History::open(&dir.path().join("new.sqlite"))
             .unwrap()
             .with_bench(Some("back".into()));
+        old.record_rescue(&a_rescue("U1", 500)).unwrap();
         let done = new.import_from(&old).unwrap();
         assert_eq!((done.copied, done.skipped), (2, 0));
+        assert_eq!((done.rescues_copied, done.rescues_skipped), (1, 0));
         let again = new.import_from(&old).unwrap();
         assert_eq!((again.copied, again.skipped), (0, 2));
+        assert_eq!((again.rescues_copied, again.rescues_skipped), (0, 1));
+        let rescues = new.list_rescues(&ListFilter::default()).unwrap();
+        assert_eq!(rescues.len(), 1);
+        assert_eq!(rescues[0].bench.as_deref(), Some("back"));
+        assert_eq!(rescues[0].rescue(), Some(a_rescue("U1", 500)));
         let rows = new.list(None).unwrap();
         assert_eq!(rows.len(), 2);
         assert!(rows.iter().all(|r| r.bench.as_deref() == Some("back")));
@@ -528,5 +565,155 @@ mod tests {
         assert_eq!(first.answers, ["restart=done"]);
         assert!(first.trust_answers);
         assert_eq!(first.snapshot, snap);
+    }
+
+    fn a_rescue(udid: &str, at: i64) -> Rescue {
+        Rescue {
+            rescued_at: at,
+            udid: Some(udid.into()),
+            serial: Some("F4GZK2LMN7Q1".into()),
+            name: Some("Sam’s iPhone".into()),
+            product_type: Some("iPhone16,1".into()),
+            model: Some("iPhone 15 Pro".into()),
+            selection: RescueSelection::Waiting,
+            copied: 15,
+            already_there: 0,
+            failed: 1,
+            bytes: 650_000,
+            complete: false,
+        }
+    }
+
+    #[test]
+    fn rescues_are_recorded_and_listed_by_phone_bench_time_and_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite");
+        for (bench, udid, at) in [("a", "U1", 1_000), ("b", "U2", 2_000), ("a", "U1", 3_000)] {
+            History::open(&path)
+                .unwrap()
+                .with_bench(Some(bench.into()))
+                .record_rescue(&a_rescue(udid, at))
+                .unwrap();
+        }
+        let h = History::open(&path).unwrap();
+        let all = h.list_rescues(&ListFilter::default()).unwrap();
+        assert_eq!(
+            all.iter().map(|r| r.rescued_at).collect::<Vec<_>>(),
+            [3_000, 2_000, 1_000]
+        );
+        let first = &all[2];
+        assert_eq!(first.bench.as_deref(), Some("a"));
+        assert_eq!(first.serial.as_deref(), Some("F4GZK2LMN7Q1"));
+        assert_eq!(first.name.as_deref(), Some("Sam’s iPhone"));
+        assert_eq!(first.model.as_deref(), Some("iPhone 15 Pro"));
+        assert_eq!(first.selection, Some(RescueSelection::Waiting));
+        assert_eq!(
+            (first.copied, first.already_there, first.failed, first.bytes),
+            (15, 0, 1, 650_000)
+        );
+        assert!(!first.complete);
+        let u1 = ListFilter {
+            udid: Some("U1".into()),
+            ..ListFilter::default()
+        };
+        assert_eq!(h.list_rescues(&u1).unwrap().len(), 2);
+        let b = ListFilter {
+            bench: Some("b".into()),
+            ..ListFilter::default()
+        };
+        assert_eq!(h.list_rescues(&b).unwrap()[0].udid.as_deref(), Some("U2"));
+        let newest = ListFilter {
+            since: Some(1_500),
+            limit: Some(1),
+            ..ListFilter::default()
+        };
+        assert_eq!(h.list_rescues(&newest).unwrap()[0].rescued_at, 3_000);
+        // Rescues are not scans.
+        assert!(h.list(None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_rescues_migration_keeps_the_scans_recorded_before_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite");
+        let snap = synccheck_core::snapshot::builtin_demo();
+        let report = pipeline::report_for(&snap, "USB", &Context::default(), false);
+        let before = sqlite::MIGRATIONS.len() - 1;
+        {
+            // The schema before the rescues table, with one scan recorded in it.
+            let conn = Connection::open(&path).unwrap();
+            for migration in &sqlite::MIGRATIONS[..before] {
+                conn.execute_batch(migration).unwrap();
+            }
+            conn.pragma_update(None, "user_version", before as i64)
+                .unwrap();
+        }
+        {
+            // Recorded by the build before: only the scans table exists.
+            let conn = Connection::open(&path).unwrap();
+            let tables: i64 = conn
+                .query_row(
+                    "SELECT COUNT(*) FROM sqlite_master WHERE name = 'rescues'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(tables, 0);
+        }
+        let mut xml = Vec::new();
+        snap.write(&mut xml).unwrap();
+        Connection::open(&path)
+            .unwrap()
+            .execute(
+                "INSERT INTO scans (scanned_at, bench, udid, serial, verdict, answers,
+                    trust_answers, snapshot)
+                 VALUES (100, 'front', 'U1', 'S1', 'pass', '', 0, ?1)",
+                [&xml],
+            )
+            .unwrap();
+        let mut h = History::open(&path)
+            .unwrap()
+            .with_bench(Some("front".into()));
+        let version: i64 = Connection::open(&path)
+            .unwrap()
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version as usize, sqlite::MIGRATIONS.len());
+        let old = h.list(None).unwrap();
+        assert_eq!(old.len(), 1);
+        assert_eq!(h.get(old[0].id).unwrap().unwrap().snapshot, snap);
+        h.record_rescue(&a_rescue("U1", 200)).unwrap();
+        h.record(&snap, &report, &[], false).unwrap();
+        assert_eq!(h.list(None).unwrap().len(), 2);
+        let rescues = h.list_rescues(&ListFilter::default()).unwrap();
+        assert_eq!(rescues.len(), 1);
+        assert_eq!(rescues[0].bench.as_deref(), Some("front"));
+        // Opened again, nothing runs twice.
+        drop(h);
+        let h = History::open(&path).unwrap();
+        assert_eq!(h.list_rescues(&ListFilter::default()).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_selection_this_build_does_not_know_is_unknown_not_guessed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite");
+        History::open(&path)
+            .unwrap()
+            .record_rescue(&a_rescue("U1", 1))
+            .unwrap();
+        Connection::open(&path)
+            .unwrap()
+            .execute(
+                "UPDATE rescues SET selection = 'favourites', copied = -3",
+                [],
+            )
+            .unwrap();
+        let rows = History::open(&path)
+            .unwrap()
+            .list_rescues(&ListFilter::default())
+            .unwrap();
+        assert_eq!(rows[0].selection, None);
+        assert_eq!(rows[0].copied, 0);
     }
 }

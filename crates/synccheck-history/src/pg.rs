@@ -10,9 +10,10 @@ use postgres::error::SqlState;
 use postgres::{Client, NoTls};
 
 use crate::record::ScanRecord;
+use crate::rescue::{count, stored_count};
 use crate::store::Store;
 use crate::target::PgTarget;
-use crate::{HistoryError, ListFilter, ScanRow};
+use crate::{HistoryError, ListFilter, Rescue, RescueRow, RescueSelection, ScanRow};
 
 /// Schema migrations, applied in order inside one transaction; the `synccheck_schema` table
 /// records how many ran.
@@ -38,6 +39,25 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     CREATE INDEX scans_by_udid ON scans (udid, id);
     CREATE INDEX scans_by_time ON scans (scanned_at);
     CREATE INDEX scans_by_bench ON scans (bench, scanned_at);",
+    // 2: each `rescue` run, as SQLite's 3rd migration: never a file name or a folder.
+    "CREATE TABLE rescues (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        rescued_at BIGINT NOT NULL,            -- Unix seconds
+        bench TEXT,
+        udid TEXT,
+        serial TEXT,
+        name TEXT,
+        product_type TEXT,
+        model TEXT,
+        selection TEXT NOT NULL,               -- 'waiting' (not yet in iCloud) or 'all'
+        copied BIGINT NOT NULL,                -- files copied by this run
+        already_there BIGINT NOT NULL,         -- files found whole in the folder
+        failed BIGINT NOT NULL,                -- files not rescued
+        bytes BIGINT NOT NULL,                 -- bytes copied by this run
+        complete BOOLEAN NOT NULL              -- everything asked for is in the folder
+    );
+    CREATE INDEX rescues_by_udid ON rescues (udid, rescued_at);
+    CREATE INDEX rescues_by_bench ON rescues (bench, rescued_at);",
 ];
 
 /// Held (for one transaction) by whoever migrates, so benches starting together against an
@@ -390,5 +410,104 @@ impl Store for PgStore {
     fn ids(&mut self) -> Result<Vec<i64>, HistoryError> {
         let rows = self.with(|client| client.query("SELECT id FROM scans ORDER BY id", &[]))?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    fn insert_rescue(&mut self, r: &Rescue, bench: Option<&str>) -> Result<i64, HistoryError> {
+        let bench = text(&bench.map(str::to_owned));
+        let (udid, serial, name) = (text(&r.udid), text(&r.serial), text(&r.name));
+        let (product_type, model) = (text(&r.product_type), text(&r.model));
+        let counts = [r.copied, r.already_there, r.failed, r.bytes].map(stored_count);
+        self.with(|client| {
+            let mut tx = client.transaction()?;
+            let id: i64 = tx
+                .query_one(
+                    "INSERT INTO rescues (rescued_at, bench, udid, serial, name, product_type,
+                        model, selection, copied, already_there, failed, bytes, complete)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                     RETURNING id",
+                    &[
+                        &r.rescued_at,
+                        &bench,
+                        &udid,
+                        &serial,
+                        &name,
+                        &product_type,
+                        &model,
+                        &r.selection.as_str(),
+                        &counts[0],
+                        &counts[1],
+                        &counts[2],
+                        &counts[3],
+                        &r.complete,
+                    ],
+                )?
+                .get(0);
+            tx.commit()?;
+            Ok(id)
+        })
+    }
+
+    fn list_rescues(&mut self, f: &ListFilter) -> Result<Vec<RescueRow>, HistoryError> {
+        let (udid, bench) = (text(&f.udid), text(&f.bench));
+        let limit = f.limit.map(i64::from);
+        let rows = self.with(|client| {
+            client.query(
+                "SELECT id, rescued_at, bench, udid, serial, name, model, selection, copied,
+                        already_there, failed, bytes, complete, product_type
+                 FROM rescues
+                 WHERE ($1::TEXT IS NULL OR udid = $1) AND ($2::TEXT IS NULL OR bench = $2)
+                   AND ($3::BIGINT IS NULL OR rescued_at >= $3)
+                 ORDER BY rescued_at DESC, id DESC LIMIT $4",
+                &[&udid, &bench, &f.since, &limit],
+            )
+        })?;
+        Ok(rows
+            .iter()
+            .map(|r| RescueRow {
+                id: r.get(0),
+                rescued_at: r.get(1),
+                bench: r.get(2),
+                udid: r.get(3),
+                serial: r.get(4),
+                name: r.get(5),
+                model: r.get(6),
+                selection: RescueSelection::parse(r.get(7)),
+                copied: count(r.get(8)),
+                already_there: count(r.get(9)),
+                failed: count(r.get(10)),
+                bytes: count(r.get(11)),
+                complete: r.get(12),
+                product_type: r.get(13),
+            })
+            .collect())
+    }
+
+    fn find_rescue(
+        &mut self,
+        r: &Rescue,
+        bench: Option<&str>,
+    ) -> Result<Option<i64>, HistoryError> {
+        let bench = text(&bench.map(str::to_owned));
+        let udid = text(&r.udid);
+        let counts = [r.copied, r.already_there, r.failed, r.bytes].map(stored_count);
+        let row = self.with(|client| {
+            client.query_opt(
+                "SELECT id FROM rescues WHERE rescued_at = $1
+                    AND bench IS NOT DISTINCT FROM $2 AND udid IS NOT DISTINCT FROM $3
+                    AND selection = $4 AND copied = $5 AND already_there = $6 AND failed = $7
+                    AND bytes = $8 LIMIT 1",
+                &[
+                    &r.rescued_at,
+                    &bench,
+                    &udid,
+                    &r.selection.as_str(),
+                    &counts[0],
+                    &counts[1],
+                    &counts[2],
+                    &counts[3],
+                ],
+            )
+        })?;
+        Ok(row.map(|r| r.get(0)))
     }
 }

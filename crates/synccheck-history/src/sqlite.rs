@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::record::ScanRecord;
+use crate::rescue::{count, stored_count};
 use crate::store::Store;
-use crate::{HistoryError, ListFilter, OpenMode, ScanRow};
+use crate::{HistoryError, ListFilter, OpenMode, Rescue, RescueRow, RescueSelection, ScanRow};
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
 pub(crate) const MIGRATIONS: &[&str] = &[
@@ -32,6 +33,26 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     // 2: the bench that took each scan (--bench); NULL for scans recorded before.
     "ALTER TABLE scans ADD COLUMN bench TEXT;
     CREATE INDEX scans_by_bench ON scans (bench, scanned_at);",
+    // 3: each `rescue` run: the phone, what was asked and the counts; never a file name or a
+    // folder (docs/rescue.md#the-history).
+    "CREATE TABLE rescues (
+        id INTEGER PRIMARY KEY,
+        rescued_at INTEGER NOT NULL,          -- Unix seconds
+        bench TEXT,
+        udid TEXT,
+        serial TEXT,
+        name TEXT,
+        product_type TEXT,
+        model TEXT,
+        selection TEXT NOT NULL,              -- 'waiting' (not yet in iCloud) or 'all'
+        copied INTEGER NOT NULL,              -- files copied by this run
+        already_there INTEGER NOT NULL,       -- files found whole in the folder
+        failed INTEGER NOT NULL,              -- files not rescued
+        bytes INTEGER NOT NULL,               -- bytes copied by this run
+        complete INTEGER NOT NULL             -- 1 when everything asked for is in the folder
+    );
+    CREATE INDEX rescues_by_udid ON rescues (udid, rescued_at);
+    CREATE INDEX rescues_by_bench ON rescues (bench, rescued_at);",
 ];
 
 pub(crate) struct SqliteStore {
@@ -280,5 +301,101 @@ impl Store for SqliteStore {
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
             .map_err(|e| self.sql(e))?;
         Ok(ids)
+    }
+
+    fn insert_rescue(&mut self, r: &Rescue, bench: Option<&str>) -> Result<i64, HistoryError> {
+        let path = self.path.clone();
+        let sql = |source| HistoryError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
+        tx.execute(
+            "INSERT INTO rescues (rescued_at, bench, udid, serial, name, product_type, model,
+                selection, copied, already_there, failed, bytes, complete)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            params![
+                r.rescued_at,
+                bench,
+                r.udid,
+                r.serial,
+                r.name,
+                r.product_type,
+                r.model,
+                r.selection.as_str(),
+                stored_count(r.copied),
+                stored_count(r.already_there),
+                stored_count(r.failed),
+                stored_count(r.bytes),
+                r.complete,
+            ],
+        )
+        .map_err(sql)?;
+        let id = tx.last_insert_rowid();
+        tx.commit().map_err(sql)?;
+        Ok(id)
+    }
+
+    fn list_rescues(&mut self, f: &ListFilter) -> Result<Vec<RescueRow>, HistoryError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, rescued_at, bench, udid, serial, name, model, selection, copied,
+                        already_there, failed, bytes, complete, product_type
+                 FROM rescues
+                 WHERE (?1 IS NULL OR udid = ?1) AND (?2 IS NULL OR bench = ?2)
+                   AND (?3 IS NULL OR rescued_at >= ?3)
+                 ORDER BY rescued_at DESC, id DESC LIMIT ?4",
+            )
+            .map_err(|e| self.sql(e))?;
+        let limit = f.limit.map_or(-1, i64::from);
+        let rows = stmt
+            .query_map(params![f.udid, f.bench, f.since, limit], |r| {
+                Ok(RescueRow {
+                    id: r.get(0)?,
+                    rescued_at: r.get(1)?,
+                    bench: r.get(2)?,
+                    udid: r.get(3)?,
+                    serial: r.get(4)?,
+                    name: r.get(5)?,
+                    model: r.get(6)?,
+                    selection: RescueSelection::parse(&r.get::<_, String>(7)?),
+                    copied: count(r.get(8)?),
+                    already_there: count(r.get(9)?),
+                    failed: count(r.get(10)?),
+                    bytes: count(r.get(11)?),
+                    complete: r.get(12)?,
+                    product_type: r.get(13)?,
+                })
+            })
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| self.sql(e))?;
+        Ok(rows)
+    }
+
+    fn find_rescue(
+        &mut self,
+        r: &Rescue,
+        bench: Option<&str>,
+    ) -> Result<Option<i64>, HistoryError> {
+        self.conn
+            .query_row(
+                "SELECT id FROM rescues WHERE rescued_at = ?1 AND bench IS ?2 AND udid IS ?3
+                    AND selection = ?4 AND copied = ?5 AND already_there = ?6 AND failed = ?7
+                    AND bytes = ?8 LIMIT 1",
+                params![
+                    r.rescued_at,
+                    bench,
+                    r.udid,
+                    r.selection.as_str(),
+                    stored_count(r.copied),
+                    stored_count(r.already_there),
+                    stored_count(r.failed),
+                    stored_count(r.bytes),
+                ],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|e| self.sql(e))
     }
 }

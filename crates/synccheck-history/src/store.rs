@@ -2,7 +2,7 @@
 //! PostgreSQL ([`crate::pg`]) shared by several.
 
 use crate::record::ScanRecord;
-use crate::{HistoryError, ListFilter, ScanRow};
+use crate::{HistoryError, ListFilter, Rescue, RescueRow, ScanRow};
 
 pub(crate) trait Store: Send {
     /// Inserts one scan in one transaction; `before_commit` runs inside it, after the insert
@@ -24,4 +24,15 @@ pub(crate) trait Store: Send {
     fn find(&mut self, scan: &ScanRecord) -> Result<Option<i64>, HistoryError>;
     /// Every scan's id, oldest first.
     fn ids(&mut self) -> Result<Vec<i64>, HistoryError>;
+    /// Inserts one rescue run in one transaction, recorded with `bench`.
+    fn insert_rescue(&mut self, rescue: &Rescue, bench: Option<&str>) -> Result<i64, HistoryError>;
+    /// Rescue runs matching `filter`, newest first.
+    fn list_rescues(&mut self, filter: &ListFilter) -> Result<Vec<RescueRow>, HistoryError>;
+    /// The id of the same rescue run (time, bench, phone, selection and counts) when it is
+    /// already stored: what makes `history import` safe to run twice.
+    fn find_rescue(
+        &mut self,
+        rescue: &Rescue,
+        bench: Option<&str>,
+    ) -> Result<Option<i64>, HistoryError>;
 }
