@@ -32,6 +32,10 @@ pub enum Command {
     Sim(SimArgs),
     /// Start the built-in simulated iPhone and scan it: try synccheck with no phone.
     Demo(DemoArgs),
+    /// Print shell completions: `synccheck completions bash > ~/.local/share/bash-completion/completions/synccheck`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff): `synccheck man > ~/.local/share/man/man1/synccheck.1`.
+    Man(ManArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -362,6 +366,21 @@ pub enum ColorWhen {
     Auto,
     Always,
     Never,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ManArgs {
+    /// Write a page for synccheck and one for each command (synccheck-scan.1, …) into this
+    /// folder instead of printing synccheck's page.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[cfg(test)]

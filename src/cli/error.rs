@@ -63,6 +63,11 @@ pub enum CliError {
 }
 
 impl CliError {
+    /// The reader of stdout went away (`synccheck history | head -2`): nothing to report.
+    pub fn is_closed_pipe(&self) -> bool {
+        matches!(self, CliError::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+
     pub fn exit_code(&self) -> i32 {
         match self {
             CliError::Device(e) => device_exit_code(e),

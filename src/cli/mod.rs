@@ -13,6 +13,7 @@ mod pair;
 mod phones;
 mod report;
 mod scan;
+mod shell;
 mod sim;
 mod watch;
 
@@ -31,5 +32,7 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Report(args) => html::run(args),
         Command::Sim(args) => sim::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Completions(args) => shell::completions(args),
+        Command::Man(args) => shell::man(args),
     }
 }
