@@ -184,8 +184,22 @@ fn phones_plugged_in_and_out_while_watching_are_scanned_each_time() {
     // Both phones, concurrently: each gets its number and its verdict.
     w.wait_for(&["[1]", "attached"]);
     w.wait_for(&["[2]", "attached"]);
-    w.wait_for(&[HEALTHY_UDID, "MANUAL", "iPhone 15 Pro", "type 1 and Enter"]);
-    w.wait_for(&[FAILURES_UDID, "FAIL", "iPhone 11", "type 2 and Enter"]);
+    let healthy = w.wait_for(&["[1]", HEALTHY_UDID, "MANUAL", "iPhone 15 Pro"]);
+    w.wait_for(&["[2]", FAILURES_UDID, "FAIL", "iPhone 11"]);
+    // In a pipe: one time-stamped line per change, the verdict and its top problem, no prose.
+    let stamp = &healthy[..9];
+    assert!(
+        stamp.len() == 9
+            && stamp.as_bytes()[2] == b':'
+            && stamp.as_bytes()[5] == b':'
+            && stamp.ends_with(' '),
+        "{healthy}"
+    );
+    assert!(
+        healthy.contains(": MANUAL · ") && healthy.contains("steps to check on the phone"),
+        "{healthy}"
+    );
+    assert!(!healthy.contains("and Enter"), "{healthy}");
 
     sim.send("unplug 2");
     w.wait_for(&["[2]", "unplugged"]);
@@ -385,20 +399,22 @@ fn a_replugged_phone_is_compared_with_its_last_scan() {
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo-iphone.plist");
     let mut sim = start_sim_with(&[demo], &[]);
     let mut w = Watcher::start(&sim, &[]);
-    let first = w.wait_for(&["[1]", "FAIL", "1204 photos"]);
-    assert!(!first.contains("no upload progress"), "{first}");
+    w.wait_for(&["[1]", "history #1"]);
     sim.send("unplug 1");
     w.wait_for(&["[1]", "unplugged"]);
     sim.send("plug 1");
-    let second = w.wait_for_nth(&["[1]", "FAIL", "1204 photos"], 2);
+    // The board's line gives the top problem; the comparison is in the full report.
+    w.wait_for(&["[1]", "history #2"]);
+    w.type_line("1");
+    w.wait_for(&["Phone 1's report (history #2"]);
+    w.wait_for_stdout("too soon to judge upload progress");
+    let (code, second, _) = w.interrupt();
+    assert_eq!(code, Some(0));
     assert!(
-        second.contains("the last scan (history #1) was")
-            && second.contains("too soon to judge upload progress"),
+        second.contains("1204 photos") && second.contains("the last scan (history #1) was"),
         "{second}"
     );
     assert!(!second.contains("no upload progress"), "{second}");
-    let (code, _, _) = w.interrupt();
-    assert_eq!(code, Some(0));
 }
 
 #[test]
@@ -411,7 +427,7 @@ fn a_history_write_that_stalls_never_holds_up_another_phone() {
     w.wait_for(&[synccheck_history::TEST_PAUSE_MARKER]);
     // Whichever phone finished second is judged and shown while the first is still being
     // written; its history number is not there yet.
-    let shown = w.wait_for(&["and Enter for the full report"]);
+    let shown = w.wait_for(&[" · iOS "]);
     assert!(
         shown.contains("FAIL") || shown.contains("MANUAL"),
         "{shown}"
