@@ -238,6 +238,10 @@ pub struct ListArgs {
     /// Hide each phone's UDID and name (phones are then told apart by their number).
     #[arg(long)]
     pub redact: bool,
+
+    /// Print the phones as JSON (an object with a `phones` array) instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -38,7 +38,8 @@ pub fn man(args: ManArgs) -> Result<i32, CliError> {
     }
 }
 
-fn write_stdout(bytes: &[u8]) -> Result<i32, CliError> {
+/// Writes `bytes` to stdout; a closed pipe comes back as `CliError::Output` (quiet in main).
+pub fn write_stdout(bytes: &[u8]) -> Result<i32, CliError> {
     let mut stdout = std::io::stdout().lock();
     stdout
         .write_all(bytes)
