@@ -169,7 +169,7 @@ pub struct ReportFromArgs {
     pub html: PathBuf,
 
     /// Answer a step the phone cannot report (snapshots only: a JSON report is already judged).
-    #[arg(long = "answer", value_name = "CHECK=VALUE")]
+    #[arg(long = "answer", value_name = "CHECK=VALUE", long_help = answer_help())]
     pub answers: Vec<String>,
 
     /// Let an --answer decide a step even where the phone's own evidence says otherwise.
@@ -344,7 +344,7 @@ pub struct ReportArgs {
     pub json: bool,
 
     /// Answer a step the phone cannot report, e.g. icloud-photos=on or icloud-storage=full.
-    #[arg(long = "answer", value_name = "CHECK=VALUE")]
+    #[arg(long = "answer", value_name = "CHECK=VALUE", long_help = answer_help())]
     pub answers: Vec<String>,
 
     /// Let an --answer decide a step even where the phone's own evidence says otherwise.
@@ -370,6 +370,19 @@ pub enum ColorWhen {
     Auto,
     Always,
     Never,
+}
+
+/// `--answer`'s long help: every check it takes and the words for each, from the checklist's
+/// own table, so `--help` and the error a wrong answer gets never disagree.
+fn answer_help() -> String {
+    use synccheck_core::checklist::{accepted, CheckId};
+    let mut help = String::from(
+        "Answer a step the phone cannot report, as CHECK=VALUE (repeat for several). The checks and the words each takes (fine first, then a problem):",
+    );
+    for id in CheckId::ALL {
+        help.push_str(&format!("\n  {:<15} {}", id.as_str(), accepted(id)));
+    }
+    help
 }
 
 #[derive(Debug, clap::Args)]

@@ -6,8 +6,9 @@
 
 /// What is wrong with the bytes, in words, with where when the reader said.
 pub fn plain_words(err: &plist::Error) -> String {
-    if let Some(io) = err.as_io() {
-        return format!("it could not be read ({io})");
+    // Plists are parsed from memory: a read error is an offset beyond the bytes there are.
+    if err.is_io() {
+        return "it points past its own end: cut off or damaged".into();
     }
     let text = err.to_string();
     let kind: String = text

@@ -7,7 +7,7 @@ mod finding;
 pub mod thresholds;
 mod verdict;
 
-pub use answers::{Answer, AnswerError, Answers};
+pub use answers::{accepted, Answer, AnswerError, Answers};
 pub use finding::{CheckId, Evidence, Finding, Status};
 pub use thresholds::Thresholds;
 pub use verdict::Verdict;
