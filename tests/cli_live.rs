@@ -379,7 +379,7 @@ fn an_untrusted_phone_is_paired_then_scanned() {
     // The record was saved with usbmuxd: the next scan asks nothing.
     let out = synccheck_at(&sim.address, &["list"], LIMIT);
     assert!(
-        text(&out.stdout).trim_end().ends_with("  paired"),
+        text(&out.stdout).trim_end().ends_with("  yes"),
         "{}",
         text(&out.stdout)
     );
@@ -390,7 +390,42 @@ fn pair_command_pairs() {
     let sim = start_sim(1, &["--fault", "not-paired", "--trust-after", "1"]);
     let out = synccheck_at(&sim.address, &["pair"], LIMIT);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("Paired with 00008130-001C2D3E4F506172"));
+    assert!(
+        text(&out.stdout)
+            .contains("Paired with \"Sam’s iPhone\" (iPhone 15 Pro, 00008130-001C2D3E4F506172)"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+/// `pair` on a phone locked with a passcode: the phone is named by its name and model, and the
+/// hint says to pair again, not to scan again; with --redact, by its number and model.
+#[test]
+fn pair_on_a_locked_phone_says_pair_again() {
+    let sim = start_sim(1, &["--fault", "password-protected"]);
+    let out = synccheck_at(&sim.address, &["pair", "--trust-timeout", "1"], LIMIT);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(7), "{err}");
+    assert!(
+        err.contains("\"Sam’s iPhone\" (iPhone 15 Pro, 00008130-001C2D3E4F506172): "),
+        "{err}"
+    );
+    assert!(
+        err.contains("pair again") && !err.contains("scan again"),
+        "{err}"
+    );
+
+    let out = synccheck_at(
+        &sim.address,
+        &["pair", "--redact", "--trust-timeout", "1"],
+        LIMIT,
+    );
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("iPhone 1 (iPhone 15 Pro, UDID hidden): "),
+        "{err}"
+    );
+    assert!(!err.contains("00008130") && !err.contains("Sam"), "{err}");
 }
 
 /// Runs a scan against one faulty phone; returns (exit code, stderr, seconds taken).
