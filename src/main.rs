@@ -1,18 +1,26 @@
 //! The `synccheck` binary: a thin shell over the library (see `src/cli`).
 
 mod cli;
+mod closed_pipe;
 
 use clap::Parser;
 
 fn main() {
+    closed_pipe::install();
     let cli = cli::Cli::parse();
     init_logging(cli.verbose);
-    let code = match cli::run(cli) {
-        Ok(code) => code,
-        Err(err) => {
+    // Unwinding, not aborting: a print to a closed pipe comes back here after the command's
+    // destructors ran (see closed_pipe.rs); any other panic goes on as a panic.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cli::run(cli)));
+    let code = match outcome {
+        Ok(Ok(code)) => code,
+        Ok(Err(err)) if err.is_closed_pipe() => closed_pipe::EXIT_CODE,
+        Ok(Err(err)) => {
             err.print();
             err.exit_code()
         }
+        Err(payload) if closed_pipe::was_closed_pipe(payload.as_ref()) => closed_pipe::EXIT_CODE,
+        Err(payload) => std::panic::resume_unwind(payload),
     };
     std::process::exit(code);
 }

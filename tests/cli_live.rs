@@ -215,12 +215,66 @@ fn list_shows_one_line_per_phone() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 2, "{stdout}");
-    assert!(lines[0].starts_with("00008130-001C2D3E4F506172  Sam’s iPhone  iPhone 15 Pro (iPhone16,1)  iOS 27.2  USB  paired"), "{stdout}");
+    assert_eq!(lines.len(), 3, "a header and one row per phone: {stdout}");
+    assert!(lines[0].starts_with("#  UDID  "), "{stdout}");
+    assert!(lines[0].ends_with("paired"), "{stdout}");
     assert!(
-        lines[1].contains("iPhone 11 (iPhone12,1)") && lines[1].ends_with("not paired"),
+        lines[1].starts_with("1  00008130-001C2D3E4F506172  Sam’s iPhone  ")
+            && lines[1].contains("iPhone 15 Pro (iPhone16,1)  27.2")
+            && lines[1].ends_with("USB  yes"),
         "{stdout}"
     );
+    assert!(
+        lines[2].contains("iPhone 11 (iPhone12,1)") && lines[2].ends_with("USB  no"),
+        "{stdout}"
+    );
+    // Aligned: each column starts at the same place on every line.
+    let at = |line: &str, word: &str| line.find(word).map(|i| line[..i].chars().count());
+    assert_eq!(
+        at(lines[0], "model"),
+        at(lines[1], "iPhone 15 Pro"),
+        "{stdout}"
+    );
+    assert_eq!(at(lines[1], "USB"), at(lines[2], "USB"), "{stdout}");
+}
+
+#[test]
+fn list_json_and_redact() {
+    let sim = start_sim_with(
+        &[fixture("healthy.plist"), fixture("failures.plist")],
+        &["--fault", "not-paired@2"],
+    );
+    let out = synccheck_at(&sim.address, &["list", "--json"], LIMIT);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let phones = listed["phones"].as_array().unwrap();
+    assert_eq!(phones.len(), 2, "{listed}");
+    assert_eq!(phones[0]["number"], 1);
+    assert_eq!(phones[0]["udid"], "00008130-001C2D3E4F506172");
+    assert_eq!(phones[0]["name"], "Sam’s iPhone");
+    assert_eq!(phones[0]["model"], "iPhone 15 Pro");
+    assert_eq!(phones[0]["product_type"], "iPhone16,1");
+    assert_eq!(phones[0]["ios"], "27.2");
+    assert_eq!(phones[0]["connection"], "USB");
+    assert_eq!(phones[0]["paired"], true);
+    assert_eq!(phones[1]["paired"], false);
+
+    for args in [&["list", "--redact"][..], &["list", "--redact", "--json"]] {
+        let out = synccheck_at(&sim.address, args, LIMIT);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        for secret in [
+            "00008130-001C2D3E4F506172",
+            "00008030-001E2D3C4B5A6978",
+            "Sam’s",
+        ] {
+            assert!(!all.contains(secret), "{args:?}: {secret} shown:\n{all}");
+        }
+        assert!(
+            all.contains("iPhone 15 Pro"),
+            "{args:?}: the model stays: {all}"
+        );
+    }
 }
 
 #[test]
@@ -234,12 +288,12 @@ fn every_usbmuxd_address_form_works() {
     ] {
         let out = synccheck_at("unused", &["list", "--usbmuxd", &form], LIMIT);
         assert_eq!(out.status.code(), Some(0), "{form}: {}", text(&out.stderr));
-        assert_eq!(text(&out.stdout).lines().count(), 1, "{form}");
+        assert_eq!(text(&out.stdout).lines().count(), 2, "{form}");
         // The same form from the environment.
         let out = synccheck_at(&form, &["list"], LIMIT);
         assert_eq!(
             text(&out.stdout).lines().count(),
-            1,
+            2,
             "{form} from the environment"
         );
     }
@@ -325,7 +379,7 @@ fn an_untrusted_phone_is_paired_then_scanned() {
     // The record was saved with usbmuxd: the next scan asks nothing.
     let out = synccheck_at(&sim.address, &["list"], LIMIT);
     assert!(
-        text(&out.stdout).trim_end().ends_with("  paired"),
+        text(&out.stdout).trim_end().ends_with("  yes"),
         "{}",
         text(&out.stdout)
     );
@@ -336,7 +390,42 @@ fn pair_command_pairs() {
     let sim = start_sim(1, &["--fault", "not-paired", "--trust-after", "1"]);
     let out = synccheck_at(&sim.address, &["pair"], LIMIT);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("Paired with 00008130-001C2D3E4F506172"));
+    assert!(
+        text(&out.stdout)
+            .contains("Paired with \"Sam’s iPhone\" (iPhone 15 Pro, 00008130-001C2D3E4F506172)"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+/// `pair` on a phone locked with a passcode: the phone is named by its name and model, and the
+/// hint says to pair again, not to scan again; with --redact, by its number and model.
+#[test]
+fn pair_on_a_locked_phone_says_pair_again() {
+    let sim = start_sim(1, &["--fault", "password-protected"]);
+    let out = synccheck_at(&sim.address, &["pair", "--trust-timeout", "1"], LIMIT);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(7), "{err}");
+    assert!(
+        err.contains("\"Sam’s iPhone\" (iPhone 15 Pro, 00008130-001C2D3E4F506172): "),
+        "{err}"
+    );
+    assert!(
+        err.contains("pair again") && !err.contains("scan again"),
+        "{err}"
+    );
+
+    let out = synccheck_at(
+        &sim.address,
+        &["pair", "--redact", "--trust-timeout", "1"],
+        LIMIT,
+    );
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("iPhone 1 (iPhone 15 Pro, UDID hidden): "),
+        "{err}"
+    );
+    assert!(!err.contains("00008130") && !err.contains("Sam"), "{err}");
 }
 
 /// Runs a scan against one faulty phone; returns (exit code, stderr, seconds taken).

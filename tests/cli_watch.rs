@@ -114,10 +114,11 @@ impl Watcher {
         }
     }
 
-    /// Waits until stdout holds `part`.
+    /// Waits until stdout holds `part`, read across the report's wrapped lines.
     fn wait_for_stdout(&mut self, part: &str) {
         let deadline = Instant::now() + WAIT;
-        while !self.stdout.lock().unwrap().contains(part) {
+        let flat = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        while !flat(&self.stdout.lock().unwrap()).contains(&flat(part)) {
             if Instant::now() > deadline {
                 let _ = self.child.kill();
                 panic!(
@@ -184,15 +185,29 @@ fn phones_plugged_in_and_out_while_watching_are_scanned_each_time() {
     // Both phones, concurrently: each gets its number and its verdict.
     w.wait_for(&["[1]", "attached"]);
     w.wait_for(&["[2]", "attached"]);
-    w.wait_for(&[HEALTHY_UDID, "MANUAL", "iPhone 15 Pro", "type 1 and Enter"]);
-    w.wait_for(&[FAILURES_UDID, "FAIL", "iPhone 11", "type 2 and Enter"]);
+    let healthy = w.wait_for(&["[1]", HEALTHY_UDID, "? to check", "iPhone 15 Pro"]);
+    w.wait_for(&["[2]", FAILURES_UDID, "✘ fail", "iPhone 11"]);
+    // In a pipe: one time-stamped line per change, the verdict and its top problem, no prose.
+    let stamp = &healthy[..9];
+    assert!(
+        stamp.len() == 9
+            && stamp.as_bytes()[2] == b':'
+            && stamp.as_bytes()[5] == b':'
+            && stamp.ends_with(' '),
+        "{healthy}"
+    );
+    assert!(
+        healthy.contains(": ? to check · ") && healthy.contains("steps to check on the phone"),
+        "{healthy}"
+    );
+    assert!(!healthy.contains("and Enter"), "{healthy}");
 
     sim.send("unplug 2");
     w.wait_for(&["[2]", "unplugged"]);
     sim.send("plug 2");
     // Plugged back in: scanned again, under the same number.
     w.wait_for_nth(&["[2]", "attached"], 2);
-    w.wait_for_nth(&[FAILURES_UDID, "FAIL"], 2);
+    w.wait_for_nth(&[FAILURES_UDID, "✘ fail"], 2);
 
     // The full report on demand.
     w.type_line("2");
@@ -231,7 +246,7 @@ fn a_phone_stuck_on_trust_never_holds_up_another_and_ctrl_c_cancels_it() {
     );
     let mut w = Watcher::start(&sim, &["--trust-timeout", "600"]);
     w.wait_for(&["[1]", FAILURES_UDID, "waiting for Trust", "tap Trust"]);
-    w.wait_for(&["[2]", HEALTHY_UDID, "MANUAL"]);
+    w.wait_for(&["[2]", HEALTHY_UDID, "? to check"]);
     // Asking for the report of a phone still waiting says so.
     w.type_line("1");
     w.wait_for(&["[1] has no finished scan yet", "waiting for Trust"]);
@@ -241,7 +256,7 @@ fn a_phone_stuck_on_trust_never_holds_up_another_and_ctrl_c_cancels_it() {
     assert!(
         !lines
             .iter()
-            .any(|l| l.contains("[1]") && l.contains("FAIL")),
+            .any(|l| l.contains("[1]") && l.contains("✘ fail")),
         "phone 1 never got past Trust: {lines:?}"
     );
     assert!(
@@ -266,7 +281,7 @@ fn a_phone_sending_plist_bombs_never_takes_down_another() {
     );
     let mut w = Watcher::start(&sim, &[]);
     w.wait_for(&["[1]", "nesting depth limit"]);
-    w.wait_for(&["[2]", HEALTHY_UDID, "MANUAL"]);
+    w.wait_for(&["[2]", HEALTHY_UDID, "? to check"]);
     let history = w.history();
     let (code, _, lines) = w.interrupt();
     assert_eq!(code, Some(0), "{lines:?}");
@@ -284,7 +299,7 @@ fn unplugged_mid_scan_is_reported_then_rescanned_and_recorded_once() {
     let mut w = Watcher::start(&sim, &["--json-dir", json_dir.to_str().unwrap()]);
     w.wait_for(&["[1]", "unplugged mid-scan", "plug it back in"]);
     w.wait_for_nth(&["[1]", "attached"], 2);
-    w.wait_for(&["[1]", "MANUAL"]);
+    w.wait_for(&["[1]", "? to check"]);
     let history = w.history();
     let (code, _, lines) = w.interrupt();
     assert_eq!(code, Some(0));
@@ -317,7 +332,7 @@ fn redacted_watch_hides_udids_and_serials_everywhere() {
         &sim,
         &["--redact", "--json-dir", json.path().to_str().unwrap()],
     );
-    w.wait_for(&["[1] iPhone", "MANUAL"]);
+    w.wait_for(&["[1] iPhone", "? to check"]);
     w.type_line("1");
     w.wait_for_stdout("Verdict:");
     let (_, stdout, lines) = w.interrupt();
@@ -360,7 +375,7 @@ fn usbmuxd_going_away_is_said_and_watching_resumes_when_it_is_back() {
         &[],
     );
     let mut w = Watcher::start(&sim, &[]);
-    w.wait_for(&["[1]", "MANUAL"]);
+    w.wait_for(&["[1]", "? to check"]);
     drop(sim);
     w.wait_for(&["lost usbmuxd's event feed", "listening again"]);
     // A usbmuxd comes back on the same socket, with another phone.
@@ -371,7 +386,7 @@ fn usbmuxd_going_away_is_said_and_watching_resumes_when_it_is_back() {
         &[],
     );
     w.wait_for(&["listening to usbmuxd again"]);
-    w.wait_for(&["[2]", FAILURES_UDID, "FAIL"]);
+    w.wait_for(&["[2]", FAILURES_UDID, "✘ fail"]);
     let (code, _, _) = w.interrupt();
     assert_eq!(code, Some(0));
     drop(dir);
@@ -385,20 +400,23 @@ fn a_replugged_phone_is_compared_with_its_last_scan() {
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo-iphone.plist");
     let mut sim = start_sim_with(&[demo], &[]);
     let mut w = Watcher::start(&sim, &[]);
-    let first = w.wait_for(&["[1]", "FAIL", "1204 photos"]);
-    assert!(!first.contains("no upload progress"), "{first}");
+    w.wait_for(&["[1]", "history #1"]);
     sim.send("unplug 1");
     w.wait_for(&["[1]", "unplugged"]);
     sim.send("plug 1");
-    let second = w.wait_for_nth(&["[1]", "FAIL", "1204 photos"], 2);
+    // The board's line gives the top problem; the comparison is in the full report.
+    w.wait_for(&["[1]", "history #2"]);
+    w.type_line("1");
+    w.wait_for(&["Phone 1's report (history #2"]);
+    w.wait_for_stdout("too soon to judge upload progress");
+    let (code, second, _) = w.interrupt();
+    assert_eq!(code, Some(0));
+    let second = second.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
-        second.contains("the last scan (history #1) was")
-            && second.contains("too soon to judge upload progress"),
+        second.contains("1204 photos") && second.contains("the last scan (history #1) was"),
         "{second}"
     );
     assert!(!second.contains("no upload progress"), "{second}");
-    let (code, _, _) = w.interrupt();
-    assert_eq!(code, Some(0));
 }
 
 #[test]
@@ -411,9 +429,9 @@ fn a_history_write_that_stalls_never_holds_up_another_phone() {
     w.wait_for(&[synccheck_history::TEST_PAUSE_MARKER]);
     // Whichever phone finished second is judged and shown while the first is still being
     // written; its history number is not there yet.
-    let shown = w.wait_for(&["and Enter for the full report"]);
+    let shown = w.wait_for(&[" · iOS "]);
     assert!(
-        shown.contains("FAIL") || shown.contains("MANUAL"),
+        shown.contains("✘ fail") || shown.contains("? to check"),
         "{shown}"
     );
     assert!(!shown.contains("history #"), "{shown}");

@@ -37,6 +37,10 @@ pub enum Command {
     Restart(RestartArgs),
     /// Copy the photos and videos that are only on this iPhone (not yet in iCloud) into a folder.
     Rescue(RescueArgs),
+    /// Print shell completions: `synccheck completions bash > ~/.local/share/bash-completion/completions/synccheck`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff): `synccheck man > ~/.local/share/man/man1/synccheck.1`.
+    Man(ManArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -223,7 +227,7 @@ pub struct ReportFromArgs {
     pub html: PathBuf,
 
     /// Answer a step the phone cannot report (snapshots only: a JSON report is already judged).
-    #[arg(long = "answer", value_name = "CHECK=VALUE")]
+    #[arg(long = "answer", value_name = "CHECK=VALUE", long_help = answer_help())]
     pub answers: Vec<String>,
 
     /// Let an --answer decide a step even where the phone's own evidence says otherwise.
@@ -352,6 +356,10 @@ pub struct ListArgs {
     /// Hide each phone's UDID and name (phones are then told apart by their number).
     #[arg(long)]
     pub redact: bool,
+
+    /// Print the phones as JSON (an object with a `phones` array) instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -469,7 +477,7 @@ pub struct ReportArgs {
     pub json: bool,
 
     /// Answer a step the phone cannot report, e.g. icloud-photos=on or icloud-storage=full.
-    #[arg(long = "answer", value_name = "CHECK=VALUE")]
+    #[arg(long = "answer", value_name = "CHECK=VALUE", long_help = answer_help())]
     pub answers: Vec<String>,
 
     /// Let an --answer decide a step even where the phone's own evidence says otherwise.
@@ -500,6 +508,34 @@ pub enum ColorWhen {
     Auto,
     Always,
     Never,
+}
+
+/// `--answer`'s long help: every check it takes and the words for each, from the checklist's
+/// own table, so `--help` and the error a wrong answer gets never disagree.
+fn answer_help() -> String {
+    use synccheck_core::checklist::{accepted, CheckId};
+    let mut help = String::from(
+        "Answer a step the phone cannot report, as CHECK=VALUE (repeat for several). The checks and the words each takes (fine first, then a problem):",
+    );
+    for id in CheckId::ALL {
+        help.push_str(&format!("\n  {:<15} {}", id.as_str(), accepted(id)));
+    }
+    help
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ManArgs {
+    /// Write a page for synccheck and one for each command (synccheck-scan.1, …) into this
+    /// folder instead of printing synccheck's page.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[cfg(test)]

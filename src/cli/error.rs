@@ -65,6 +65,11 @@ pub enum CliError {
 }
 
 impl CliError {
+    /// The reader of stdout went away (`synccheck history | head -2`): nothing to report.
+    pub fn is_closed_pipe(&self) -> bool {
+        matches!(self, CliError::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+
     pub fn exit_code(&self) -> i32 {
         match self {
             CliError::Device(e) => device_exit_code(e),
@@ -100,6 +105,9 @@ impl CliError {
             | CliError::Snapshot(SnapshotError::Empty { .. }) => {
                 "expected a synccheck snapshot, `ideviceinfo -x` output or `pymobiledevice3 lockdown info` JSON"
             }
+            CliError::Snapshot(SnapshotError::Shape { key, .. }) if key == "SnapshotVersion" => {
+                "a newer synccheck saved this snapshot: read it with that version, or update this one"
+            }
             // The layout of the file itself: the phone's own values never stop a report.
             CliError::Snapshot(SnapshotError::Shape { .. }) => {
                 "the file is not laid out as a synccheck snapshot; save it again with `synccheck scan --save-snapshot`, or fix that key"
@@ -107,7 +115,9 @@ impl CliError {
             CliError::Snapshot(SnapshotError::PlistLimit { .. }) => {
                 "the file nests or repeats values far beyond anything a phone sends; it is no capture"
             }
-            CliError::Answer(_) => "run `synccheck scan --help`; the check ids are listed in docs/guide.md",
+            CliError::Answer(_) => {
+                "`synccheck scan --help` lists every check --answer takes and its words"
+            }
             CliError::Thresholds { .. } => "see \"Thresholds\" in docs/guide.md for the keys and ranges",
             CliError::Sim(SimError::InUse(_)) => "stop the other simulator, or give another --socket",
             CliError::Sim(_) => "run with -v for details",
@@ -192,4 +202,121 @@ pub(super) fn device_hint(e: &DeviceError) -> Option<&'static str> {
             "look at the screen: it may still be starting (then scan it when it is), stuck on the Apple logo, or off; check the cable, or give more --timeout"
         }
     })
+}
+
+/// Every `hint:` must point at something that exists: a `synccheck` command, an option some
+/// command takes, a section of docs/guide.md, a file under docs/. The hints are read from this
+/// file's own text, so a hint added later is checked too.
+#[cfg(test)]
+mod hint_tests {
+    use clap::CommandFactory;
+
+    const SOURCE: &str = include_str!("error.rs");
+    const GUIDE: &str = include_str!("../../docs/guide.md");
+
+    /// The quoted text of every hint in this file (its string literals in `hint` and
+    /// `device_hint`), without this test module.
+    fn hints() -> Vec<String> {
+        let code = SOURCE.split("mod hint_tests").next().unwrap();
+        let start = code.find("pub fn hint(").unwrap();
+        let body = &code[start..];
+        let mut hints = Vec::new();
+        let mut rest = body;
+        while let Some(open) = rest.find('"') {
+            let after = &rest[open + 1..];
+            let mut end = 0;
+            let bytes = after.as_bytes();
+            while end < bytes.len()
+                && !(bytes[end] == b'"' && (end == 0 || bytes[end - 1] != b'\\'))
+            {
+                end += 1;
+            }
+            hints.push(after[..end].replace("\\\"", "\""));
+            rest = &after[(end + 1).min(after.len())..];
+        }
+        hints
+    }
+
+    fn options_and_commands() -> (Vec<String>, Vec<String>) {
+        let cli = super::super::args::Cli::command();
+        let mut options: Vec<String> = Vec::new();
+        let mut commands: Vec<String> = Vec::new();
+        let mut stack = vec![cli];
+        while let Some(cmd) = stack.pop() {
+            commands.push(cmd.get_name().to_string());
+            options.extend(
+                cmd.get_arguments()
+                    .filter_map(|a| a.get_long().map(str::to_string)),
+            );
+            stack.extend(cmd.get_subcommands().cloned());
+        }
+        (options, commands)
+    }
+
+    #[test]
+    fn hints_point_at_commands_options_and_sections_that_exist() {
+        let hints = hints();
+        assert!(hints.len() > 30, "the hints were found: {hints:?}");
+        let (mut options, commands) = options_and_commands();
+        // clap's own, on every command.
+        options.extend(["help", "version"].map(String::from));
+        for hint in &hints {
+            for word in hint.split(|c: char| c.is_whitespace() || "`(),;:".contains(c)) {
+                if let Some(option) = word.strip_prefix("--") {
+                    let option = option.split('=').next().unwrap();
+                    assert!(
+                        options.iter().any(|o| o == option),
+                        "hint {hint:?} names --{option}, which no command takes"
+                    );
+                }
+            }
+            let mut after = hint.as_str();
+            // A command to type is in backquotes: `synccheck pair`.
+            while let Some(i) = after.find("`synccheck ") {
+                after = &after[i + "`synccheck ".len()..];
+                let command: String = after
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase())
+                    .collect();
+                assert!(
+                    command.is_empty() || commands.contains(&command),
+                    "hint {hint:?} names `synccheck {command}`, which does not exist"
+                );
+            }
+            // "Thresholds" in docs/guide.md: a heading of the guide.
+            if let Some(i) = hint.find("\" in docs/guide.md") {
+                let section = hint[..i].rsplit('"').next().unwrap();
+                assert!(
+                    GUIDE
+                        .lines()
+                        .any(|l| l.starts_with('#') && l.trim_start_matches('#').trim() == section),
+                    "hint {hint:?} names a section \"{section}\" the guide does not have"
+                );
+            }
+            for doc in hint.split_whitespace().filter(|w| w.starts_with("docs/")) {
+                let doc = doc.trim_end_matches(|c: char| !c.is_alphanumeric());
+                let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(doc);
+                assert!(
+                    path.exists(),
+                    "hint {hint:?} names {doc}, which does not exist"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_answer_hint_is_kept_by_scan_help() {
+        let mut cli = super::super::args::Cli::command();
+        let help = cli
+            .find_subcommand_mut("scan")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        for id in synccheck_core::checklist::CheckId::ALL {
+            assert!(
+                help.contains(id.as_str()),
+                "`scan --help` lists {id:?}:\n{help}"
+            );
+        }
+    }
 }

@@ -17,6 +17,7 @@ mod rescue;
 mod rescue_history;
 mod restart;
 mod scan;
+mod shell;
 mod sim;
 mod watch;
 
@@ -37,5 +38,7 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Demo(args) => demo::run(args),
         Command::Restart(args) => restart::run(args),
         Command::Rescue(args) => rescue::run(args),
+        Command::Completions(args) => shell::completions(args),
+        Command::Man(args) => shell::man(args),
     }
 }

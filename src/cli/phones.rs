@@ -11,6 +11,9 @@ pub enum Phone<'a> {
     /// A live phone: its UDID, and its place among the phones read (1-based), which names it
     /// when `--redact` hides the UDID.
     Attached { udid: &'a str, position: usize },
+    /// A live phone named by what it says of itself (`pair`: its name and model); the UDID is
+    /// still hidden from the message under `--redact`.
+    Described { udid: &'a str, label: &'a str },
     /// A saved snapshot whose error already names its file.
     File,
     /// A saved snapshot, by its file, for an error that does not name it.
@@ -41,6 +44,8 @@ struct Failure {
 pub struct Failures {
     redact: bool,
     list: Vec<Failure>,
+    /// What the hints tell the technician to do again: "scan", or "pair" for `synccheck pair`.
+    again: &'static str,
 }
 
 impl Failures {
@@ -48,13 +53,24 @@ impl Failures {
         Failures {
             redact,
             list: Vec::new(),
+            again: "scan",
         }
+    }
+
+    /// For `synccheck pair`: a hint says "pair again", not "scan again".
+    pub fn for_pair(mut self) -> Self {
+        self.again = "pair";
+        self
     }
 
     pub fn add(&mut self, order: usize, phone: Phone<'_>, error: CliError) {
         let (label, udid) = match phone {
             Phone::Attached { udid, position } => (
                 Some(label(udid, position, self.redact)),
+                self.redact.then(|| udid.to_string()),
+            ),
+            Phone::Described { udid, label } => (
+                Some(label.to_string()),
                 self.redact.then(|| udid.to_string()),
             ),
             Phone::Named(name) => (Some(name.to_string()), None),
@@ -81,7 +97,7 @@ impl Failures {
                 synccheck_wire::phone_text::printable(&line)
             );
             if let Some(hint) = f.error.hint() {
-                eprintln!("  hint: {hint}");
+                eprintln!("  hint: {}", again(hint, self.again));
             }
         }
         self.list
@@ -105,6 +121,11 @@ impl Failures {
             None => message,
         }
     }
+}
+
+/// A device hint's "scan again" as the command at hand says it ("pair again").
+fn again(hint: &str, command: &str) -> String {
+    hint.replace("scan again", &format!("{command} again"))
 }
 
 #[cfg(test)]
@@ -164,6 +185,34 @@ mod tests {
             assert!(!line.contains(UDID), "{line}");
             assert!(line.starts_with("iPhone 2 (UDID hidden): "), "{line}");
         }
+    }
+
+    #[test]
+    fn pair_hints_say_pair_again() {
+        let locked = CliError::from(DeviceError::PasscodeLocked);
+        let hint = again(locked.hint().unwrap(), "pair");
+        assert!(
+            hint.contains("then pair again") && !hint.contains("scan"),
+            "{hint}"
+        );
+    }
+
+    #[test]
+    fn a_described_phone_is_named_by_its_label_and_its_udid_stays_hidden() {
+        let mut f = Failures::new(true);
+        f.add(
+            0,
+            Phone::Described {
+                udid: UDID,
+                label: "iPhone 1 (iPhone 15 Pro, UDID hidden)",
+            },
+            CliError::from(DeviceError::NotPaired(UDID.to_string())),
+        );
+        let line = f.line(&f.list[0]);
+        assert!(
+            line.starts_with("iPhone 1 (iPhone 15 Pro, UDID hidden): ") && !line.contains(UDID),
+            "{line}"
+        );
     }
 
     #[test]

@@ -71,6 +71,12 @@ fn load_thresholds(path: Option<&std::path::Path>) -> Result<Thresholds, CliErro
     Thresholds::from_toml(&text).map_err(|e| fail(e.to_string()))
 }
 
+/// Whether `--color` and NO_COLOR allow colour on a terminal (`watch`'s board checks the
+/// terminal itself).
+pub fn wants_color(when: ColorWhen) -> bool {
+    use_color(when, true, std::env::var_os("NO_COLOR"))
+}
+
 /// https://no-color.org: a non-empty NO_COLOR turns colour off, whatever the terminal.
 fn use_color(when: ColorWhen, is_terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
     match when {

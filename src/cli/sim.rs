@@ -19,6 +19,7 @@ pub fn run(args: SimArgs) -> Result<i32, CliError> {
         snapshots.push(snapshot::load_file(path)?);
     }
     let now = SystemTime::now();
+    let described: Vec<String> = snapshots.iter().map(describe).collect();
     let mut devices: Vec<SimDevice> = snapshots
         .into_iter()
         .map(|snap| {
@@ -90,6 +91,9 @@ pub fn run(args: SimArgs) -> Result<i32, CliError> {
         for (i, udid) in handle.udids().iter().enumerate() {
             tracing::info!(device_id = i + 1, udid = %synccheck_core::privacy::Shown(udid), "serving");
         }
+        // For the person at the keyboard, on stderr: stdout's one line is for programs.
+        eprintln!("{}", serving(&described, handle.udids()));
+        eprintln!("{COMMANDS}");
         let mut commands = super::live::stdin_lines();
         let stop = super::live::wait_for_stop();
         tokio::pin!(stop);
@@ -104,13 +108,66 @@ pub fn run(args: SimArgs) -> Result<i32, CliError> {
     })
 }
 
+/// What `help` prints, and the simulator says once it serves.
+const COMMANDS: &str = "Commands (type one and Enter): `unplug N` pulls phone N off the bus,
+`plug N` plugs it back in, `unlock N` enters its passcode after a restart, `help` shows these.
+Ctrl-C stops.";
+
+/// `Serving 2 simulated iPhones:` and a line per phone with its number (what `unplug N`
+/// takes), name, model, iOS and UDID. The snapshot's text is made printable.
+fn serving(described: &[String], udids: &[String]) -> String {
+    let mut text = format!(
+        "Serving {} simulated iPhone{}:",
+        described.len(),
+        if described.len() == 1 { "" } else { "s" }
+    );
+    for (i, (what, udid)) in described.iter().zip(udids).enumerate() {
+        let line = format!(
+            "{}  {what} · UDID {}",
+            i + 1,
+            synccheck_core::privacy::Shown(udid)
+        );
+        text.push_str("\n  ");
+        text.push_str(&synccheck_wire::phone_text::printable(&line));
+    }
+    text
+}
+
+/// `"Sam’s iPhone" · iPhone 15 Pro · iOS 27.2`, from what the snapshot holds.
+fn describe(snap: &snapshot::Snapshot) -> String {
+    let facts = synccheck_core::facts::DeviceFacts::from_snapshot(
+        snap,
+        synccheck_core::facts::Catalog::builtin(),
+    );
+    let id = &facts.identity;
+    let mut parts = Vec::new();
+    if let Some(name) = &id.name {
+        parts.push(format!("\"{name}\""));
+    }
+    parts.push(
+        id.marketing_name
+            .clone()
+            .or(id.product_type.clone())
+            .unwrap_or_else(|| "iPhone".into()),
+    );
+    if let Some(v) = facts.software.ios_version {
+        parts.push(format!("iOS {v}"));
+    }
+    parts.join(" · ")
+}
+
 /// Lines typed on stdin: `unplug N` and `plug N` move phone N (1-based, `--snapshot` order)
 /// off and back on the bus, so `watch` can be tried, and tested, with phones coming and going;
-/// `unlock N` enters phone N's passcode (after `locked-after-restart`).
+/// `unlock N` enters phone N's passcode (after `locked-after-restart`); `help` lists the
+/// commands.
 fn control(handle: &sim::SimHandle, line: &str) {
     let words: Vec<&str> = line.split_whitespace().collect();
     let result = match words.as_slice() {
         [] => return,
+        ["help"] | ["?"] => {
+            eprintln!("{COMMANDS}");
+            return;
+        }
         ["unplug", n] => n
             .parse()
             .map_err(|_| format!("`{n}` is not a device number"))
@@ -124,7 +181,7 @@ fn control(handle: &sim::SimHandle, line: &str) {
             .map_err(|_| format!("`{n}` is not a device number"))
             .and_then(|n| handle.unlock(n).map_err(|e| e.to_string())),
         _ => Err(format!(
-            "unknown command `{}`; type `unplug N`, `plug N` or `unlock N`",
+            "unknown command `{}`; type `unplug N`, `plug N`, `unlock N` or `help`",
             line.trim()
         )),
     };
@@ -152,4 +209,38 @@ fn after_restart_target(spec: &str, count: usize) -> Result<(PathBuf, Option<usi
 
 fn default_socket() -> PathBuf {
     std::env::temp_dir().join(format!("synccheck-sim-{}.sock", std::process::id()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_phones_are_listed_by_number_one_line_each() {
+        let text = serving(
+            &[
+                "\"Sam’s iPhone\" · iPhone 15 Pro · iOS 27.2".into(),
+                "evil\nname".into(),
+            ],
+            &["U1".into(), "U2".into()],
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert_eq!(lines[0], "Serving 2 simulated iPhones:");
+        assert!(
+            lines[1].starts_with("  1  \"Sam’s iPhone\" · iPhone 15 Pro"),
+            "{text}"
+        );
+        assert!(
+            lines[2].starts_with("  2  evil") && lines[2].ends_with("UDID U2"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn every_command_is_in_the_help() {
+        for command in ["unplug N", "plug N", "help"] {
+            assert!(COMMANDS.contains(command), "{command}");
+        }
+    }
 }

@@ -12,6 +12,7 @@ pub mod plist_bombs;
 pub mod plist_bounded;
 pub mod plist_describe;
 pub mod plist_frame;
+pub mod plist_words;
 #[cfg(feature = "io")]
 pub mod tls;
 pub mod usbmux;

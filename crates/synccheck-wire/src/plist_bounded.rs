@@ -134,7 +134,8 @@ pub fn parse(bytes: &[u8], limits: &Limits, source_name: &str) -> Result<Value, 
 
     for event in reader {
         // Stop at the first error: a reader that failed to start repeats its error forever.
-        let event = event.map_err(|e| malformed(e.to_string()))?;
+        // In plain words: the plist crate's own text is its enum's Debug (`plist_words.rs`).
+        let event = event.map_err(|e| malformed(crate::plist_words::plain_words(&e)))?;
         if root.is_some() {
             return Err(malformed("more than one value at the top level".into()));
         }

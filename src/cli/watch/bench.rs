@@ -15,10 +15,12 @@ pub enum Phase {
     Attached,
     /// Being read: reading, pairing, waiting for Trust, copying the library.
     Scanning(Progress),
-    /// Read and judged; the verdict stays after the phone is unplugged.
+    /// Read and judged; the verdict stays after the phone is unplugged. The words are drawn
+    /// from the seat's report (`row.rs`).
     Done {
         status: Status,
-        line: String,
+        /// The scan's number in the history, once recorded.
+        history_id: Option<i64>,
         attached: bool,
     },
     /// Could not be read; waits to be plugged in again.
@@ -32,17 +34,17 @@ impl Phase {
         matches!(self, Phase::Attached | Phase::Scanning(_))
     }
 
-    /// The status line's text.
+    /// Where the phone is, in words; a finished scan is said by its verdict (`row.rs`), so
+    /// here it is only "scanned".
     pub fn describe(&self) -> String {
         match self {
             Phase::Attached => "attached".into(),
             Phase::Scanning(p) => progress_words(*p),
             Phase::Done {
-                line,
-                attached: false,
-                ..
-            } => format!("unplugged · {line}"),
-            Phase::Done { line, .. } | Phase::Failed { line } => line.clone(),
+                attached: false, ..
+            } => "unplugged".into(),
+            Phase::Done { .. } => "scanned".into(),
+            Phase::Failed { line } => line.clone(),
             Phase::Unplugged { mid_scan: true } => {
                 "unplugged mid-scan: plug it back in to scan it again".into()
             }
@@ -50,14 +52,22 @@ impl Phase {
         }
     }
 
-    /// The plain log's line: as [`describe`](Self::describe), but a phone leaving after its
-    /// scan is just "unplugged" (its verdict is a few lines up).
-    pub fn log_line(&self) -> String {
-        match self {
-            Phase::Done {
-                attached: false, ..
-            } => "unplugged".into(),
-            _ => self.describe(),
+    /// `next` is this verdict with the history number it was waiting for.
+    pub fn only_recorded(&self, next: &Phase) -> bool {
+        match (self, next) {
+            (
+                Phase::Done {
+                    status,
+                    history_id: None,
+                    attached,
+                },
+                Phase::Done {
+                    status: next_status,
+                    history_id: Some(_),
+                    attached: next_attached,
+                },
+            ) => status == next_status && attached == next_attached,
+            _ => false,
         }
     }
 
@@ -211,10 +221,9 @@ impl Bench {
     ) -> Option<&Seat> {
         let seat = self.current(udid, run)?;
         let status = report.evaluation.verdict.status;
-        let line = verdict_line(&report, seat.number, history_id);
         seat.phase = Phase::Done {
             status,
-            line,
+            history_id,
             attached: seat.device_id.is_some(),
         };
         seat.report = Some(report);
@@ -224,11 +233,14 @@ impl Bench {
     /// Scan `run`, shown before the history had recorded it, now has its history row.
     pub fn recorded(&mut self, udid: &str, run: u64, history_id: i64) -> Option<&Seat> {
         let seat = self.seat_mut(udid).filter(|s| s.run == run)?;
-        let new_line = verdict_line(seat.report.as_ref()?, seat.number, Some(history_id));
-        let Phase::Done { line, .. } = &mut seat.phase else {
+        let Phase::Done {
+            history_id: recorded,
+            ..
+        } = &mut seat.phase
+        else {
             return None;
         };
-        *line = new_line;
+        *recorded = Some(history_id);
         Some(seat)
     }
 
@@ -257,32 +269,6 @@ impl Bench {
     pub fn scanning(&self) -> usize {
         self.seats.iter().filter(|s| s.phase.is_scanning()).count()
     }
-}
-
-/// `FAIL  iPhone 13 Pro · iOS 17.5 — Blocking iCloud Photos: … (history #4; type 1 and Enter
-/// for the full report)`: the status word first, so a glance down the bench finds the fails. The
-/// word is the report's own (`Verdict: MANUAL`), so the line and the full report never disagree.
-fn verdict_line(r: &DeviceReport, number: usize, history_id: Option<i64>) -> String {
-    let word = r.evaluation.verdict.status.as_str().to_uppercase();
-    let mut what = vec![r
-        .facts
-        .identity
-        .marketing_name
-        .clone()
-        .or_else(|| r.facts.identity.product_type.clone())
-        .unwrap_or_else(|| "iPhone".into())];
-    if let Some(v) = r.facts.software.ios_version {
-        what.push(format!("iOS {v}"));
-    }
-    let recorded = match history_id {
-        Some(id) => format!("history #{id}; "),
-        None => String::new(),
-    };
-    format!(
-        "{word}  {} — {} ({recorded}type {number} and Enter for the full report)",
-        what.join(" · "),
-        r.evaluation.verdict.summary
-    )
 }
 
 #[cfg(test)]
@@ -330,16 +316,15 @@ mod tests {
     fn a_verdict_shown_before_its_record_gains_the_history_number() {
         let mut bench = Bench::default();
         bench.attached(usb(1, "A")).unwrap();
-        let line = |b: &Bench| b.seat("A").unwrap().phase.describe();
+        let recorded = |b: &Bench| match b.seat("A").unwrap().phase {
+            Phase::Done { history_id, .. } => history_id,
+            _ => panic!("not done"),
+        };
         bench.scanned("A", 1, report(), None).unwrap();
-        assert!(!line(&bench).contains("history #"), "{}", line(&bench));
+        assert_eq!(recorded(&bench), None);
         assert!(bench.recorded("A", 0, 7).is_none());
         bench.recorded("A", 1, 7).unwrap();
-        assert!(
-            line(&bench).contains("(history #7; type 1 and Enter"),
-            "{}",
-            line(&bench)
-        );
+        assert_eq!(recorded(&bench), Some(7));
     }
 
     #[test]
@@ -377,43 +362,23 @@ mod tests {
     }
 
     #[test]
-    fn the_line_says_the_verdict_word_of_the_full_report() {
-        let mut r = report();
-        for (status, word) in [
-            (Status::Pass, "PASS  "),
-            (Status::Manual, "MANUAL  "),
-            (Status::Warn, "WARN  "),
-            (Status::Fail, "FAIL  "),
-        ] {
-            r.evaluation.verdict.status = status;
-            let line = verdict_line(&r, 1, None);
-            assert!(line.starts_with(word), "{line}");
-        }
-    }
-
-    #[test]
     fn verdicts_stay_after_the_phone_leaves_and_progress_after_it_is_ignored() {
         let mut bench = Bench::default();
         bench.attached(usb(1, "A")).unwrap();
-        let line = bench
-            .scanned("A", 1, report(), Some(4))
-            .unwrap()
-            .phase
-            .describe();
-        assert!(
-            line.contains("history #4") && line.contains("type 1 and Enter"),
-            "{line}"
-        );
+        let seat = bench.scanned("A", 1, report(), Some(4)).unwrap();
+        assert_eq!(seat.phase.describe(), "scanned");
         assert!(bench.progress("A", 1, Progress::Scanning).is_none());
         assert_eq!(bench.detached(1), Some(("A".into(), false)));
         let phase = &bench.seat("A").unwrap().phase;
-        assert!(matches!(phase, Phase::Done { .. }));
-        assert!(
-            phase.describe().starts_with("unplugged · FAIL"),
-            "{}",
-            phase.describe()
-        );
-        assert_eq!(phase.log_line(), "unplugged");
+        assert!(matches!(
+            phase,
+            Phase::Done {
+                status: Status::Fail,
+                history_id: Some(4),
+                attached: false
+            }
+        ));
+        assert_eq!(phase.describe(), "unplugged");
         assert!(bench.seat("A").unwrap().report.is_some());
     }
 

@@ -9,6 +9,7 @@ mod bench;
 mod board;
 mod json_dir;
 mod recorder;
+mod row;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -18,13 +19,14 @@ use synccheck_core::checklist::{Context, EarlierScan};
 use synccheck_core::snapshot::Snapshot;
 use synccheck_device::{DeviceError, MuxEvent, Progress, ScanOptions, Usbmuxd};
 use synccheck_history::{History, Judging};
+use tokio::signal::unix::{Signal, SignalKind};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 use super::args::WatchArgs;
 use super::error::{device_hint, CliError};
 use super::{live, report};
-use bench::Bench;
+use bench::{Bench, Phase};
 use board::Board;
 use json_dir::JsonDir;
 use recorder::{Job, Recorded, Recorder};
@@ -91,6 +93,7 @@ pub fn run(args: WatchArgs) -> Result<i32, CliError> {
         .and_then(|_| super::history::open_to_record_retrying(&args.db, true).ok())
         .map(|h| Arc::new(Mutex::new(h)));
     let redact = args.report.redact;
+    let args_color = args.report.color;
     if redact {
         synccheck_core::privacy::hide_identifiers();
     }
@@ -119,7 +122,7 @@ pub fn run(args: WatchArgs) -> Result<i32, CliError> {
             reader,
             awaiting: HashMap::new(),
             bench: Bench::default(),
-            board: Board::new(redact),
+            board: Board::new(redact, report::wants_color(args_color)),
             scans: HashMap::new(),
             recorded: 0,
         };
@@ -153,16 +156,18 @@ impl Watch {
     ) -> Result<i32, CliError> {
         let feed = tokio::spawn(feed(self.mux.clone(), listener, tx.clone()));
         let mut commands = live::stdin_lines();
-        self.board.note(
-            "Watching for iPhones: plug them in. Type a phone's number and Enter for its full report; Ctrl-C to stop.",
-        );
+        self.board
+            .note("Watching for iPhones. Type a phone's # and Enter for its report; Ctrl-C stops.");
         let stop = live::wait_for_stop();
         tokio::pin!(stop);
+        // A resized terminal: every row is cut again to the new width.
+        let mut resized = tokio::signal::unix::signal(SignalKind::window_change()).ok();
         loop {
             tokio::select! {
                 _ = &mut stop => break,
                 Some(event) = events.recv() => self.handle(event, &tx),
                 Some(line) = commands.recv() => self.command(&line),
+                Some(()) = next_signal(&mut resized) => self.board.redraw(),
             }
         }
         feed.abort();
@@ -183,7 +188,7 @@ impl Watch {
             }
         })
         .await;
-        drop(std::mem::replace(&mut self.board, Board::new(true)));
+        drop(std::mem::replace(&mut self.board, Board::new(true, false)));
         let cancelled = match under_way {
             0 => String::new(),
             n => format!("; {n} scan(s) under way were cancelled and not recorded"),
@@ -365,7 +370,7 @@ impl Watch {
         }
         let Ok(number) = line.trim_start_matches('#').parse::<usize>() else {
             self.board.note(
-                "Type a phone's number (the one in brackets) and Enter for its full report; Ctrl-C to stop.",
+                "Type a phone's number (the first column) and Enter for its full report; Ctrl-C stops.",
             );
             return;
         };
@@ -380,6 +385,16 @@ impl Watch {
             ));
             return;
         };
+        // The history number is where it is useful: with the report, to reprint it later.
+        if let Phase::Done {
+            history_id: Some(id),
+            ..
+        } = seat.phase
+        {
+            self.board.note(&format!(
+                "Phone {number}'s report (history #{id}; `synccheck history show {id}` prints it again):"
+            ));
+        }
         let printed = self
             .board
             .suspend(|| report::print(&self.args.report, std::slice::from_ref(report)));
@@ -466,5 +481,13 @@ async fn feed(
         if tx.send(Event::FeedBack).is_err() {
             return;
         }
+    }
+}
+
+/// The next delivery of `signal`; never, when it could not be listened to.
+async fn next_signal(signal: &mut Option<Signal>) -> Option<()> {
+    match signal {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
     }
 }

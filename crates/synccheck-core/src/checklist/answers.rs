@@ -37,7 +37,8 @@ fn all_ids() -> String {
     CheckId::ALL.map(CheckId::as_str).join(", ")
 }
 
-fn accepted(id: CheckId) -> String {
+/// The words `--answer` takes for a step, comma-separated: those meaning fine first.
+pub fn accepted(id: CheckId) -> String {
     let (pass, fail) = words(id);
     pass.iter()
         .chain(fail)

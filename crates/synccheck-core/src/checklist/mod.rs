@@ -7,7 +7,7 @@ mod finding;
 pub mod thresholds;
 mod verdict;
 
-pub use answers::{answer_words, Answer, AnswerError, Answers};
+pub use answers::{accepted, answer_words, Answer, AnswerError, Answers};
 pub use finding::{CheckId, Evidence, Finding, Status};
 pub use thresholds::Thresholds;
 pub use verdict::Verdict;
