@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use synccheck_core::checklist::{Answers, Context};
 use synccheck_core::units;
 use synccheck_history::{self as history, earlier_scan, History, ListFilter, OpenMode, Target};
-use synccheck_report::pipeline;
+use synccheck_report::{pipeline, words};
 
 use super::args::{DbArgs, HistoryArgs, HistoryCommand};
 use super::error::CliError;
@@ -152,12 +152,15 @@ fn list(args: &HistoryArgs) -> Result<i32, CliError> {
     }
     println!(
         "{:>5}  {:<16}  {:<12}  {:<14}  {:<18}  {:<18}  {:<8}  {:>8}  {:>7}  verdict",
-        "id", "time (UTC)", "bench", "serial", "name", "model", "iOS", "free", "health"
+        "id", "time", "bench", "serial", "name", "model", "iOS", "free", "health"
     );
     for r in rows {
+        // Local time, as the report prints it; the database keeps UTC.
         let when = DateTime::<Utc>::from_timestamp(r.scanned_at, 0)
-            .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+            .map(|t| words::local(t, words::SCREEN_TIME))
             .unwrap_or_default();
+        // The report's word for the stored verdict (`manual` is printed "to check").
+        let verdict = words::status_word(words::status_from_json(&r.verdict));
         let (serial, name) = if args.redact {
             (
                 Some("[redacted]".to_string()),
@@ -179,7 +182,7 @@ fn list(args: &HistoryArgs) -> Result<i32, CliError> {
             r.health_percent
                 .map(units::percent)
                 .unwrap_or_else(|| "?".into()),
-            cell(Some(&r.verdict), 8),
+            verdict,
         );
     }
     Ok(0)

@@ -35,7 +35,7 @@ pub fn list(asked: RescuesAsked<'_>) -> Result<i32, CliError> {
     }
     println!(
         "{:>5}  {:<16}  {:<12}  {:<14}  {:<18}  {:<18}  {:<7}  {:>6}  {:>7}  {:>12}  {:>8}  all rescued",
-        "id", "time (UTC)", "bench", "serial", "name", "model", "asked", "copied", "there",
+        "id", "time", "bench", "serial", "name", "model", "asked", "copied", "there",
         "not rescued", "size"
     );
     for r in rows {
@@ -47,7 +47,7 @@ pub fn list(asked: RescuesAsked<'_>) -> Result<i32, CliError> {
 /// One rescue's line; `size` is what this run copied.
 fn line(r: &RescueRow, redact: bool) -> String {
     let when = DateTime::<Utc>::from_timestamp(r.rescued_at, 0)
-        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .map(|t| synccheck_report::words::local(t, synccheck_report::words::SCREEN_TIME))
         .unwrap_or_default();
     let (serial, name) = if redact {
         (Some("[redacted]"), Some("[redacted]"))
