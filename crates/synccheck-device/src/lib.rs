@@ -15,6 +15,7 @@ mod lockdown;
 mod pair;
 pub mod pairing;
 pub mod photos;
+mod photos_guard;
 mod photos_in_place;
 pub mod photos_pages;
 pub mod photos_query;

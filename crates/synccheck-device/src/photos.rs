@@ -14,9 +14,10 @@ use std::time::SystemTime;
 
 use tokio::io::AsyncWriteExt;
 
-use super::afc::{Afc, AfcError, FileKind, FileStat};
+use super::afc::{Afc, AfcError, FileKind};
 use super::DeviceError;
 use crate::limits::ScanLimits;
+use crate::photos_guard::{device_or_keep, judge_attempt, same, stat_optional, Attempt, NOT_READ};
 use crate::photos_query::{self as query, LibraryError};
 use synccheck_core::photos::{self, DatabaseRead, FileRead, PhotoLibrary};
 
@@ -39,9 +40,6 @@ pub enum PhotoScope {
 /// A live database copied file by file can tear (a write lands between our reads). A copy
 /// whose files changed while it was taken, or that fails SQLite's check, is taken again.
 const COPY_ATTEMPTS: usize = 3;
-
-/// The words before every reason the library was given up on.
-const NOT_READ: &str = "photo library not read";
 
 /// Reads the state files and, when asked, the library, within `limits`. `progress` hears
 /// (bytes read, bytes expected) while the database is read or copied.
@@ -126,23 +124,6 @@ async fn read_state_file(afc: &mut Afc, path: &str) -> Result<FileRead, DeviceEr
             modified: stat.modified,
         }),
         Err(e) => file_outcome(e),
-    }
-}
-
-/// Whether a file looks the same before and after the copy.
-fn same(a: &Option<FileStat>, b: &Option<FileStat>) -> bool {
-    match (a, b) {
-        (Some(a), Some(b)) => a.size == b.size && a.modified == b.modified,
-        (None, None) => true,
-        _ => false,
-    }
-}
-
-async fn stat_optional(afc: &mut Afc, path: &str) -> Result<Option<FileStat>, AfcError> {
-    match afc.stat(path).await {
-        Ok(s) => Ok(Some(s)),
-        Err(AfcError::NotFound) => Ok(None),
-        Err(e) => Err(e),
     }
 }
 
@@ -304,31 +285,10 @@ where
             error: e.to_string(),
         })?;
         cancel.disarm();
-        match summary {
-            Err(LibraryError::Stopped(e)) => {
-                let why = format!("{NOT_READ}: while summarising it, {e}");
-                return Ok((DatabaseRead::Unreadable(why).into(), Some(copied_total)));
-            }
-            Ok(s) => return Ok((done(s), Some(copied_total))),
+        match judge_attempt(summary, done, attempt) {
+            Attempt::Done(read) => return Ok((read, Some(copied_total))),
             // A torn copy can fail SQLite's own check: take it again.
-            Err(e @ (LibraryError::Corrupt(_) | LibraryError::NotSqlite(_))) => {
-                tracing::debug!(attempt, "the photo library copy does not check out: {e}");
-                last_problem = e.to_string();
-            }
-            // A schema we do not know is not a torn copy: taking it again would not help.
-            Err(LibraryError::NotRecognised { table, missing }) => {
-                let read = DatabaseRead::NotRecognised {
-                    schema: table,
-                    missing,
-                };
-                return Ok((read.into(), Some(copied_total)));
-            }
-            Err(e) => {
-                return Ok((
-                    DatabaseRead::Unreadable(e.to_string()).into(),
-                    Some(copied_total),
-                ))
-            }
+            Attempt::Again(why) => last_problem = why,
         }
     }
     Ok((
@@ -361,16 +321,4 @@ async fn copy_file(
         .await?;
     file.flush().await.map_err(AfcError::Local)?;
     Ok(n)
-}
-
-/// After a good copy, a stat that fails for a file reason just means "changed"; only a broken
-/// connection is an error.
-fn device_or_keep(e: AfcError) -> DeviceError {
-    match e {
-        AfcError::Device(d) => d,
-        other => DeviceError::Refused {
-            what: "AFC",
-            error: other.to_string(),
-        },
-    }
 }

@@ -13,9 +13,10 @@
 use rusqlite::Connection;
 use tokio::sync::mpsc;
 
-use super::afc::{Afc, AfcError, FileStat};
+use super::afc::{Afc, AfcError};
 use super::DeviceError;
 use crate::limits::ScanLimits;
+use crate::photos_guard::{device_or_keep, judge_attempt, same, stat_optional, Attempt};
 use crate::photos_pages::{Fetch, FetchError, LibraryFile, PageReader};
 use crate::photos_query::{self as query, LibraryError};
 use synccheck_core::photos::{self, DatabaseRead};
@@ -27,8 +28,6 @@ const ATTEMPTS: usize = 3;
 /// (the change counter, the page count) and the `-wal`'s (the salts, the checkpoint number).
 const MAIN_HEADER: u64 = 100;
 const WAL_HEADER: u64 = 32;
-
-const NOT_READ: &str = "photo library not read";
 
 /// A range request from the page reader, answered on `reply`.
 struct Request {
@@ -138,22 +137,6 @@ impl OpenFiles {
             }
         }
         Ok(())
-    }
-}
-
-fn same(a: &Option<FileStat>, b: &Option<FileStat>) -> bool {
-    match (a, b) {
-        (Some(a), Some(b)) => a.size == b.size && a.modified == b.modified,
-        (None, None) => true,
-        _ => false,
-    }
-}
-
-async fn stat_optional(afc: &mut Afc, path: &str) -> Result<Option<FileStat>, AfcError> {
-    match afc.stat(path).await {
-        Ok(s) => Ok(Some(s)),
-        Err(AfcError::NotFound) => Ok(None),
-        Err(e) => Err(e),
     }
 }
 
@@ -299,44 +282,13 @@ where
             last_problem = "the library kept changing while it was read".into();
             continue;
         }
-        match outcome {
-            Err(LibraryError::Stopped(e)) => {
-                let why = format!("{NOT_READ}: while summarising it, {e}");
-                return Ok((DatabaseRead::Unreadable(why).into(), Some(read_total)));
-            }
-            Ok(s) => return Ok((done(s), Some(read_total))),
-            // A read torn by a write SQLite noticed before our guard did: read it again.
-            Err(e @ (LibraryError::Corrupt(_) | LibraryError::NotSqlite(_))) => {
-                tracing::debug!(attempt, "the photo library read does not check out: {e}");
-                last_problem = e.to_string();
-            }
-            Err(LibraryError::NotRecognised { table, missing }) => {
-                let read = DatabaseRead::NotRecognised {
-                    schema: table,
-                    missing,
-                };
-                return Ok((read.into(), Some(read_total)));
-            }
-            Err(e) => {
-                let read = DatabaseRead::Unreadable(e.to_string());
-                return Ok((read.into(), Some(read_total)));
-            }
+        match judge_attempt(outcome, done, attempt) {
+            Attempt::Done(read) => return Ok((read, Some(read_total))),
+            Attempt::Again(why) => last_problem = why,
         }
     }
     Ok((
         DatabaseRead::Unreadable(last_problem).into(),
         Some(read_total),
     ))
-}
-
-/// After a good read, a stat that fails for a file reason just means "changed"; only a
-/// broken connection is an error.
-fn device_or_keep(e: AfcError) -> DeviceError {
-    match e {
-        AfcError::Device(d) => d,
-        other => DeviceError::Refused {
-            what: "AFC",
-            error: other.to_string(),
-        },
-    }
 }

@@ -1,0 +1,76 @@
+//! What the two ways of reading the photo library share (`photos.rs` copies it,
+//! `photos_in_place.rs` reads it in place): the torn-read guard's before-and-after stats, and
+//! what one attempt's query outcome means: done, or read again because a write tore it.
+
+use super::afc::{Afc, AfcError, FileStat};
+use super::DeviceError;
+use crate::photos_query::LibraryError;
+use synccheck_core::photos::DatabaseRead;
+
+/// The words before every reason the library was given up on.
+pub(crate) const NOT_READ: &str = "photo library not read";
+
+/// Whether a file looks the same before and after the read.
+pub(crate) fn same(a: &Option<FileStat>, b: &Option<FileStat>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a.size == b.size && a.modified == b.modified,
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// The file's stat, `None` when the phone has no such file.
+pub(crate) async fn stat_optional(afc: &mut Afc, path: &str) -> Result<Option<FileStat>, AfcError> {
+    match afc.stat(path).await {
+        Ok(s) => Ok(Some(s)),
+        Err(AfcError::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// After a good read, a stat that fails for a file reason just means "changed"; only a broken
+/// connection is an error.
+pub(crate) fn device_or_keep(e: AfcError) -> DeviceError {
+    match e {
+        AfcError::Device(d) => d,
+        other => DeviceError::Refused {
+            what: "AFC",
+            error: other.to_string(),
+        },
+    }
+}
+
+/// What one attempt's query outcome means, once the guard found the library unchanged.
+pub(crate) enum Attempt<R> {
+    /// The answer, or why the library cannot be read: reading it again would not help.
+    Done(R),
+    /// A read torn by a write that SQLite noticed before the guard did: read it again.
+    Again(String),
+}
+
+/// `outcome` of attempt `attempt` as an [`Attempt`]; `done` turns a query's answer into `R`.
+pub(crate) fn judge_attempt<T, R: From<DatabaseRead>>(
+    outcome: Result<T, LibraryError>,
+    done: fn(T) -> R,
+    attempt: usize,
+) -> Attempt<R> {
+    match outcome {
+        Ok(answer) => Attempt::Done(done(answer)),
+        Err(LibraryError::Stopped(e)) => Attempt::Done(
+            DatabaseRead::Unreadable(format!("{NOT_READ}: while summarising it, {e}")).into(),
+        ),
+        Err(e @ (LibraryError::Corrupt(_) | LibraryError::NotSqlite(_))) => {
+            tracing::debug!(attempt, "the photo library read does not check out: {e}");
+            Attempt::Again(e.to_string())
+        }
+        // A schema we do not know is not a torn read: reading it again would not help.
+        Err(LibraryError::NotRecognised { table, missing }) => Attempt::Done(
+            DatabaseRead::NotRecognised {
+                schema: table,
+                missing,
+            }
+            .into(),
+        ),
+        Err(e) => Attempt::Done(DatabaseRead::Unreadable(e.to_string()).into()),
+    }
+}
