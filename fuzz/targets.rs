@@ -36,6 +36,8 @@ pub const TARGETS: &[(&str, Entry)] = &[
     ("pair_record", pair_record),
     ("plist_bounded", plist_bounded),
     ("photos_library", photos_library),
+    ("rescue_manifest", rescue_manifest),
+    ("history_target", history_target),
 ];
 
 /// Runs a wire reader over an in-memory buffer. `&[u8]` never returns `Pending`, so one poll
@@ -640,5 +642,59 @@ mod sqlite_bound {
             // SAFETY: a process-wide setting SQLite reads on every allocation.
             unsafe { ffi::sqlite3_hard_heap_limit64(128 << 20) };
         });
+    }
+}
+
+/// A `manifest.json` left in a rescue folder (by an earlier run, or by anyone with the folder):
+/// read back as `synccheck rescue` reads it before copying, merged, counted and written again;
+/// what is written reads back the same.
+pub fn rescue_manifest(data: &[u8]) {
+    use synccheck_device::rescue_manifest;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    std::fs::write(dir.path().join(rescue_manifest::FILE_NAME), data).expect("write the input");
+    let Some(mut manifest) = rescue_manifest::read(dir.path()) else {
+        return;
+    };
+    let earlier = manifest.clone();
+    manifest.files.clear();
+    // Its paths are only looked up under the folder, never opened for writing.
+    manifest.merge_earlier(Some(earlier), dir.path());
+    for f in &manifest.files {
+        assert!(
+            !f.path.starts_with('/') && !f.path.split('/').any(|part| part == ".."),
+            "a merged path outside the folder: {:?}",
+            f.path
+        );
+    }
+    manifest.count(0, 0);
+    manifest.write(dir.path()).expect("write the manifest back");
+    assert_eq!(
+        rescue_manifest::read(dir.path()).as_ref(),
+        Some(&manifest),
+        "what is written reads back the same"
+    );
+}
+
+/// `--db` / `SYNCCHECK_DB`: a path or a PostgreSQL URL, completed from PG* variables (none
+/// here). Whatever it is, its description never shows a password it was given.
+pub fn history_target(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let no_env = |_: &str| None;
+    let Ok(target) = synccheck_history::Target::parse_with(std::ffi::OsStr::new(text), &no_env)
+    else {
+        return;
+    };
+    let described = target.describe();
+    // `scheme://user:password@host...`: the described server never carries `:password@`.
+    let password = text
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('@'))
+        .and_then(|(userinfo, _)| userinfo.split_once(':'))
+        .map(|(_, password)| password)
+        .filter(|p| !p.is_empty());
+    if let (Some(password), None) = (password, target.path()) {
+        assert!(!described.contains(&format!(":{password}@")), "{described}");
     }
 }

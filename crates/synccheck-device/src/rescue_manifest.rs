@@ -103,7 +103,17 @@ impl Manifest {
         let listed: std::collections::HashSet<String> =
             self.files.iter().map(|f| f.path.clone()).collect();
         for f in earlier.files {
-            if f.is_rescued() && !listed.contains(&f.path) && folder.join(&f.path).is_file() {
+            // The manifest is a file anyone with the folder can edit: a path that is absolute
+            // or climbs out (`/etc/passwd`, `../x`) names nothing in this folder.
+            let inside = !f.path.is_empty()
+                && Path::new(&f.path)
+                    .components()
+                    .all(|c| matches!(c, std::path::Component::Normal(_)));
+            if inside
+                && f.is_rescued()
+                && !listed.contains(&f.path)
+                && folder.join(&f.path).is_file()
+            {
                 self.files.push(f);
             }
         }
