@@ -895,6 +895,7 @@ impl Connection {
                     }
                 }
                 let chunk = o.read(handle.pos, size.min(MAX_READ));
+                self.stats.read(chunk.len() as u64, false);
                 handle.pos += chunk.len() as u64;
                 handle.reads += 1;
                 return Ok(chunk);
