@@ -276,3 +276,28 @@ async fn reads_of_originals_are_counted_as_file_bytes() {
     assert_eq!((n.reads, n.bytes_read), (1, got.len() as u64));
     assert_eq!(n.library_bytes, 0, "not Photos.sqlite");
 }
+
+#[tokio::test(start_paused = true)]
+async fn requests_after_a_restart_to_a_new_library_are_counted() {
+    let after = PhotoLibrary {
+        files: BTreeMap::new(),
+        database: DatabaseRead::NotFound,
+        copied_bytes: None,
+        read_at: None,
+    };
+    let device = device_with(None, DatabaseRead::NotFound, Some(after));
+    device.restart_soon();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert!(device.is_attached());
+    let mut c = Client::start(&device);
+    let mut args = 3u64.to_le_bytes().to_vec(); // read and write, created
+    args.extend_from_slice(&codec::cstring("PhotoData/new.txt"));
+    c.send(op::FILE_OPEN, &args).await;
+    let reply = c.receive().await;
+    assert_eq!(reply.operation(), op::STATUS, "{reply:?}");
+    assert!(
+        device.afc_after_restart.get().is_some(),
+        "served after the restart"
+    );
+    assert_eq!(device.afc_activity.snapshot().write_requests, 1);
+}
