@@ -148,20 +148,28 @@ pub(crate) struct Volume {
     database: Option<Database>,
     /// GET_DEVICE_INFO's answer.
     device_info: Vec<(&'static str, String)>,
-    /// What hosts did with the volume, for tests.
-    pub(crate) activity: Activity,
     /// `original-changes` and `original-vanishes` paths.
     original_changes: Vec<String>,
     original_vanishes: Vec<String>,
 }
 
-/// Counters of what hosts asked of one phone's AFC volume.
+/// Counters of what hosts asked of one phone's AFC volume, kept on the phone
+/// ([`Device::afc_activity`]) so that they span the volume of before and after a restart.
 #[derive(Default)]
 pub(crate) struct Activity {
     /// Requests that would write, create, remove or rename (all refused).
     pub write_requests: AtomicU64,
     /// Originals opened for reading (under `DCIM/`).
     pub original_opens: AtomicU64,
+}
+
+impl Activity {
+    pub fn snapshot(&self) -> crate::AfcActivity {
+        crate::AfcActivity {
+            write_requests: self.write_requests.load(Ordering::SeqCst),
+            original_opens: self.original_opens.load(Ordering::SeqCst),
+        }
+    }
 }
 
 /// What the volume is built from, taken off the device so the build can run on a blocking
@@ -244,7 +252,6 @@ impl Volume {
             nodes: BTreeMap::new(),
             denied: source.faults.afc_denied.clone(),
             database: None,
-            activity: Activity::default(),
             original_changes: source.faults.original_changes.clone(),
             original_vanishes: source.faults.original_vanishes.clone(),
             device_info: vec![
@@ -747,8 +754,8 @@ async fn read_request<R: AsyncRead + Unpin + ?Sized>(stream: &mut R) -> Result<P
 impl Connection {
     /// A request that would change the phone: refused, and counted so tests can say none came.
     fn refuse_write(&self, operation: u64) {
-        self.volume
-            .activity
+        self.device
+            .afc_activity
             .write_requests
             .fetch_add(1, Ordering::SeqCst);
         tracing::warn!(
@@ -850,8 +857,8 @@ impl Connection {
                 (Target::Database, tears)
             }
             Node::Original(o) => {
-                self.volume
-                    .activity
+                self.device
+                    .afc_activity
                     .original_opens
                     .fetch_add(1, Ordering::SeqCst);
                 (Target::Original(Arc::clone(o)), false)
@@ -895,6 +902,7 @@ impl Connection {
                     }
                 }
                 let chunk = o.read(handle.pos, size.min(MAX_READ));
+                self.stats.read(chunk.len() as u64, false);
                 handle.pos += chunk.len() as u64;
                 handle.reads += 1;
                 return Ok(chunk);

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::{broadcast, watch};
 
-use super::afc::{Volume, VolumeSource};
+use super::afc::{Activity, Volume, VolumeSource};
 use super::faults::{FaultMode, Faults, Trust, UnlockWhen};
 use super::link::{AfcStatsLog, LinkClock};
 use super::lock;
@@ -122,6 +122,8 @@ pub(crate) struct Device {
     pub link_clock: LinkClock,
     /// What each AFC connection asked and was sent.
     pub afc_stats: AfcStatsLog,
+    /// What hosts asked of the AFC volume, before and after a restart.
+    pub afc_activity: Activity,
 }
 
 pub(crate) struct DeviceParts {
@@ -174,6 +176,7 @@ impl Device {
             events,
             link_clock: LinkClock::default(),
             afc_stats: AfcStatsLog::default(),
+            afc_activity: Activity::default(),
         }
     }
 

@@ -208,14 +208,7 @@ impl SimHandle {
     /// What hosts have asked of phone `n`'s AFC volume so far (all zero before its first AFC
     /// connection).
     pub fn afc_activity(&self, n: usize) -> Result<AfcActivity, SimError> {
-        let device = self.numbered(n)?;
-        Ok(device.afc.get().map_or(AfcActivity::default(), |v| {
-            let a = &v.activity;
-            AfcActivity {
-                write_requests: a.write_requests.load(std::sync::atomic::Ordering::SeqCst),
-                original_opens: a.original_opens.load(std::sync::atomic::Ordering::SeqCst),
-            }
-        }))
+        Ok(self.numbered(n)?.afc_activity.snapshot())
     }
 
     /// What each AFC connection to phone `n` (1-based) asked and was sent, oldest first: for

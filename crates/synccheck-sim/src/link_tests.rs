@@ -14,7 +14,7 @@ use crate::device::{Device, DeviceParts};
 use crate::faults::Faults;
 use crate::link::{AfcCounters, Link};
 use crate::pairing::{PairNewDevice, Pairing};
-use synccheck_core::photos::{DatabaseRead, FileRead, PhotoLibrary};
+use synccheck_core::photos::{DatabaseRead, FileRead, LibrarySummary, PhotoLibrary};
 use synccheck_device::pairing::HostIdentity;
 use synccheck_wire::afc::{self as codec, op};
 
@@ -35,6 +35,15 @@ fn pairing() -> Pairing {
 }
 
 fn device(link: Option<Link>) -> Arc<Device> {
+    device_with(link, DatabaseRead::NotFound, None)
+}
+
+/// A phone serving [`FILE`] and `database`, and `after_restart` once it has restarted.
+fn device_with(
+    link: Option<Link>,
+    database: DatabaseRead,
+    after_restart: Option<PhotoLibrary>,
+) -> Arc<Device> {
     let pairing = pairing();
     let faults = Faults {
         link,
@@ -57,10 +66,10 @@ fn device(link: Option<Link>) -> Arc<Device> {
         identity: pairing.identity,
         trusted: Some(pairing.trusted),
         faults,
-        after_restart: None,
+        after_restart,
         photo_library: Some(PhotoLibrary {
             files,
-            database: DatabaseRead::NotFound,
+            database,
             copied_bytes: None,
             read_at: None,
         }),
@@ -97,8 +106,12 @@ impl Client {
     }
 
     async fn open(&mut self) -> u64 {
+        self.open_path(FILE).await
+    }
+
+    async fn open_path(&mut self, path: &str) -> u64 {
         let mut args = codec::mode::READ_ONLY.to_le_bytes().to_vec();
-        args.extend_from_slice(&codec::cstring(FILE));
+        args.extend_from_slice(&codec::cstring(path));
         self.send(op::FILE_OPEN, &args).await;
         let reply = self.receive().await;
         assert_eq!(reply.operation(), op::FILE_OPEN_RESULT, "{reply:?}");
@@ -242,4 +255,49 @@ async fn without_the_fault_nothing_waits_and_the_counters_still_count() {
     let n = counters(&device);
     assert_eq!((n.requests, n.reads, n.bytes_read), (2, 1, PAGE));
     assert_eq!(n.library_bytes, 0, "not Photos.sqlite");
+}
+
+#[tokio::test]
+async fn reads_of_originals_are_counted_as_file_bytes() {
+    let summary = LibrarySummary {
+        assets: Some(10),
+        waiting: Some(2),
+        ..LibrarySummary::default()
+    };
+    let lib = crate::synth::build(&summary).unwrap();
+    let original = crate::originals::list(&lib.main, &lib.wal).unwrap()[0].clone();
+    let device = device_with(None, DatabaseRead::Summary(summary), None);
+    let mut c = Client::start(&device);
+    let h = c.open_path(&original.path).await;
+    c.ask_read(h, PAGE).await;
+    let got = c.read_reply().await;
+    assert_eq!(got.len() as u64, PAGE.min(original.size));
+    let n = counters(&device);
+    assert_eq!((n.reads, n.bytes_read), (1, got.len() as u64));
+    assert_eq!(n.library_bytes, 0, "not Photos.sqlite");
+}
+
+#[tokio::test(start_paused = true)]
+async fn requests_after_a_restart_to_a_new_library_are_counted() {
+    let after = PhotoLibrary {
+        files: BTreeMap::new(),
+        database: DatabaseRead::NotFound,
+        copied_bytes: None,
+        read_at: None,
+    };
+    let device = device_with(None, DatabaseRead::NotFound, Some(after));
+    device.restart_soon();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert!(device.is_attached());
+    let mut c = Client::start(&device);
+    let mut args = 3u64.to_le_bytes().to_vec(); // read and write, created
+    args.extend_from_slice(&codec::cstring("PhotoData/new.txt"));
+    c.send(op::FILE_OPEN, &args).await;
+    let reply = c.receive().await;
+    assert_eq!(reply.operation(), op::STATUS, "{reply:?}");
+    assert!(
+        device.afc_after_restart.get().is_some(),
+        "served after the restart"
+    );
+    assert_eq!(device.afc_activity.snapshot().write_requests, 1);
 }

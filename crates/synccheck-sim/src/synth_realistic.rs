@@ -240,8 +240,7 @@ fn pattern() -> Vec<u8> {
 
 /// Writes the analysis rows of each asset, as the assets are written.
 pub(crate) struct Analysis {
-    /// The asset table (ZASSET or ZGENERICASSET) and the statement that fills its details.
-    asset_table: String,
+    /// The statement that fills the asset table's details (ZASSET or ZGENERICASSET).
     update_asset: String,
     blob: Vec<u8>,
     rng: Rng,
@@ -259,7 +258,6 @@ impl Analysis {
             .take(SCENEPRINT_BYTES.max(FACEPRINT_BYTES))
             .collect();
         Analysis {
-            asset_table: String::new(),
             update_asset: String::new(),
             blob,
             rng: Rng(0xa11_a1ce_0000_0002),
@@ -269,7 +267,6 @@ impl Analysis {
     }
 
     pub fn create(&mut self, conn: &Connection, asset_table: &str) -> Result<(), SynthError> {
-        self.asset_table = asset_table.to_string();
         self.update_asset = format!(
             "UPDATE {asset_table} SET {} WHERE Z_PK = ?",
             ASSET_DETAILS
