@@ -168,7 +168,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ScanRow> {
         name: r.get(5)?,
         model: r.get(6)?,
         ios: r.get(7)?,
-        free_bytes: r.get::<_, Option<i64>>(8)?.map(|b| b.max(0) as u64),
+        free_bytes: r.get::<_, Option<i64>>(8)?.map(count),
         health_percent: r.get(9)?,
         verdict: r.get(10)?,
     })
