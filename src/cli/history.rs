@@ -134,6 +134,29 @@ pub fn cell(text: Option<&str>, width: usize) -> String {
     cut
 }
 
+/// A listing's time column: local time, as the report prints it; the database keeps UTC.
+pub fn time_cell(at: i64) -> String {
+    DateTime::<Utc>::from_timestamp(at, 0)
+        .map(|t| words::local(t, words::SCREEN_TIME))
+        .unwrap_or_default()
+}
+
+/// A listing's phone columns: the serial (else the UDID) and the name, both `[redacted]`
+/// under `--redact`.
+pub fn phone_cells(
+    serial: Option<&str>,
+    udid: Option<&str>,
+    name: Option<&str>,
+    redact: bool,
+) -> (String, String) {
+    let (serial, name) = if redact {
+        (Some("[redacted]"), Some("[redacted]"))
+    } else {
+        (serial.or(udid), name)
+    };
+    (cell(serial, 14), cell(name, 18))
+}
+
 fn list(args: &HistoryArgs) -> Result<i32, CliError> {
     let Some(history) = open_to_read(&args.db)? else {
         eprintln!("No scans recorded yet.");
@@ -155,27 +178,21 @@ fn list(args: &HistoryArgs) -> Result<i32, CliError> {
         "id", "time", "bench", "serial", "name", "model", "iOS", "free", "health"
     );
     for r in rows {
-        // Local time, as the report prints it; the database keeps UTC.
-        let when = DateTime::<Utc>::from_timestamp(r.scanned_at, 0)
-            .map(|t| words::local(t, words::SCREEN_TIME))
-            .unwrap_or_default();
         // The report's word for the stored verdict (`manual` is printed "to check").
         let verdict = words::status_word(words::status_from_json(&r.verdict));
-        let (serial, name) = if args.redact {
-            (
-                Some("[redacted]".to_string()),
-                Some("[redacted]".to_string()),
-            )
-        } else {
-            (r.serial.or(r.udid), r.name)
-        };
+        let (serial, name) = phone_cells(
+            r.serial.as_deref(),
+            r.udid.as_deref(),
+            r.name.as_deref(),
+            args.redact,
+        );
         println!(
             "{:>5}  {:<16}  {:<12}  {:<14}  {:<18}  {:<18}  {:<8}  {:>8}  {:>7}  {}",
             r.id,
-            when,
+            time_cell(r.scanned_at),
             cell(r.bench.as_deref(), 12),
-            cell(serial.as_deref(), 14),
-            cell(name.as_deref(), 18),
+            serial,
+            name,
             cell(r.model.as_deref(), 18),
             cell(r.ios.as_deref(), 8),
             r.free_bytes.map(units::bytes).unwrap_or_else(|| "?".into()),
