@@ -57,12 +57,21 @@ fn host_name() -> Option<String> {
 /// not a new tree.
 pub fn open_to_record(args: &DbArgs) -> Result<History, history::HistoryError> {
     let (target, given) = db_target(args)?;
+    record_at(&target, given, args)
+}
+
+/// [`open_to_record`] at a target already read from `args`.
+fn record_at(
+    target: &Target,
+    given: bool,
+    args: &DbArgs,
+) -> Result<History, history::HistoryError> {
     let mode = if given {
         OpenMode::RecordAtGiven
     } else {
         OpenMode::RecordAtDefault
     };
-    Ok(History::open_target(&target, mode)?.with_bench(bench(args)))
+    Ok(History::open_target(target, mode)?.with_bench(bench(args)))
 }
 
 /// For `watch`, which runs for hours: a history server that cannot be reached now is said
@@ -72,15 +81,16 @@ pub fn open_to_record_retrying(
     args: &DbArgs,
     quiet: bool,
 ) -> Result<History, history::HistoryError> {
-    match (db_target(args)?, open_to_record(args)) {
-        ((Target::Postgres(pg), _), Err(e)) if e.is_unreachable() => {
+    let (target, given) = db_target(args)?;
+    match (&target, record_at(&target, given, args)) {
+        (Target::Postgres(pg), Err(e)) if e.is_unreachable() => {
             if !quiet {
                 eprintln!(
                     "synccheck: warning: {}; watch records scans once it is back",
                     synccheck_wire::phone_text::printable(&e.to_string())
                 );
             }
-            Ok(History::postgres_later(&pg).with_bench(bench(args)))
+            Ok(History::postgres_later(pg).with_bench(bench(args)))
         }
         (_, opened) => opened,
     }
