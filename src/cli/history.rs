@@ -57,12 +57,21 @@ fn host_name() -> Option<String> {
 /// not a new tree.
 pub fn open_to_record(args: &DbArgs) -> Result<History, history::HistoryError> {
     let (target, given) = db_target(args)?;
+    record_at(&target, given, args)
+}
+
+/// [`open_to_record`] at a target already read from `args`.
+fn record_at(
+    target: &Target,
+    given: bool,
+    args: &DbArgs,
+) -> Result<History, history::HistoryError> {
     let mode = if given {
         OpenMode::RecordAtGiven
     } else {
         OpenMode::RecordAtDefault
     };
-    Ok(History::open_target(&target, mode)?.with_bench(bench(args)))
+    Ok(History::open_target(target, mode)?.with_bench(bench(args)))
 }
 
 /// For `watch`, which runs for hours: a history server that cannot be reached now is said
@@ -72,15 +81,16 @@ pub fn open_to_record_retrying(
     args: &DbArgs,
     quiet: bool,
 ) -> Result<History, history::HistoryError> {
-    match (db_target(args)?, open_to_record(args)) {
-        ((Target::Postgres(pg), _), Err(e)) if e.is_unreachable() => {
+    let (target, given) = db_target(args)?;
+    match (&target, record_at(&target, given, args)) {
+        (Target::Postgres(pg), Err(e)) if e.is_unreachable() => {
             if !quiet {
                 eprintln!(
                     "synccheck: warning: {}; watch records scans once it is back",
                     synccheck_wire::phone_text::printable(&e.to_string())
                 );
             }
-            Ok(History::postgres_later(&pg).with_bench(bench(args)))
+            Ok(History::postgres_later(pg).with_bench(bench(args)))
         }
         (_, opened) => opened,
     }
@@ -134,6 +144,29 @@ pub fn cell(text: Option<&str>, width: usize) -> String {
     cut
 }
 
+/// A listing's time column: local time, as the report prints it; the database keeps UTC.
+pub fn time_cell(at: i64) -> String {
+    DateTime::<Utc>::from_timestamp(at, 0)
+        .map(|t| words::local(t, words::SCREEN_TIME))
+        .unwrap_or_default()
+}
+
+/// A listing's phone columns: the serial (else the UDID) and the name, both `[redacted]`
+/// under `--redact`.
+pub fn phone_cells(
+    serial: Option<&str>,
+    udid: Option<&str>,
+    name: Option<&str>,
+    redact: bool,
+) -> (String, String) {
+    let (serial, name) = if redact {
+        (Some("[redacted]"), Some("[redacted]"))
+    } else {
+        (serial.or(udid), name)
+    };
+    (cell(serial, 14), cell(name, 18))
+}
+
 fn list(args: &HistoryArgs) -> Result<i32, CliError> {
     let Some(history) = open_to_read(&args.db)? else {
         eprintln!("No scans recorded yet.");
@@ -155,27 +188,21 @@ fn list(args: &HistoryArgs) -> Result<i32, CliError> {
         "id", "time", "bench", "serial", "name", "model", "iOS", "free", "health"
     );
     for r in rows {
-        // Local time, as the report prints it; the database keeps UTC.
-        let when = DateTime::<Utc>::from_timestamp(r.scanned_at, 0)
-            .map(|t| words::local(t, words::SCREEN_TIME))
-            .unwrap_or_default();
         // The report's word for the stored verdict (`manual` is printed "to check").
         let verdict = words::status_word(words::status_from_json(&r.verdict));
-        let (serial, name) = if args.redact {
-            (
-                Some("[redacted]".to_string()),
-                Some("[redacted]".to_string()),
-            )
-        } else {
-            (r.serial.or(r.udid), r.name)
-        };
+        let (serial, name) = phone_cells(
+            r.serial.as_deref(),
+            r.udid.as_deref(),
+            r.name.as_deref(),
+            args.redact,
+        );
         println!(
             "{:>5}  {:<16}  {:<12}  {:<14}  {:<18}  {:<18}  {:<8}  {:>8}  {:>7}  {}",
             r.id,
-            when,
+            time_cell(r.scanned_at),
             cell(r.bench.as_deref(), 12),
-            cell(serial.as_deref(), 14),
-            cell(name.as_deref(), 18),
+            serial,
+            name,
             cell(r.model.as_deref(), 18),
             cell(r.ios.as_deref(), 8),
             r.free_bytes.map(units::bytes).unwrap_or_else(|| "?".into()),

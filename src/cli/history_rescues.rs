@@ -1,12 +1,11 @@
 //! `synccheck history rescues`: past `rescue` runs, newest first, one line each, in the
 //! history's own columns (time, bench, phone) and the rescue's counts.
 
-use chrono::{DateTime, Utc};
 use synccheck_history::{ListFilter, RescueRow, RescueSelection};
 
 use super::args::DbArgs;
 use super::error::CliError;
-use super::history::{cell, open_to_read};
+use super::history::{cell, open_to_read, phone_cells, time_cell};
 
 /// Which rescues, and whether to hide the phones.
 pub struct RescuesAsked<'a> {
@@ -46,14 +45,12 @@ pub fn list(asked: RescuesAsked<'_>) -> Result<i32, CliError> {
 
 /// One rescue's line; `size` is what this run copied.
 fn line(r: &RescueRow, redact: bool) -> String {
-    let when = DateTime::<Utc>::from_timestamp(r.rescued_at, 0)
-        .map(|t| synccheck_report::words::local(t, synccheck_report::words::SCREEN_TIME))
-        .unwrap_or_default();
-    let (serial, name) = if redact {
-        (Some("[redacted]"), Some("[redacted]"))
-    } else {
-        (r.serial.as_deref().or(r.udid.as_deref()), r.name.as_deref())
-    };
+    let (serial, name) = phone_cells(
+        r.serial.as_deref(),
+        r.udid.as_deref(),
+        r.name.as_deref(),
+        redact,
+    );
     let asked = match r.selection {
         Some(RescueSelection::Waiting) => "waiting",
         Some(RescueSelection::All) => "all",
@@ -62,10 +59,10 @@ fn line(r: &RescueRow, redact: bool) -> String {
     format!(
         "{:>5}  {:<16}  {:<12}  {:<14}  {:<18}  {:<18}  {:<7}  {:>6}  {:>7}  {:>12}  {:>8}  {}",
         r.id,
-        when,
+        time_cell(r.rescued_at),
         cell(r.bench.as_deref(), 12),
-        cell(serial, 14),
-        cell(name, 18),
+        serial,
+        name,
         cell(r.model.as_deref(), 18),
         asked,
         r.copied,

@@ -231,7 +231,12 @@ fn migrate(client: &mut Client) -> Result<(), Migration> {
 /// PostgreSQL text cannot hold a NUL, which a phone may put in its name: the listing's columns
 /// get U+FFFD for it, while the snapshot (bytes) keeps the value exactly.
 fn text(value: &Option<String>) -> Option<String> {
-    value.as_ref().map(|v| v.replace('\0', "\u{fffd}"))
+    value.as_deref().map(nul_free)
+}
+
+/// [`text`] for a value that is always there.
+fn nul_free(value: &str) -> String {
+    value.replace('\0', "\u{fffd}")
 }
 
 /// The client's error with its causes: tokio-postgres's `Display` names only the kind
@@ -302,7 +307,7 @@ impl Store for PgStore {
         s: &ScanRecord,
         before_commit: &mut (dyn FnMut() + Send),
     ) -> Result<i64, HistoryError> {
-        let answers = s.answers.replace('\0', "\u{fffd}");
+        let answers = nul_free(&s.answers);
         self.with(|client| {
             let mut tx = client.transaction()?;
             let id: i64 = tx
@@ -360,7 +365,7 @@ impl Store for PgStore {
                 name: r.get(5),
                 model: r.get(6),
                 ios: r.get(7),
-                free_bytes: r.get::<_, Option<i64>>(8).map(|b| b.max(0) as u64),
+                free_bytes: r.get::<_, Option<i64>>(8).map(count),
                 health_percent: r.get(9),
                 verdict: r.get(10),
             })
@@ -372,7 +377,7 @@ impl Store for PgStore {
         udid: &str,
         before: Option<i64>,
     ) -> Result<Option<i64>, HistoryError> {
-        let udid = udid.replace('\0', "\u{fffd}");
+        let udid = nul_free(udid);
         let row = self.with(|client| {
             client.query_opt(
                 "SELECT id FROM scans WHERE udid = $1 AND ($2::BIGINT IS NULL OR id < $2)
@@ -395,7 +400,7 @@ impl Store for PgStore {
 
     fn find(&mut self, s: &ScanRecord) -> Result<Option<i64>, HistoryError> {
         let (bench, udid) = (text(&s.bench), text(&s.udid));
-        let answers = s.answers.replace('\0', "\u{fffd}");
+        let answers = nul_free(&s.answers);
         let row = self.with(|client| {
             client.query_opt(
                 "SELECT id FROM scans WHERE scanned_at = $1

@@ -7,6 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use synccheck_core::snapshot::{self, Snapshot};
 use synccheck_report::DeviceReport;
 
+use crate::rescue::{count, stored_count};
 use crate::{HistoryError, ScanRow, StoredScan};
 
 /// A scan's row: the listing's columns, the answers and the snapshot as stored.
@@ -61,7 +62,7 @@ impl ScanRecord {
             product_type: f.identity.product_type.clone(),
             model: f.identity.marketing_name.clone(),
             ios: f.software.ios_version.map(|v| v.to_string()),
-            free_bytes: f.storage.free_bytes.map(|b| b.min(i64::MAX as u64) as i64),
+            free_bytes: f.storage.free_bytes.map(stored_count),
             health_percent: f.battery.health.estimated_health_percent,
             verdict: report.evaluation.verdict.status.as_str().to_string(),
             answers: answers.join("\n"),
@@ -80,7 +81,7 @@ impl ScanRecord {
             name: self.name.clone(),
             model: self.model.clone(),
             ios: self.ios.clone(),
-            free_bytes: self.free_bytes.map(|b| b.max(0) as u64),
+            free_bytes: self.free_bytes.map(count),
             health_percent: self.health_percent,
             verdict: self.verdict.clone(),
         }

@@ -69,10 +69,7 @@ impl SqliteStore {
     /// pipe given as `--db` is refused instead of hanging SQLite's first read.
     pub fn open(path: &Path, mode: OpenMode) -> Result<SqliteStore, HistoryError> {
         use synccheck_core::user_file::{open_regular_file, UserFileError};
-        let sql = |source| HistoryError::Sqlite {
-            path: path.to_path_buf(),
-            source,
-        };
+        let sql = sql_error(path);
         match open_regular_file(path) {
             Ok(_) => {}
             Err(UserFileError::NotAFile(kind)) => {
@@ -151,10 +148,15 @@ impl SqliteStore {
     }
 
     fn sql(&self, source: rusqlite::Error) -> HistoryError {
-        HistoryError::Sqlite {
-            path: self.path.clone(),
-            source,
-        }
+        sql_error(&self.path)(source)
+    }
+}
+
+/// SQLite's error, named by the history's path.
+fn sql_error(path: &Path) -> impl Fn(rusqlite::Error) -> HistoryError + Copy + '_ {
+    |source| HistoryError::Sqlite {
+        path: path.to_path_buf(),
+        source,
     }
 }
 
@@ -168,7 +170,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ScanRow> {
         name: r.get(5)?,
         model: r.get(6)?,
         ios: r.get(7)?,
-        free_bytes: r.get::<_, Option<i64>>(8)?.map(|b| b.max(0) as u64),
+        free_bytes: r.get::<_, Option<i64>>(8)?.map(count),
         health_percent: r.get(9)?,
         verdict: r.get(10)?,
     })
@@ -180,11 +182,7 @@ impl Store for SqliteStore {
         s: &ScanRecord,
         before_commit: &mut (dyn FnMut() + Send),
     ) -> Result<i64, HistoryError> {
-        let path = self.path.clone();
-        let sql = |source| HistoryError::Sqlite {
-            path: path.clone(),
-            source,
-        };
+        let sql = sql_error(&self.path);
         let tx = self.conn.transaction().map_err(sql)?;
         tx.execute(
             "INSERT INTO scans (scanned_at, bench, udid, serial, name, product_type, model, ios,
@@ -304,11 +302,7 @@ impl Store for SqliteStore {
     }
 
     fn insert_rescue(&mut self, r: &Rescue, bench: Option<&str>) -> Result<i64, HistoryError> {
-        let path = self.path.clone();
-        let sql = |source| HistoryError::Sqlite {
-            path: path.clone(),
-            source,
-        };
+        let sql = sql_error(&self.path);
         let tx = self.conn.transaction().map_err(sql)?;
         tx.execute(
             "INSERT INTO rescues (rescued_at, bench, udid, serial, name, product_type, model,
