@@ -178,7 +178,7 @@ async fn rescue(
         budget,
     };
     let mut outcomes: Vec<Outcome> = Vec::with_capacity(files.len());
-    let copied = copy_all(&mut afc, &files, &dest, &mut outcomes, args, totals.bytes).await;
+    let copied = copy_all(&mut afc, &files, &dest, &mut outcomes, totals.bytes).await;
     // What was not reached (the disk filled, or the phone went away) waits for the next run.
     let stopped_by = match &copied {
         Err(e) => Outcome::Failed(format!("not reached: {e}")),
@@ -279,7 +279,6 @@ async fn copy_all(
     files: &[RescueFile],
     dest: &Destination,
     outcomes: &mut Vec<Outcome>,
-    args: &RescueArgs,
     expected: u64,
 ) -> Result<(), DeviceError> {
     let bar = std::io::stderr().is_terminal().then(|| {
@@ -313,7 +312,7 @@ async fn copy_all(
         if let (Some(bar), Outcome::AlreadyThere(n)) = (&bar, &outcome) {
             bar.inc(*n);
         }
-        if bar.is_none() && !args.dry_run {
+        if bar.is_none() {
             let said = match &outcome {
                 Outcome::Copied(n) => format!("copied ({})", bytes(*n)),
                 Outcome::AlreadyThere(_) => "already here".to_string(),
