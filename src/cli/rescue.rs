@@ -336,13 +336,7 @@ async fn copy_all(
 
 /// One line of totals and one per kind of trouble; the exit code.
 fn summarize(folder: &Path, files: &[RescueFile], outcomes: &[Outcome]) -> i32 {
-    let copied: Vec<u64> = outcomes
-        .iter()
-        .filter_map(|o| match o {
-            Outcome::Copied(n) => Some(*n),
-            _ => None,
-        })
-        .collect();
+    let (copied, copied_bytes) = copied(outcomes);
     let here = outcomes
         .iter()
         .filter(|o| matches!(o, Outcome::AlreadyThere(_)))
@@ -354,10 +348,10 @@ fn summarize(folder: &Path, files: &[RescueFile], outcomes: &[Outcome]) -> i32 {
         .count();
     println!(
         "Copied {} files ({}); {} were already there. {} of {} files are in {}",
-        copied.len(),
-        bytes(copied.iter().sum()),
+        copied,
+        bytes(copied_bytes),
         here,
-        copied.len() + here,
+        copied + here,
         wanted,
         folder.display()
     );
@@ -381,6 +375,14 @@ fn summarize(folder: &Path, files: &[RescueFile], outcomes: &[Outcome]) -> i32 {
     }
     println!("Run the same command again to retry them; the manifest lists each file.");
     NOT_ALL_RESCUED
+}
+
+/// How many files this run copied, and their bytes (not those already there).
+fn copied(outcomes: &[Outcome]) -> (usize, u64) {
+    outcomes.iter().fold((0, 0), |(files, sum), o| match o {
+        Outcome::Copied(n) => (files + 1, sum + n),
+        _ => (files, sum),
+    })
 }
 
 fn write_manifest(
@@ -425,14 +427,8 @@ fn write_manifest(
         files: entries,
     };
     m.merge_earlier(manifest::read(folder), folder);
-    let copied: Vec<u64> = outcomes
-        .iter()
-        .filter_map(|o| match o {
-            Outcome::Copied(n) => Some(*n),
-            _ => None,
-        })
-        .collect();
-    m.count(copied.len() as u64, copied.iter().sum());
+    let (copied, copied_bytes) = copied(outcomes);
+    m.count(copied as u64, copied_bytes);
     m.write(folder)
 }
 
