@@ -60,13 +60,7 @@ async fn rescue(
     args: &RescueArgs,
     options: synccheck_device::ScanOptions,
 ) -> Result<i32, CliError> {
-    let devices = live::select(mux, args.udid.as_deref()).await?;
-    let [device] = devices.as_slice() else {
-        return Err(CliError::Usage(format!(
-            "{} iPhones are attached: name the one to rescue with --udid (`synccheck list` shows them)",
-            devices.len()
-        )));
-    };
+    let device = &super::phones::one(mux, args.udid.as_deref(), "rescue").await?;
     let board = StatusBoard::new();
     let label = super::phones::label(&device.udid, 1, args.redact);
     let mut line = board.line(label);
