@@ -3,6 +3,8 @@
 //! its file is not a snapshot) is told after the reports, one error per phone, and never costs
 //! the others their reports.
 
+use synccheck_device::{AttachedDevice, Usbmuxd};
+
 use super::error::CliError;
 
 /// Which phone an error belongs to, as the technician can tell it apart.
@@ -28,6 +30,19 @@ pub fn label(udid: &str, position: usize, redact: bool) -> String {
     } else {
         format!("iPhone {udid}")
     }
+}
+
+/// The one phone a command acts on (`restart`, `rescue`): the one named, or the only one
+/// attached. Doing it to every phone on the bench at once is never what was meant.
+pub async fn one(mux: &Usbmuxd, udid: Option<&str>, to: &str) -> Result<AttachedDevice, CliError> {
+    let mut devices = super::live::select(mux, udid).await?;
+    if devices.len() > 1 {
+        return Err(CliError::Usage(format!(
+            "{} iPhones are attached: name the one to {to} with --udid (`synccheck list` shows them)",
+            devices.len()
+        )));
+    }
+    Ok(devices.remove(0))
 }
 
 struct Failure {

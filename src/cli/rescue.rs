@@ -60,13 +60,7 @@ async fn rescue(
     args: &RescueArgs,
     options: synccheck_device::ScanOptions,
 ) -> Result<i32, CliError> {
-    let devices = live::select(mux, args.udid.as_deref()).await?;
-    let [device] = devices.as_slice() else {
-        return Err(CliError::Usage(format!(
-            "{} iPhones are attached: name the one to rescue with --udid (`synccheck list` shows them)",
-            devices.len()
-        )));
-    };
+    let device = &super::phones::one(mux, args.udid.as_deref(), "rescue").await?;
     let board = StatusBoard::new();
     let label = super::phones::label(&device.udid, 1, args.redact);
     let mut line = board.line(label);
@@ -178,7 +172,7 @@ async fn rescue(
         budget,
     };
     let mut outcomes: Vec<Outcome> = Vec::with_capacity(files.len());
-    let copied = copy_all(&mut afc, &files, &dest, &mut outcomes, args, totals.bytes).await;
+    let copied = copy_all(&mut afc, &files, &dest, &mut outcomes, totals.bytes).await;
     // What was not reached (the disk filled, or the phone went away) waits for the next run.
     let stopped_by = match &copied {
         Err(e) => Outcome::Failed(format!("not reached: {e}")),
@@ -279,7 +273,6 @@ async fn copy_all(
     files: &[RescueFile],
     dest: &Destination,
     outcomes: &mut Vec<Outcome>,
-    args: &RescueArgs,
     expected: u64,
 ) -> Result<(), DeviceError> {
     let bar = std::io::stderr().is_terminal().then(|| {
@@ -313,7 +306,7 @@ async fn copy_all(
         if let (Some(bar), Outcome::AlreadyThere(n)) = (&bar, &outcome) {
             bar.inc(*n);
         }
-        if bar.is_none() && !args.dry_run {
+        if bar.is_none() {
             let said = match &outcome {
                 Outcome::Copied(n) => format!("copied ({})", bytes(*n)),
                 Outcome::AlreadyThere(_) => "already here".to_string(),
@@ -337,13 +330,7 @@ async fn copy_all(
 
 /// One line of totals and one per kind of trouble; the exit code.
 fn summarize(folder: &Path, files: &[RescueFile], outcomes: &[Outcome]) -> i32 {
-    let copied: Vec<u64> = outcomes
-        .iter()
-        .filter_map(|o| match o {
-            Outcome::Copied(n) => Some(*n),
-            _ => None,
-        })
-        .collect();
+    let (copied, copied_bytes) = copied(outcomes);
     let here = outcomes
         .iter()
         .filter(|o| matches!(o, Outcome::AlreadyThere(_)))
@@ -355,10 +342,10 @@ fn summarize(folder: &Path, files: &[RescueFile], outcomes: &[Outcome]) -> i32 {
         .count();
     println!(
         "Copied {} files ({}); {} were already there. {} of {} files are in {}",
-        copied.len(),
-        bytes(copied.iter().sum()),
+        copied,
+        bytes(copied_bytes),
         here,
-        copied.len() + here,
+        copied + here,
         wanted,
         folder.display()
     );
@@ -382,6 +369,14 @@ fn summarize(folder: &Path, files: &[RescueFile], outcomes: &[Outcome]) -> i32 {
     }
     println!("Run the same command again to retry them; the manifest lists each file.");
     NOT_ALL_RESCUED
+}
+
+/// How many files this run copied, and their bytes (not those already there).
+fn copied(outcomes: &[Outcome]) -> (usize, u64) {
+    outcomes.iter().fold((0, 0), |(files, sum), o| match o {
+        Outcome::Copied(n) => (files + 1, sum + n),
+        _ => (files, sum),
+    })
 }
 
 fn write_manifest(
@@ -426,14 +421,8 @@ fn write_manifest(
         files: entries,
     };
     m.merge_earlier(manifest::read(folder), folder);
-    let copied: Vec<u64> = outcomes
-        .iter()
-        .filter_map(|o| match o {
-            Outcome::Copied(n) => Some(*n),
-            _ => None,
-        })
-        .collect();
-    m.count(copied.len() as u64, copied.iter().sum());
+    let (copied, copied_bytes) = copied(outcomes);
+    m.count(copied as u64, copied_bytes);
     m.write(folder)
 }
 

@@ -55,7 +55,7 @@ pub fn run(args: RestartArgs) -> Result<i32, CliError> {
     };
 
     let runtime = live::runtime()?;
-    let device = runtime.block_on(one_phone(&mux, args.udid.as_deref()))?;
+    let device = runtime.block_on(phones::one(&mux, args.udid.as_deref(), "restart"))?;
     // Where the report says the values came from, as `scan` says it.
     let origin = device.connection.map(|c| c.as_str()).unwrap_or("usbmuxd");
     let name = phones::label(&device.udid, 1, redact);
@@ -199,19 +199,6 @@ enum Outcome {
         before_snap: Box<Snapshot>,
         after_snap: Box<Snapshot>,
     },
-}
-
-/// The one phone to restart: the one named, or the only one attached. Restarting every phone
-/// on the bench at once is never what was meant.
-async fn one_phone(mux: &Usbmuxd, udid: Option<&str>) -> Result<AttachedDevice, CliError> {
-    let mut devices = live::select(mux, udid).await?;
-    if devices.len() > 1 {
-        return Err(CliError::Usage(format!(
-            "{} iPhones are attached: name the one to restart with --udid (`synccheck list` shows them)",
-            devices.len()
-        )));
-    }
-    Ok(devices.remove(0))
 }
 
 /// One scan with the status line a technician watches (Trust, the library copy).

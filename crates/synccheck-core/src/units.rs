@@ -14,6 +14,19 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
+/// `1,204`: digits grouped by thousands, as counts are written for people.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// `80.6 %`, or `80 %` when whole.
 pub fn percent(p: f64) -> String {
     if (p - p.round()).abs() < 0.05 {

@@ -90,15 +90,8 @@ fn backlog(report: &DeviceReport) -> String {
 }
 
 fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    format!("{out} {}", if n == 1 { "photo" } else { "photos" })
+    let photos = if n == 1 { "photo" } else { "photos" };
+    format!("{} {photos}", units::thousands(n))
 }
 
 /// The engine's state in a few words: off, paused, blocked (and why), busy, or idle, with its

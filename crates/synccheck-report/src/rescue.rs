@@ -3,7 +3,7 @@
 
 use synccheck_core::facts::photos::LibraryFacts;
 use synccheck_core::facts::DeviceFacts;
-use synccheck_core::units;
+use synccheck_core::units::{self, thousands};
 
 /// "1,204 photos (4.1 GB) are only on this phone: `synccheck rescue --to DIR` copies them
 /// before any repair", when the library says photos wait to upload; `None` otherwise.
@@ -32,19 +32,6 @@ pub fn note(facts: &DeviceFacts) -> Option<String> {
     Some(format!(
         "{what}{size} {verb} only on this phone: `synccheck rescue --to DIR{all}` copies {pronoun} before any repair"
     ))
-}
-
-/// 1204 → "1,204".
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use crate::checklist::finding::{CheckId, Finding, Status};
 use crate::facts::photos::{keys, EngineStatus, LibraryFacts};
 use crate::facts::DeviceFacts;
 use crate::photos;
+use crate::units::thousands;
 
 fn source(key: &str) -> String {
     format!("{} {key}", photos::SYNC_STATUS)
@@ -70,18 +71,6 @@ pub(super) fn ios_too_old(facts: &DeviceFacts, f: Finding) -> Finding {
     let mut out = Finding::new(CheckId::IosUpdate, Status::Fail, summary, remedy);
     out.evidence = f.evidence;
     out.with(evidence, "true")
-}
-
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// `photos-upload`: evidence only. What iCloud holds beside what the phone holds, and a sync
