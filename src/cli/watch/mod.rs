@@ -84,7 +84,12 @@ pub fn run(args: WatchArgs) -> Result<i32, CliError> {
     let history = match super::history::open_to_record_retrying(&args.db, false) {
         Ok(h) => Some(h),
         Err(e) => {
-            eprintln!("synccheck: warning: scans will not be recorded: {e}");
+            // The path or server is the user's, but may hold any bytes: printed escaped, as the
+            // other history warnings are.
+            eprintln!(
+                "synccheck: warning: scans will not be recorded: {}",
+                synccheck_wire::phone_text::printable(&e.to_string())
+            );
             None
         }
     };
