@@ -16,7 +16,7 @@ use rustls::ClientConfig;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use super::error::within;
-use super::lockdown::{Lockdown, ServicePort, LOCKDOWN_PORT};
+use super::lockdown::{start_service_on, ServicePort};
 use super::usbmuxd::{AttachedDevice, Usbmuxd};
 use super::{tls, BoxStream, DeviceError};
 use synccheck_wire::afc::{self as codec, code, mode, op, Packet};
@@ -132,16 +132,7 @@ pub async fn connect(
     device: &AttachedDevice,
     timeout: Duration,
 ) -> Result<Afc, DeviceError> {
-    let (record, stream) = tokio::join!(
-        mux.read_pair_record(&device.udid),
-        mux.connect(device.device_id, LOCKDOWN_PORT, "lockdownd")
-    );
-    let record = record?.ok_or_else(|| DeviceError::NotPaired(device.udid.clone()))?;
-    let config = tls::client_config(&record)?;
-    let mut lockdown = Lockdown::new(stream?, timeout)
-        .start_session(&record, config.clone())
-        .await?;
-    let service = lockdown.start_service(SERVICE).await?;
+    let (service, config) = start_service_on(mux, device, SERVICE, timeout).await?;
     Afc::open(mux, device.device_id, service, config, timeout).await
 }
 
