@@ -328,7 +328,7 @@ impl Afc {
     }
 
     /// Opens a file read-only; the only open mode synccheck sends.
-    async fn open_read(&mut self, path: &str) -> Result<u64, AfcError> {
+    pub(crate) async fn open_read(&mut self, path: &str) -> Result<u64, AfcError> {
         let mut args = mode::READ_ONLY.to_le_bytes().to_vec();
         args.extend_from_slice(&codec::cstring(&absolute(path)));
         let body = self
@@ -338,7 +338,7 @@ impl Afc {
             .ok_or_else(|| garbage("AFC open reply without a handle".into()))?)
     }
 
-    async fn close_file(&mut self, handle: u64) -> Result<(), AfcError> {
+    pub(crate) async fn close_file(&mut self, handle: u64) -> Result<(), AfcError> {
         self.call(
             op::FILE_CLOSE,
             &handle.to_le_bytes(),
@@ -434,16 +434,6 @@ impl Afc {
             Some(e) => Err(e),
             None => Ok(out),
         }
-    }
-
-    /// Opens a file read-only for [`read_ranges`](Self::read_ranges).
-    pub(crate) async fn open_for_ranges(&mut self, path: &str) -> Result<u64, AfcError> {
-        self.open_read(path).await
-    }
-
-    /// Closes a file opened with [`open_for_ranges`](Self::open_for_ranges).
-    pub(crate) async fn close(&mut self, handle: u64) -> Result<(), AfcError> {
-        self.close_file(handle).await
     }
 
     /// A whole small file and its stat; a file over `max` bytes (at the stat, or as it is

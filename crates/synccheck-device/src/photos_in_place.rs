@@ -87,7 +87,7 @@ impl OpenFiles {
         if let Some(h) = self.handles[slot(file)] {
             return Ok(h);
         }
-        let h = afc.open_for_ranges(path_of(file)).await?;
+        let h = afc.open_read(path_of(file)).await?;
         self.handles[slot(file)] = Some(h);
         Ok(h)
     }
@@ -131,7 +131,7 @@ impl OpenFiles {
     async fn close(&mut self, afc: &mut Afc) -> Result<(), DeviceError> {
         for h in self.handles.iter_mut() {
             if let Some(handle) = h.take() {
-                if let Err(AfcError::Device(d)) = afc.close(handle).await {
+                if let Err(AfcError::Device(d)) = afc.close_file(handle).await {
                     return Err(d);
                 }
             }
