@@ -75,20 +75,13 @@ fn path_of(file: LibraryFile) -> &'static str {
     }
 }
 
-fn slot(file: LibraryFile) -> usize {
-    match file {
-        LibraryFile::Main => 0,
-        LibraryFile::Wal => 1,
-    }
-}
-
 impl OpenFiles {
     async fn handle(&mut self, afc: &mut Afc, file: LibraryFile) -> Result<u64, AfcError> {
-        if let Some(h) = self.handles[slot(file)] {
+        if let Some(h) = self.handles[file.index()] {
             return Ok(h);
         }
         let h = afc.open_read(path_of(file)).await?;
-        self.handles[slot(file)] = Some(h);
+        self.handles[file.index()] = Some(h);
         Ok(h)
     }
 
@@ -100,9 +93,9 @@ impl OpenFiles {
     ) -> Result<Vec<Vec<u8>>, AfcError> {
         let h = self.handle(afc, file).await?;
         let data = afc.read_ranges(h, ranges).await?;
-        if self.first_bytes[slot(file)].is_none() {
+        if self.first_bytes[file.index()].is_none() {
             if let Some(i) = ranges.iter().position(|(offset, _)| *offset == 0) {
-                self.first_bytes[slot(file)] = Some(data[i].clone());
+                self.first_bytes[file.index()] = Some(data[i].clone());
             }
         }
         Ok(data)
@@ -114,7 +107,7 @@ impl OpenFiles {
             (LibraryFile::Main, MAIN_HEADER),
             (LibraryFile::Wal, WAL_HEADER),
         ] {
-            let Some(served) = self.first_bytes[slot(file)].clone() else {
+            let Some(served) = self.first_bytes[file.index()].clone() else {
                 continue;
             };
             let h = self.handle(afc, file).await?;
