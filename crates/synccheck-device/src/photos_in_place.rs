@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use super::afc::{Afc, AfcError};
 use super::DeviceError;
 use crate::limits::ScanLimits;
-use crate::photos_guard::{device_or_keep, judge_attempt, same, stat_optional, Attempt};
+use crate::photos_guard::{judge_attempt, stat_before, unchanged_since, Attempt};
 use crate::photos_pages::{Fetch, FetchError, LibraryFile, PageReader};
 use crate::photos_query::{self as query, LibraryError};
 use synccheck_core::photos::{self, DatabaseRead};
@@ -171,20 +171,9 @@ where
     let mut read_total = 0u64;
     let start = afc.counters();
     for attempt in 1..=ATTEMPTS {
-        let before_db = match afc.stat(photos::DATABASE).await {
-            Ok(s) => s,
-            Err(AfcError::NotFound) => return Ok((DatabaseRead::NotFound.into(), None)),
-            Err(AfcError::PermissionDenied) => {
-                return Ok((DatabaseRead::PermissionDenied.into(), None))
-            }
-            Err(AfcError::Device(d)) => return Err(d),
-            Err(other) => return Ok((DatabaseRead::Unreadable(other.to_string()).into(), None)),
-        };
-        let before_wal = match stat_optional(afc, photos::DATABASE_WAL).await {
-            Ok(s) => s,
-            Err(AfcError::Device(d)) => return Err(d),
-            // A refused or odd WAL: read the main file alone and say so if that fails.
-            Err(_) => None,
+        let (before_db, before_wal) = match stat_before(afc).await? {
+            Ok(stats) => stats,
+            Err(read) => return Ok((read.into(), None)),
         };
         let attempt_start = afc.counters();
         let (tx, mut rx) = mpsc::unbounded_channel::<Request>();
@@ -264,13 +253,8 @@ where
             Err(AfcError::Device(d)) => return Err(d),
             Err(_) => false,
         };
-        let after_db = stat_optional(afc, photos::DATABASE)
-            .await
-            .map_err(device_or_keep)?;
-        let after_wal = stat_optional(afc, photos::DATABASE_WAL)
-            .await
-            .map_err(device_or_keep)?;
-        if !headers_same || !same(&Some(before_db), &after_db) || !same(&before_wal, &after_wal) {
+        let stats_same = unchanged_since(afc, before_db, &before_wal).await?;
+        if !headers_same || !stats_same {
             tracing::debug!(attempt, "the photo library changed while it was read");
             last_problem = "the library kept changing while it was read".into();
             continue;
