@@ -16,7 +16,7 @@ use rustls::ClientConfig;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use super::error::within;
-use super::lockdown::{Lockdown, ServicePort, LOCKDOWN_PORT};
+use super::lockdown::{start_service_on, ServicePort};
 use super::usbmuxd::{AttachedDevice, Usbmuxd};
 use super::{tls, BoxStream, DeviceError};
 use synccheck_wire::afc::{self as codec, code, mode, op, Packet};
@@ -132,16 +132,7 @@ pub async fn connect(
     device: &AttachedDevice,
     timeout: Duration,
 ) -> Result<Afc, DeviceError> {
-    let (record, stream) = tokio::join!(
-        mux.read_pair_record(&device.udid),
-        mux.connect(device.device_id, LOCKDOWN_PORT, "lockdownd")
-    );
-    let record = record?.ok_or_else(|| DeviceError::NotPaired(device.udid.clone()))?;
-    let config = tls::client_config(&record)?;
-    let mut lockdown = Lockdown::new(stream?, timeout)
-        .start_session(&record, config.clone())
-        .await?;
-    let service = lockdown.start_service(SERVICE).await?;
+    let (service, config) = start_service_on(mux, device, SERVICE, timeout).await?;
     Afc::open(mux, device.device_id, service, config, timeout).await
 }
 
@@ -337,7 +328,7 @@ impl Afc {
     }
 
     /// Opens a file read-only; the only open mode synccheck sends.
-    async fn open_read(&mut self, path: &str) -> Result<u64, AfcError> {
+    pub(crate) async fn open_read(&mut self, path: &str) -> Result<u64, AfcError> {
         let mut args = mode::READ_ONLY.to_le_bytes().to_vec();
         args.extend_from_slice(&codec::cstring(&absolute(path)));
         let body = self
@@ -347,7 +338,7 @@ impl Afc {
             .ok_or_else(|| garbage("AFC open reply without a handle".into()))?)
     }
 
-    async fn close_file(&mut self, handle: u64) -> Result<(), AfcError> {
+    pub(crate) async fn close_file(&mut self, handle: u64) -> Result<(), AfcError> {
         self.call(
             op::FILE_CLOSE,
             &handle.to_le_bytes(),
@@ -443,16 +434,6 @@ impl Afc {
             Some(e) => Err(e),
             None => Ok(out),
         }
-    }
-
-    /// Opens a file read-only for [`read_ranges`](Self::read_ranges).
-    pub(crate) async fn open_for_ranges(&mut self, path: &str) -> Result<u64, AfcError> {
-        self.open_read(path).await
-    }
-
-    /// Closes a file opened with [`open_for_ranges`](Self::open_for_ranges).
-    pub(crate) async fn close(&mut self, handle: u64) -> Result<(), AfcError> {
-        self.close_file(handle).await
     }
 
     /// A whole small file and its stat; a file over `max` bytes (at the stat, or as it is

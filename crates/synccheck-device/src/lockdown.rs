@@ -10,6 +10,7 @@ use std::time::Duration;
 use rustls::ClientConfig;
 
 use super::error::within;
+use super::usbmuxd::{AttachedDevice, Usbmuxd};
 use super::{tls, BoxStream, DeviceError};
 use crate::pairing::PairRecord;
 use synccheck_wire::plist_frame::{self, MAX_FRAME};
@@ -234,6 +235,27 @@ impl Lockdown {
         req.insert("PairingOptions".into(), plist::Value::Dictionary(options));
         self.call("Pair", req).await
     }
+}
+
+/// Starts `service` on a paired phone: a lockdown session just long enough to start it. Returns
+/// its port and the TLS configuration of the pair record the session used, for its connection.
+pub(crate) async fn start_service_on(
+    mux: &Usbmuxd,
+    device: &AttachedDevice,
+    service: &str,
+    timeout: Duration,
+) -> Result<(ServicePort, Arc<ClientConfig>), DeviceError> {
+    let (record, stream) = tokio::join!(
+        mux.read_pair_record(&device.udid),
+        mux.connect(device.device_id, LOCKDOWN_PORT, "lockdownd")
+    );
+    let record = record?.ok_or_else(|| DeviceError::NotPaired(device.udid.clone()))?;
+    let config = tls::client_config(&record)?;
+    let mut lockdown = Lockdown::new(stream?, timeout)
+        .start_session(&record, config.clone())
+        .await?;
+    let port = lockdown.start_service(service).await?;
+    Ok((port, config))
 }
 
 /// One reply from lockdownd: what was asked for, or its `Error` string.

@@ -17,7 +17,7 @@ use tokio::io::AsyncWriteExt;
 use super::afc::{Afc, AfcError, FileKind};
 use super::DeviceError;
 use crate::limits::ScanLimits;
-use crate::photos_guard::{device_or_keep, judge_attempt, same, stat_optional, Attempt, NOT_READ};
+use crate::photos_guard::{judge_attempt, stat_before, unchanged_since, Attempt, NOT_READ};
 use crate::photos_query::{self as query, LibraryError};
 use synccheck_core::photos::{self, DatabaseRead, FileRead, PhotoLibrary};
 
@@ -173,20 +173,9 @@ where
     let mut last_problem = String::new();
     let mut copied_total = 0u64;
     for attempt in 1..=COPY_ATTEMPTS {
-        let before_db = match afc.stat(photos::DATABASE).await {
-            Ok(s) => s,
-            Err(AfcError::NotFound) => return Ok((DatabaseRead::NotFound.into(), None)),
-            Err(AfcError::PermissionDenied) => {
-                return Ok((DatabaseRead::PermissionDenied.into(), None))
-            }
-            Err(AfcError::Device(d)) => return Err(d),
-            Err(other) => return Ok((DatabaseRead::Unreadable(other.to_string()).into(), None)),
-        };
-        let before_wal = match stat_optional(afc, photos::DATABASE_WAL).await {
-            Ok(s) => s,
-            Err(AfcError::Device(d)) => return Err(d),
-            // A refused or odd WAL: copy the main file alone and say so if it fails.
-            Err(_) => None,
+        let (before_db, before_wal) = match stat_before(afc).await? {
+            Ok(stats) => stats,
+            Err(read) => return Ok((read.into(), None)),
         };
         // The copy lives in a directory only we can enter, and goes with it; its bytes count
         // against the scan's disk budget until then.
@@ -253,13 +242,7 @@ where
             }
             Ok(()) => {}
         }
-        let after_db = stat_optional(afc, photos::DATABASE)
-            .await
-            .map_err(device_or_keep)?;
-        let after_wal = stat_optional(afc, photos::DATABASE_WAL)
-            .await
-            .map_err(device_or_keep)?;
-        if !same(&Some(before_db), &after_db) || !same(&before_wal, &after_wal) {
+        if !unchanged_since(afc, before_db, &before_wal).await? {
             tracing::debug!(attempt, "the photo library changed during the copy");
             last_problem = "the library kept changing while it was copied".into();
             continue;

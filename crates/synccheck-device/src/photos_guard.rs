@@ -5,13 +5,13 @@
 use super::afc::{Afc, AfcError, FileStat};
 use super::DeviceError;
 use crate::photos_query::LibraryError;
-use synccheck_core::photos::DatabaseRead;
+use synccheck_core::photos::{self, DatabaseRead};
 
 /// The words before every reason the library was given up on.
 pub(crate) const NOT_READ: &str = "photo library not read";
 
 /// Whether a file looks the same before and after the read.
-pub(crate) fn same(a: &Option<FileStat>, b: &Option<FileStat>) -> bool {
+fn same(a: &Option<FileStat>, b: &Option<FileStat>) -> bool {
     match (a, b) {
         (Some(a), Some(b)) => a.size == b.size && a.modified == b.modified,
         (None, None) => true,
@@ -20,7 +20,7 @@ pub(crate) fn same(a: &Option<FileStat>, b: &Option<FileStat>) -> bool {
 }
 
 /// The file's stat, `None` when the phone has no such file.
-pub(crate) async fn stat_optional(afc: &mut Afc, path: &str) -> Result<Option<FileStat>, AfcError> {
+async fn stat_optional(afc: &mut Afc, path: &str) -> Result<Option<FileStat>, AfcError> {
     match afc.stat(path).await {
         Ok(s) => Ok(Some(s)),
         Err(AfcError::NotFound) => Ok(None),
@@ -30,7 +30,7 @@ pub(crate) async fn stat_optional(afc: &mut Afc, path: &str) -> Result<Option<Fi
 
 /// After a good read, a stat that fails for a file reason just means "changed"; only a broken
 /// connection is an error.
-pub(crate) fn device_or_keep(e: AfcError) -> DeviceError {
+fn device_or_keep(e: AfcError) -> DeviceError {
     match e {
         AfcError::Device(d) => d,
         other => DeviceError::Refused {
@@ -38,6 +38,44 @@ pub(crate) fn device_or_keep(e: AfcError) -> DeviceError {
             error: other.to_string(),
         },
     }
+}
+
+/// The guard's first look, before an attempt: the main file's stat and the `-wal`'s, `None`
+/// when the phone has none (a refused or odd `-wal` too: the main file is then read alone, and
+/// a failure says so). `Ok(Err(..))` is the outcome when the main file cannot be read at all.
+pub(crate) async fn stat_before(
+    afc: &mut Afc,
+) -> Result<Result<(FileStat, Option<FileStat>), DatabaseRead>, DeviceError> {
+    let db = match afc.stat(photos::DATABASE).await {
+        Ok(s) => s,
+        Err(AfcError::NotFound) => return Ok(Err(DatabaseRead::NotFound)),
+        Err(AfcError::PermissionDenied) => return Ok(Err(DatabaseRead::PermissionDenied)),
+        Err(AfcError::Device(d)) => return Err(d),
+        Err(other) => return Ok(Err(DatabaseRead::Unreadable(other.to_string()))),
+    };
+    let wal = match stat_optional(afc, photos::DATABASE_WAL).await {
+        Ok(s) => s,
+        Err(AfcError::Device(d)) => return Err(d),
+        Err(_) => None,
+    };
+    Ok(Ok((db, wal)))
+}
+
+/// The guard's second look, after the read: whether both files still have the size and time
+/// [`stat_before`] found (a file gone since counts as changed; other refusals are
+/// [`device_or_keep`]'s).
+pub(crate) async fn unchanged_since(
+    afc: &mut Afc,
+    db: FileStat,
+    wal: &Option<FileStat>,
+) -> Result<bool, DeviceError> {
+    let after_db = stat_optional(afc, photos::DATABASE)
+        .await
+        .map_err(device_or_keep)?;
+    let after_wal = stat_optional(afc, photos::DATABASE_WAL)
+        .await
+        .map_err(device_or_keep)?;
+    Ok(same(&Some(db), &after_db) && same(wal, &after_wal))
 }
 
 /// What one attempt's query outcome means, once the guard found the library unchanged.

@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use super::afc::{Afc, AfcError};
 use super::DeviceError;
 use crate::limits::ScanLimits;
-use crate::photos_guard::{device_or_keep, judge_attempt, same, stat_optional, Attempt};
+use crate::photos_guard::{judge_attempt, stat_before, unchanged_since, Attempt};
 use crate::photos_pages::{Fetch, FetchError, LibraryFile, PageReader};
 use crate::photos_query::{self as query, LibraryError};
 use synccheck_core::photos::{self, DatabaseRead};
@@ -75,20 +75,13 @@ fn path_of(file: LibraryFile) -> &'static str {
     }
 }
 
-fn slot(file: LibraryFile) -> usize {
-    match file {
-        LibraryFile::Main => 0,
-        LibraryFile::Wal => 1,
-    }
-}
-
 impl OpenFiles {
     async fn handle(&mut self, afc: &mut Afc, file: LibraryFile) -> Result<u64, AfcError> {
-        if let Some(h) = self.handles[slot(file)] {
+        if let Some(h) = self.handles[file.index()] {
             return Ok(h);
         }
-        let h = afc.open_for_ranges(path_of(file)).await?;
-        self.handles[slot(file)] = Some(h);
+        let h = afc.open_read(path_of(file)).await?;
+        self.handles[file.index()] = Some(h);
         Ok(h)
     }
 
@@ -100,9 +93,9 @@ impl OpenFiles {
     ) -> Result<Vec<Vec<u8>>, AfcError> {
         let h = self.handle(afc, file).await?;
         let data = afc.read_ranges(h, ranges).await?;
-        if self.first_bytes[slot(file)].is_none() {
+        if self.first_bytes[file.index()].is_none() {
             if let Some(i) = ranges.iter().position(|(offset, _)| *offset == 0) {
-                self.first_bytes[slot(file)] = Some(data[i].clone());
+                self.first_bytes[file.index()] = Some(data[i].clone());
             }
         }
         Ok(data)
@@ -114,7 +107,7 @@ impl OpenFiles {
             (LibraryFile::Main, MAIN_HEADER),
             (LibraryFile::Wal, WAL_HEADER),
         ] {
-            let Some(served) = self.first_bytes[slot(file)].clone() else {
+            let Some(served) = self.first_bytes[file.index()].clone() else {
                 continue;
             };
             let h = self.handle(afc, file).await?;
@@ -131,7 +124,7 @@ impl OpenFiles {
     async fn close(&mut self, afc: &mut Afc) -> Result<(), DeviceError> {
         for h in self.handles.iter_mut() {
             if let Some(handle) = h.take() {
-                if let Err(AfcError::Device(d)) = afc.close(handle).await {
+                if let Err(AfcError::Device(d)) = afc.close_file(handle).await {
                     return Err(d);
                 }
             }
@@ -178,20 +171,9 @@ where
     let mut read_total = 0u64;
     let start = afc.counters();
     for attempt in 1..=ATTEMPTS {
-        let before_db = match afc.stat(photos::DATABASE).await {
-            Ok(s) => s,
-            Err(AfcError::NotFound) => return Ok((DatabaseRead::NotFound.into(), None)),
-            Err(AfcError::PermissionDenied) => {
-                return Ok((DatabaseRead::PermissionDenied.into(), None))
-            }
-            Err(AfcError::Device(d)) => return Err(d),
-            Err(other) => return Ok((DatabaseRead::Unreadable(other.to_string()).into(), None)),
-        };
-        let before_wal = match stat_optional(afc, photos::DATABASE_WAL).await {
-            Ok(s) => s,
-            Err(AfcError::Device(d)) => return Err(d),
-            // A refused or odd WAL: read the main file alone and say so if that fails.
-            Err(_) => None,
+        let (before_db, before_wal) = match stat_before(afc).await? {
+            Ok(stats) => stats,
+            Err(read) => return Ok((read.into(), None)),
         };
         let attempt_start = afc.counters();
         let (tx, mut rx) = mpsc::unbounded_channel::<Request>();
@@ -271,13 +253,8 @@ where
             Err(AfcError::Device(d)) => return Err(d),
             Err(_) => false,
         };
-        let after_db = stat_optional(afc, photos::DATABASE)
-            .await
-            .map_err(device_or_keep)?;
-        let after_wal = stat_optional(afc, photos::DATABASE_WAL)
-            .await
-            .map_err(device_or_keep)?;
-        if !headers_same || !same(&Some(before_db), &after_db) || !same(&before_wal, &after_wal) {
+        let stats_same = unchanged_since(afc, before_db, &before_wal).await?;
+        if !headers_same || !stats_same {
             tracing::debug!(attempt, "the photo library changed while it was read");
             last_problem = "the library kept changing while it was read".into();
             continue;

@@ -59,7 +59,8 @@ pub enum LibraryFile {
 }
 
 impl LibraryFile {
-    fn index(self) -> usize {
+    /// Its slot in the arrays kept per file: the main file first.
+    pub(crate) fn index(self) -> usize {
         match self {
             LibraryFile::Main => 0,
             LibraryFile::Wal => 1,

@@ -14,7 +14,7 @@
 //! file-name sanitiser ([`synccheck_wire::phone_text::file_name_part`]), so nothing from the
 //! phone leaves the phone's folder, starts with a dot, or holds a separator.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -50,7 +50,7 @@ pub struct RescueFile {
 
 /// The files for `list`: each asset's original, and after each Live Photo its video.
 pub fn plan(list: &RescueList) -> Vec<RescueFile> {
-    let mut taken = HashSet::new();
+    let mut taken = Taken::default();
     let mut files = Vec::with_capacity(list.assets.len());
     for asset in &list.assets {
         let (dir, stem, ext) = local_parts(asset);
@@ -117,23 +117,33 @@ fn local_parts(asset: &RescueAsset) -> (PathBuf, String, String) {
     (dir, file_name_part(stem), ext.to_string())
 }
 
+/// The local names given so far (lowercased, as macOS compares them), and for each name asked
+/// for, the suffix to try next: every one before it is taken already, and stays so.
+#[derive(Default)]
+struct Taken {
+    names: HashSet<String>,
+    next: HashMap<(String, bool), usize>,
+}
+
 /// A name no other file of this rescue has (case-insensitively, as on macOS): `-2`, `-3`, ...
 /// after the name when two sanitise alike. A Live Photo reserves its video's name too.
-fn distinct(taken: &mut HashSet<String>, dir: &Path, stem: &str, ext: &str, live: bool) -> String {
+fn distinct(taken: &mut Taken, dir: &Path, stem: &str, ext: &str, live: bool) -> String {
     let key = |s: &str, e: &str| dir.join(with_ext(s, e)).to_string_lossy().to_lowercase();
-    let mut n = 1;
+    let asked = (key(stem, ext), live);
+    let mut n = taken.next.get(&asked).copied().unwrap_or(1);
     loop {
         let candidate = match n {
             1 => stem.to_string(),
             n => format!("{stem}-{n}"),
         };
-        let clash = taken.contains(&key(&candidate, ext))
-            || (live && taken.contains(&key(&candidate, "MOV")));
+        let clash = taken.names.contains(&key(&candidate, ext))
+            || (live && taken.names.contains(&key(&candidate, "MOV")));
         if !clash {
-            taken.insert(key(&candidate, ext));
+            taken.names.insert(key(&candidate, ext));
             if live {
-                taken.insert(key(&candidate, "MOV"));
+                taken.names.insert(key(&candidate, "MOV"));
             }
+            taken.next.insert(asked, n + 1);
             return candidate;
         }
         n += 1;
@@ -513,6 +523,24 @@ mod tests {
             got,
             ["DCIM/IMG_1.MOV", "DCIM/IMG_1-2.HEIC", "DCIM/IMG_1-2.MOV"]
         );
+    }
+
+    #[test]
+    fn many_files_that_sanitise_alike_each_get_the_next_free_name() {
+        // A crafted library can name every asset alike: each name costs a try or two, not one
+        // per earlier file (20,000 alike took some 200 million tries, and 2 million alike,
+        // within MAX_ASSETS, would take 2 trillion).
+        let n = 20_000;
+        let mut assets: Vec<_> = (0..n).map(|_| asset("DCIM", "x?.HEIC", false)).collect();
+        assets.push(asset("DCIM", "X_.heic", true));
+        let got = locals(assets);
+        assert_eq!(got.len(), n + 2);
+        assert_eq!(got[0], "DCIM/x_.HEIC");
+        assert_eq!(got[n - 1], format!("DCIM/x_-{n}.HEIC"));
+        assert_eq!(got[n], format!("DCIM/X_-{}.heic", n + 1));
+        assert_eq!(got[n + 1], format!("DCIM/X_-{}.MOV", n + 1));
+        let distinct: HashSet<String> = got.iter().map(|p| p.to_lowercase()).collect();
+        assert_eq!(distinct.len(), got.len());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::error::within;
-use super::lockdown::{Lockdown, ServicePort, LOCKDOWN_PORT};
+use super::lockdown::start_service_on;
 use super::usbmuxd::{AttachedDevice, MuxEvent, Usbmuxd};
 use super::{diagnostics, tls, DeviceError};
 use synccheck_wire::plist_frame::{self, MAX_FRAME};
@@ -87,8 +87,7 @@ pub async fn request_restart(
     device: &AttachedDevice,
     timeout: Duration,
 ) -> Result<(), DeviceError> {
-    let (record, service) = open_diagnostics(mux, device, timeout).await?;
-    let config = tls::client_config(&record)?;
+    let (service, config) = start_service_on(mux, device, diagnostics::SERVICE, timeout).await?;
     let what = "the restart request";
     let mut stream = mux.connect(device.device_id, service.port, what).await?;
     if service.ssl {
@@ -136,26 +135,6 @@ pub async fn request_restart(
     }
 }
 
-/// A lockdown session and diagnostics_relay started in it: what a restart needs, and what a
-/// locked phone refuses.
-async fn open_diagnostics(
-    mux: &Usbmuxd,
-    device: &AttachedDevice,
-    timeout: Duration,
-) -> Result<(crate::PairRecord, ServicePort), DeviceError> {
-    let (record, stream) = tokio::join!(
-        mux.read_pair_record(&device.udid),
-        mux.connect(device.device_id, LOCKDOWN_PORT, "lockdownd")
-    );
-    let record = record?.ok_or_else(|| DeviceError::NotPaired(device.udid.clone()))?;
-    let config = tls::client_config(&record)?;
-    let mut lockdown = Lockdown::new(stream?, timeout)
-        .start_session(&record, config)
-        .await?;
-    let service = lockdown.start_service(diagnostics::SERVICE).await?;
-    Ok((record, service))
-}
-
 /// Why the last probe of a restarted phone did not get through.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UnlockWait {
@@ -183,8 +162,9 @@ pub async fn wait_until_unlocked(
 ) -> Result<(), DeviceError> {
     let deadline = Instant::now() + unlock_within;
     loop {
-        let wait = match open_diagnostics(mux, device, timeout).await {
-            Ok((_, service)) => {
+        // A lockdown session and diagnostics_relay started in it: what a locked phone refuses.
+        let wait = match start_service_on(mux, device, diagnostics::SERVICE, timeout).await {
+            Ok((service, _)) => {
                 // Started, so unlocked. Connect and close at once so the phone does not keep
                 // the service waiting for us.
                 drop(
