@@ -28,8 +28,10 @@ async fn stat_optional(afc: &mut Afc, path: &str) -> Result<Option<FileStat>, Af
     }
 }
 
-/// After a good read, a stat that fails for a file reason just means "changed"; only a broken
-/// connection is an error.
+/// A stat refused after a good read: a broken connection stays what it is; any other refusal
+/// ends the read with the phone's own words ("AFC: ..."), since reading again would not say
+/// more. (A file gone since the read is not an error: `stat_optional` makes it `None`, which
+/// the guard counts as changed.)
 fn device_or_keep(e: AfcError) -> DeviceError {
     match e {
         AfcError::Device(d) => d,
