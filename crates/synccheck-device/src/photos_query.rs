@@ -297,6 +297,27 @@ fn limit_connection(conn: &Connection, stop: &ScanStop) -> Result<(), LibraryErr
 pub const REQUIRED_ASSET_COLUMNS: [&str; 3] = ["Z_PK", "ZCLOUDLOCALSTATE", "ZTRASHEDSTATE"];
 /// One of these must say which assets are the user's own library (see `summarize_open`).
 pub const SCOPE_COLUMNS: [&str; 2] = ["ZBUNDLESCOPE", "ZSAVEDASSETTYPE"];
+
+/// The conditions (on the asset table, aliased `a`) that keep an asset to the main library: not
+/// in the trash, not a shared-album, iCloud-link or Shared-with-You asset (those stay at
+/// ZCLOUDLOCALSTATE 0 even when everything syncs). The summary and rescue's list both use it,
+/// so they choose the same assets. `asset` is the asset table's columns.
+pub(crate) fn main_library_conditions(asset: &HashSet<String>) -> Vec<&'static str> {
+    let mut main_library = Vec::new();
+    if asset.contains("ZBUNDLESCOPE") {
+        // iOS 15 and later.
+        main_library.push("IFNULL(a.ZBUNDLESCOPE, 0) = 0");
+    } else if asset.contains("ZSAVEDASSETTYPE") {
+        // iOS 11–14 have no ZBUNDLESCOPE (nor Shared with You); there the saved-asset type
+        // marks what is not the user's own library: 4 shared-album asset, 8 iCloud-link asset
+        // (iLEAPP Ph001, Ph035).
+        main_library.push("IFNULL(a.ZSAVEDASSETTYPE, 0) NOT IN (4, 8)");
+    }
+    if asset.contains("ZTRASHEDSTATE") {
+        main_library.push("IFNULL(a.ZTRASHEDSTATE, 0) = 0");
+    }
+    main_library
+}
 /// The asset tables we know: `ZASSET` (iOS 14 and later), `ZGENERICASSET` (before).
 pub const ASSET_TABLES: [&str; 2] = ["ZASSET", "ZGENERICASSET"];
 
@@ -343,21 +364,7 @@ pub(crate) fn summarize_open(conn: &Connection) -> Result<LibrarySummary, Librar
         HashSet::new()
     };
 
-    // The main library: not in the trash, not a shared-album, iCloud-link or Shared-with-You
-    // asset (those stay at ZCLOUDLOCALSTATE 0 even when everything syncs).
-    let mut main_library = Vec::new();
-    if asset.contains("ZBUNDLESCOPE") {
-        // iOS 15 and later.
-        main_library.push("IFNULL(a.ZBUNDLESCOPE, 0) = 0");
-    } else if asset.contains("ZSAVEDASSETTYPE") {
-        // iOS 11–14 have no ZBUNDLESCOPE (nor Shared with You); there the saved-asset type
-        // marks what is not the user's own library: 4 shared-album asset, 8 iCloud-link asset
-        // (iLEAPP Ph001, Ph035).
-        main_library.push("IFNULL(a.ZSAVEDASSETTYPE, 0) NOT IN (4, 8)");
-    }
-    if asset.contains("ZTRASHEDSTATE") {
-        main_library.push("IFNULL(a.ZTRASHEDSTATE, 0) = 0");
-    }
+    let main_library = main_library_conditions(&asset);
     let filter = if main_library.is_empty() {
         "1".to_string()
     } else {

@@ -24,7 +24,8 @@ use rusqlite::types::Value;
 use rusqlite::Connection;
 
 use crate::photos_query::{
-    columns, from_core_data, missing_columns, table_names, LibraryError, ASSET_TABLES,
+    columns, from_core_data, main_library_conditions, missing_columns, table_names, LibraryError,
+    ASSET_TABLES,
 };
 
 /// Which assets to list.
@@ -103,12 +104,7 @@ pub fn list(conn: &Connection, selection: Selection) -> Result<RescueList, Libra
     };
 
     // The main library, as the summary counts it.
-    let mut filter = vec![if asset.contains("ZBUNDLESCOPE") {
-        "IFNULL(a.ZBUNDLESCOPE, 0) = 0"
-    } else {
-        "IFNULL(a.ZSAVEDASSETTYPE, 0) NOT IN (4, 8)"
-    }];
-    filter.push("IFNULL(a.ZTRASHEDSTATE, 0) = 0");
+    let mut filter = main_library_conditions(&asset);
     // iOS 16 and later: an asset in the iCloud Shared Photo Library has a non-zero share state
     // (osxphotos, iLEAPP Ph100): it belongs to the shared library, which rescue leaves out.
     if asset.contains("ZLIBRARYSCOPESHARESTATE") {
