@@ -9,7 +9,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -22,29 +22,6 @@ use synccheck_sim::synth;
 
 /// pymobiledevice3 takes a couple of seconds just to import itself.
 const TOOL_TIMEOUT: Duration = Duration::from_secs(90);
-
-fn pymobiledevice3() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var_os("PMD3").map(PathBuf::from),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-pmd3/bin/pymobiledevice3")),
-        Some(PathBuf::from("pymobiledevice3")),
-    ];
-    let found = candidates.into_iter().flatten().find(|tool| {
-        Command::new(tool)
-            .arg("version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    });
-    if found.is_none() {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("pymobiledevice3 is not installed (.ci/run installs it into .venv-pmd3)");
-        }
-        eprintln!("skipping: pymobiledevice3 is not installed (see .ci/run)");
-    }
-    found
-}
 
 fn at(secs: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(secs)
@@ -138,7 +115,7 @@ fn ok(what: &str, out: Output) -> String {
 
 #[test]
 fn pymobiledevice3_lists_and_pulls_the_photo_library() {
-    let Some(tool) = pymobiledevice3() else {
+    let Some(tool) = common::pymobiledevice3() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -308,7 +285,7 @@ fn pymobiledevice3_lists_and_pulls_the_photo_library() {
 /// with itself.
 #[test]
 fn pymobiledevice3_pulls_an_original_and_its_live_photo_video() {
-    let Some(tool) = pymobiledevice3() else {
+    let Some(tool) = common::pymobiledevice3() else {
         return;
     };
     let fixture = common::fixture("photos/rescue-waiting.plist");

@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::Duration;
 
 use common::{finding, fixture, libimobiledevice_present, run_tool, start_sim_with};
@@ -140,25 +139,12 @@ fn libimobiledevice_reads_an_old_phones_entry_by_name() {
     assert!(registry("AppleSmartBattery").is_empty());
 }
 
-/// pymobiledevice3 (`.venv-pmd3`, or `PMD3`), or `None` (skip) when it is not installed.
-fn pymobiledevice3() -> Option<std::path::PathBuf> {
-    let candidates = [
-        std::env::var_os("PMD3").map(std::path::PathBuf::from),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-pmd3/bin/pymobiledevice3")),
-    ];
-    let found = candidates.into_iter().flatten().find(|t| t.exists());
-    if found.is_none() && std::env::var("CI").as_deref() == Ok("true") {
-        panic!("pymobiledevice3 is not installed (.ci/run installs it into .venv-pmd3)");
-    }
-    found
-}
-
 /// pymobiledevice3 asks for the battery by class only (`get_battery`): a phone that keeps it
 /// under AppleARMPMUCharger, or answers only by class, gives it; by name AppleSmartBattery it
 /// gives nothing.
 #[test]
 fn pymobiledevice3_reads_an_old_phones_battery_by_class() {
-    let Some(tool) = pymobiledevice3() else {
+    let Some(tool) = common::pymobiledevice3() else {
         return;
     };
     for (name, key) in [

@@ -85,32 +85,9 @@ fn assert_summarises(main: &[u8], wal: &[u8]) {
     );
 }
 
-fn pymobiledevice3() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var_os("PMD3").map(PathBuf::from),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-pmd3/bin/pymobiledevice3")),
-        Some(PathBuf::from("pymobiledevice3")),
-    ];
-    let found = candidates.into_iter().flatten().find(|tool| {
-        Command::new(tool)
-            .arg("version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    });
-    if found.is_none() {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("pymobiledevice3 is not installed (.ci/run installs it into .venv-pmd3)");
-        }
-        eprintln!("skipping: pymobiledevice3 is not installed (see .ci/run)");
-    }
-    found
-}
-
 #[test]
 fn pymobiledevice3_pulls_a_realistic_library_over_a_link() {
-    let Some(tool) = pymobiledevice3() else {
+    let Some(tool) = common::pymobiledevice3() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

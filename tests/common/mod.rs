@@ -263,3 +263,28 @@ pub async fn capture_in_process(
     handle.shutdown().await;
     got
 }
+
+/// pymobiledevice3 (`PMD3`, else `.venv-pmd3` as `.ci/run` makes it, else on PATH), or `None`
+/// (the test skips) when it is not installed; under `CI=true` a missing tool fails instead.
+pub fn pymobiledevice3() -> Option<PathBuf> {
+    let candidates = [
+        std::env::var_os("PMD3").map(PathBuf::from),
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-pmd3/bin/pymobiledevice3")),
+        Some(PathBuf::from("pymobiledevice3")),
+    ];
+    let found = candidates.into_iter().flatten().find(|tool| {
+        Command::new(tool)
+            .arg("version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    if found.is_none() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("pymobiledevice3 is not installed (.ci/run installs it into .venv-pmd3)");
+        }
+        eprintln!("skipping: pymobiledevice3 is not installed (see .ci/run)");
+    }
+    found
+}
